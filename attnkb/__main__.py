@@ -1,0 +1,3 @@
+from attnkb.cli import main
+
+main()

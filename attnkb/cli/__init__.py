@@ -1,0 +1,81 @@
+"""The command line: parses arguments, calls the core, renders with rich.
+
+Heavy modules (numpy, yaml, markdown-it, fsrs) are imported inside the commands that need
+them so that ``attnkb --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from attnkb import __version__
+from attnkb.errors import AttnkbError
+
+
+class _Group(TyperGroup):
+    """Maps our domain errors to ``attnkb: path:line: message`` and an exit code, in one place."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except AttnkbError as exc:
+            _fail(str(exc), exc.exit_code)
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            _fail(f"{where}{exc.strerror or exc}", 2)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"attnkb: {message}", err=True)
+    raise typer.Exit(code)
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="attnkb",
+    help="A spaced-repetition knowledge base for Markdown study notes.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        click.echo(f"attnkb {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    vault: str = typer.Option(
+        None,
+        "--vault",
+        metavar="PATH",
+        help="Vault folder (default: $ATTNKB_VAULT, the nearest"
+        " folder holding .attnkb/, ./notes, or the working directory).",
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    ctx.obj = {"vault": vault}
+
+
+from attnkb.cli import browse, examples, new, review  # noqa: E402,F401  (registers commands)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # the last guard: a traceback must never reach the user
+        click.echo(f"attnkb: internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(2)

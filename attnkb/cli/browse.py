@@ -1,0 +1,192 @@
+"""Commands that read the vault: init, list, show, links, graph, check."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from attnkb.cli import app
+from attnkb.cli.common import emit_json, find_note, load_graph, load_notes, out, vault_root
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    directory: Path = typer.Argument(None, help="Folder to make a vault (default: the vault)."),
+    starter: bool = typer.Option(False, "--starter", help="Copy the starter vault into it."),
+) -> None:
+    """Make a folder a vault by creating its .attnkb/ (safe to run again)."""
+    from attnkb.vault import init as init_vault
+
+    root = directory.resolve() if directory else vault_root(ctx)
+    root.mkdir(parents=True, exist_ok=True)
+    state = init_vault(root)
+    if starter:
+        from attnkb.templates import copy_starter
+
+        copied = copy_starter(root)
+        out.print(f"Copied {len(copied)} starter notes into {root}")
+    out.print(f"Vault ready: {root} ({state.name}/)")
+
+
+@app.command("list")
+def list_notes(
+    ctx: typer.Context,
+    tag: list[str] = typer.Option(
+        None, "--tag", "-t", help="Only notes with this tag (repeat for all)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List the notes of the vault."""
+    from attnkb.graph import note_summary
+
+    notes = sorted(load_notes(vault_root(ctx)), key=lambda n: n.path)
+    if tag:
+        notes = [n for n in notes if all(_has_tag(n.tags, t) for t in tag)]
+    if as_json:
+        emit_json([note_summary(n) for n in notes])
+        return
+    from rich.table import Table
+
+    table = Table(box=None, show_header=True, header_style="bold")
+    table.add_column("path", style="cyan", overflow="fold")
+    table.add_column("title", overflow="fold")
+    table.add_column("tags", style="magenta", overflow="fold")
+    for n in notes:
+        table.add_row(n.path, n.title, ", ".join(n.tags))
+    out.print(table)
+    out.print(f"[dim]{len(notes)} notes[/dim]")
+
+
+def _has_tag(tags: list[str], wanted: str) -> bool:
+    """A tag matches itself and its nested children: --tag a matches a/b."""
+    wanted = wanted.lstrip("#").lower()
+    return any(t.lower() == wanted or t.lower().startswith(wanted + "/") for t in tags)
+
+
+@app.command()
+def show(
+    ctx: typer.Context, note: str = typer.Argument(..., help="Path, file name or title.")
+) -> None:
+    """Show a note: its metadata and its text, rendered."""
+    from rich.markdown import Markdown
+    from rich.panel import Panel
+
+    from attnkb import frontmatter
+    from attnkb.vault import read_text
+
+    root = vault_root(ctx)
+    graph = load_graph(root)
+    path = find_note(graph, root, note)
+    n = graph.notes[path]
+    facts = [f"[bold]{n.title}[/bold]", f"[cyan]{path}[/cyan]"]
+    if n.tags:
+        facts.append("tags: " + ", ".join(n.tags))
+    for key in ("next_review", "review_count", "mastery_level"):
+        if n.meta.get(key) is not None:
+            facts.append(f"{key}: {n.meta[key]}")
+    facts.append(
+        f"{len(graph.outgoing(path))} links out, {len(graph.backlinks.get(path, []))} backlinks,"
+        f" {len(n.cards)} cards, {len(n.examples)} examples"
+    )
+    out.print(Panel("\n".join(facts), expand=False))
+    out.print(Markdown(frontmatter.split(read_text(root, path)).body))
+
+
+@app.command()
+def links(
+    ctx: typer.Context,
+    note: str = typer.Argument(..., help="Path, file name or title."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show a note's outgoing links and its backlinks."""
+    root = vault_root(ctx)
+    graph = load_graph(root)
+    path = find_note(graph, root, note)
+    outgoing = [
+        {
+            "href": e.link.href,
+            "type": e.link.kind,
+            "line": e.link.line,
+            "targetPath": e.target,
+            "ambiguous": e.resolution.ambiguous,
+            "candidates": e.resolution.candidates if e.resolution.ambiguous else [],
+        }
+        for e in graph.outgoing(path)
+    ]
+    backlinks = [
+        {"sourcePath": e.source, "line": e.link.line, "href": e.link.href, "type": e.link.kind}
+        for e in graph.backlinks.get(path, [])
+    ]
+    if as_json:
+        emit_json({"path": path, "outgoing": outgoing, "backlinks": backlinks})
+        return
+    out.print(f"[bold]{graph.notes[path].title}[/bold] [cyan]{path}[/cyan]")
+    out.print(f"\n[bold]Outgoing ({len(outgoing)})[/bold]")
+    for o in outgoing:
+        if o["ambiguous"]:
+            status = "[yellow]ambiguous: " + ", ".join(o["candidates"]) + "[/yellow]"
+        elif o["targetPath"] is None:
+            status = "[red]broken[/red]"
+        else:
+            status = f"[cyan]{o['targetPath']}[/cyan]"
+        out.print(f"  {o['line']:>4}  {o['href']}  → {status}")
+    out.print(f"\n[bold]Backlinks ({len(backlinks)})[/bold]")
+    for b in backlinks:
+        out.print(f"  [cyan]{b['sourcePath']}[/cyan]:{b['line']}  {b['href']}")
+
+
+class GraphFormat(StrEnum):
+    json = "json"
+    dot = "dot"
+    mermaid = "mermaid"
+
+
+@app.command()
+def graph(
+    ctx: typer.Context,
+    fmt: GraphFormat = typer.Option(GraphFormat.json, "--format", "-f", help="Output format."),
+) -> None:
+    """Export the link graph (zk-compatible JSON, Graphviz DOT or Mermaid)."""
+    g = load_graph(vault_root(ctx))
+    if fmt is GraphFormat.json:
+        emit_json(g.to_json())
+    elif fmt is GraphFormat.dot:
+        typer.echo(g.to_dot(), nl=False)
+    else:
+        typer.echo(g.to_mermaid(), nl=False)
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Report invalid front matter, broken and ambiguous links, and orphans."""
+    from attnkb.checks import check_vault
+
+    root = vault_root(ctx)
+    g = load_graph(root)
+    findings = check_vault(root, g)
+    errors = [f for f in findings if f.severity == "error"]
+    if as_json:
+        emit_json(
+            {
+                "notes": len(g.notes),
+                "errors": len(errors),
+                "warnings": len(findings) - len(errors),
+                "problems": [f.to_dict() for f in findings],
+            }
+        )
+    else:
+        for f in findings:
+            label = "" if f.severity == "error" else f"{f.severity}: "
+            typer.echo(f"attnkb: {f.path}:{f.line}: {label}{f.message}", err=True)
+        summary = (
+            f"{len(g.notes)} notes, {len(errors)} errors, {len(findings) - len(errors)} warnings"
+        )
+        out.print(summary)
+    if errors:
+        raise typer.Exit(1)

@@ -1,0 +1,86 @@
+"""What every command shares: the vault, loading notes with a progress bar, output helpers."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from attnkb.errors import AmbiguousNote, NoteNotFound
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def vault_root(ctx: typer.Context) -> Path:
+    from attnkb.vault import find_root
+
+    return find_root((ctx.obj or {}).get("vault"))
+
+
+class LazyProgress:
+    """A progress bar on stderr that appears only once indexing has taken over a second."""
+
+    def __init__(self, label: str = "Indexing notes"):
+        self.label = label
+        self.started = time.monotonic()
+        self.bar = None
+        self.task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if time.monotonic() - self.started < 1.0:
+                return
+            from rich.progress import Progress
+
+            self.bar = Progress(console=err, transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=total)
+        self.bar.update(self.task, completed=done, total=total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def load_notes(root: Path):
+    from attnkb.vault import Index
+
+    progress = LazyProgress()
+    try:
+        return Index(root).notes(progress)
+    finally:
+        progress.close()
+
+
+def load_graph(root: Path):
+    from attnkb.graph import Graph
+
+    return Graph(load_notes(root))
+
+
+def find_note(graph, root: Path, spec: str) -> str:
+    """NOTE as a user types it: a path (from here or the vault), a file name, or a title."""
+    as_path = Path(spec).expanduser()
+    for candidate in (Path.cwd() / as_path, root / as_path):
+        try:
+            rel = candidate.resolve().relative_to(root.resolve()).as_posix()
+        except (ValueError, OSError):
+            continue
+        if rel in graph.notes:
+            return rel
+    hit = graph.resolver.resolve(spec)
+    if hit.path is not None:
+        return hit.path
+    if hit.ambiguous:
+        raise AmbiguousNote(f"{spec!r} could be: " + ", ".join(hit.candidates))
+    raise NoteNotFound(f"no note matches {spec!r}")
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")

@@ -1,0 +1,37 @@
+"""The one clock. ``ATTNKB_NOW`` lets tests and users replay a given day."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime, time
+
+from attnkb.errors import ConfigError
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO date or datetime as an aware datetime; a bare date means local midnight."""
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            moment = datetime.combine(date.fromisoformat(text), time())
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ConfigError(f"not an ISO date or datetime: {text!r}") from exc
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return moment
+
+
+def now() -> datetime:
+    override = os.environ.get("ATTNKB_NOW")
+    if override:
+        try:
+            return parse_instant(override)
+        except ConfigError as exc:
+            raise ConfigError(f"ATTNKB_NOW: {exc.message}") from exc
+    return datetime.now(UTC).astimezone()
+
+
+def today() -> date:
+    return now().date()

@@ -1,0 +1,59 @@
+"""Domain errors. The CLI maps them to ``attnkb: path:line: message`` and an exit code."""
+
+from __future__ import annotations
+
+
+class AttnkbError(Exception):
+    """Base of every error we raise on purpose; ``exit_code`` follows the CLI contract."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, path: str | None = None, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.line = line
+
+    def location(self) -> str:
+        if self.path is None:
+            return ""
+        return f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
+
+    def __str__(self) -> str:
+        return self.location() + self.message
+
+
+class UsageError(AttnkbError):
+    """The user asked for something that cannot be done as asked (exit 2)."""
+
+
+class NoteNotFound(UsageError):
+    pass
+
+
+class AmbiguousNote(UsageError):
+    pass
+
+
+class FrontMatterError(AttnkbError):
+    """Front matter that we must not or cannot rewrite safely."""
+
+
+class NoteChanged(AttnkbError):
+    """The file changed on disk in a way that makes our edit unsafe."""
+
+
+class VaultLocked(AttnkbError):
+    pass
+
+
+class ExampleError(AttnkbError):
+    """An ``attention`` block that is malformed (exit 2)."""
+
+
+class ConfigError(AttnkbError):
+    pass
+
+
+class TemplateError(AttnkbError):
+    pass

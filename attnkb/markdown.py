@@ -1,0 +1,234 @@
+"""One configured markdown-it parser, and everything we read off its token stream.
+
+Links inside code spans and fenced blocks never become tokens of ours, so they are not links;
+that is why we parse instead of grepping. mdit-py-plugins has no wikilink rule, so ours is here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from urllib.parse import unquote
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_inline import StateInline
+
+
+@dataclass
+class RawLink:
+    """A link as written: ``target`` is a note reference, ``anchor`` what followed ``#``."""
+
+    target: str
+    kind: str  # "wiki-link" | "markdown" | "front-matter"
+    line: int
+    href: str
+    text: str = ""
+    anchor: str = ""
+    embed: bool = False
+
+
+@dataclass
+class Heading:
+    level: int
+    text: str
+    line: int
+
+
+@dataclass
+class CardSource:
+    """A question found in a note. ``kind`` is heading, bold, inline or note."""
+
+    kind: str
+    question: str
+    answer: str
+    line: int
+
+
+@dataclass
+class ExampleSource:
+    line: int  # the line of the opening fence
+    text: str  # the block's content
+
+
+@dataclass
+class Extracted:
+    headings: list[Heading] = field(default_factory=list)
+    links: list[RawLink] = field(default_factory=list)
+    cards: list[CardSource] = field(default_factory=list)
+    examples: list[ExampleSource] = field(default_factory=list)
+
+
+def _wikilink(state: StateInline, silent: bool) -> bool:
+    src, pos = state.src, state.pos
+    embed = src.startswith("![[", pos)
+    start = pos + (3 if embed else 2)
+    if not (embed or src.startswith("[[", pos)):
+        return False
+    end = src.find("]]", start)
+    if end < 0:
+        return False
+    inner = src[start:end]
+    if not inner.strip() or "\n" in inner or "[" in inner:
+        return False
+    if not silent:
+        target, _, shown = inner.replace("\\|", "|").partition("|")
+        token = state.push("wikilink", "", 0)
+        token.meta = {"target": target.strip(), "text": shown.strip(), "embed": embed}
+        token.content = src[pos : end + 2]
+    state.pos = end + 2
+    return True
+
+
+@lru_cache(maxsize=1)
+def parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    md.inline.ruler.before("link", "wikilink", _wikilink)
+    return md
+
+
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_HEADING_Q = re.compile(r"^Q\d*\s*[:：.．、]\s*(?P<q>.+)$")
+_BOLD_Q = re.compile(r"^\*\*Q\d*\s*[:：.．、]\s*(?P<q>.+?)\*\*[ \t]*(?:\r?\n(?P<a>[\s\S]*))?$")
+_ANSWER = re.compile(r"^\s*A\d*\s*[:：]\s*(?P<a>[\s\S]*)$")
+_ANSWER_LABEL = re.compile(r"^\s*\*\*[^*\n]{1,20}[:：]\*\*\s*$")
+_INLINE_CARD = re.compile(r"^(?P<q>[^:\n]*?\S)\s*::\s*(?P<a>\S.*)$")
+_CODE_SPAN = re.compile(r"`+[^`]*`+")
+
+
+def split_target(raw: str) -> tuple[str, str]:
+    target, _, anchor = raw.partition("#")
+    return target.strip(), anchor.strip()
+
+
+def extract(body: str, first_line: int = 1) -> Extracted:
+    """Headings, links, cards and ``attention`` blocks of a note body.
+
+    ``first_line`` is the file line of the body's first line, so that every line we report
+    points into the file, front matter included.
+    """
+    tokens = parser().parse(body)
+    lines = body.splitlines()
+    out = Extracted()
+    offset = first_line
+    heading_level = 0
+    pending_bold_question: tuple[str, int] | None = None
+    for i, tok in enumerate(tokens):
+        if tok.type == "heading_open":
+            heading_level = int(tok.tag[1:])
+            continue
+        if tok.type == "fence" and tok.map:
+            info = tok.info.strip().split(maxsplit=1)
+            if info and info[0] == "attention":
+                out.examples.append(ExampleSource(tok.map[0] + offset, tok.content))
+            continue
+        if tok.type != "inline" or tok.map is None:
+            continue
+        line0 = tok.map[0] + offset
+        parent = tokens[i - 1].type if i else ""
+        if parent == "heading_open":
+            text = _plain(tok)
+            out.headings.append(Heading(heading_level, text, line0))
+            m = _HEADING_Q.match(text)
+            if m:
+                answer = _section(lines, tokens, i, heading_level)
+                out.cards.append(CardSource("heading", m.group("q").strip(), answer, line0))
+        elif parent == "paragraph_open":
+            content = tok.content
+            if pending_bold_question is not None:
+                a = _ANSWER.match(content)
+                if a:
+                    q, qline = pending_bold_question
+                    out.cards.append(CardSource("bold", q, a.group("a").strip(), qline))
+                pending_bold_question = None
+            b = _BOLD_Q.match(content)
+            if b:
+                answer = b.group("a") or ""
+                a = _ANSWER.match(answer)
+                if a:
+                    out.cards.append(
+                        CardSource("bold", b.group("q").strip(), a.group("a").strip(), line0)
+                    )
+                elif not answer.strip():
+                    pending_bold_question = (b.group("q").strip(), line0)
+            else:
+                for n, text_line in enumerate(content.split("\n")):
+                    c = _INLINE_CARD.match(_CODE_SPAN.sub("", text_line))
+                    if c and "::" in text_line and not _URL_SCHEME.match(c.group("q")):
+                        out.cards.append(
+                            CardSource(
+                                "inline", c.group("q").strip(), c.group("a").strip(), line0 + n
+                            )
+                        )
+        _collect_links(tok, line0, out.links)
+    return out
+
+
+def _plain(tok) -> str:
+    parts = []
+    for child in tok.children or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type == "wikilink":
+            parts.append(child.meta["text"] or child.meta["target"])
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+    return "".join(parts).strip()
+
+
+def _section(lines: list[str], tokens, i: int, level: int) -> str:
+    """Source of the section under heading token ``i``: up to the next heading at its level."""
+    start = tokens[i].map[1]
+    end = len(lines)
+    for tok in tokens[i + 1 :]:
+        if tok.type == "heading_open" and int(tok.tag[1:]) <= level and tok.map:
+            end = tok.map[0]
+            break
+    body = lines[start:end]
+    while body and (not body[-1].strip() or body[-1].strip() in ("---", "***", "___")):
+        body.pop()
+    while body and not body[0].strip():
+        body.pop(0)
+    if body and _ANSWER_LABEL.match(body[0]):
+        body.pop(0)
+    return "\n".join(body).strip()
+
+
+def _collect_links(tok, line0: int, links: list[RawLink]) -> None:
+    line = line0
+    for child in tok.children or []:
+        if child.type in ("softbreak", "hardbreak"):
+            line += 1
+        elif child.type == "wikilink":
+            target, anchor = split_target(child.meta["target"])
+            links.append(
+                RawLink(
+                    target,
+                    "wiki-link",
+                    line,
+                    child.content,
+                    child.meta["text"],
+                    anchor,
+                    child.meta["embed"],
+                )
+            )
+        elif child.type in ("link_open", "image"):
+            href = str(child.attrs.get("href") or child.attrs.get("src") or "")
+            target = markdown_target(href)
+            if target is not None:
+                t, anchor = target
+                shown = unquote(href)  # markdown-it percent-encodes; report what the user wrote
+                links.append(RawLink(t, "markdown", line, shown, "", anchor, child.type == "image"))
+        elif child.type == "text":
+            line += child.content.count("\n")
+
+
+def markdown_target(href: str) -> tuple[str, str] | None:
+    """The note a Markdown link points to, or None for URLs, anchors and non-note files."""
+    if not href or href.startswith(("#", "//")) or _URL_SCHEME.match(href):
+        return None
+    path, _, anchor = href.partition("#")
+    path = unquote(path.split("?", 1)[0])
+    if not path.lower().endswith(".md"):
+        return None
+    return path, unquote(anchor)

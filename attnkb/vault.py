@@ -1,0 +1,239 @@
+"""Finding the vault, walking its notes, and the incremental index cache.
+
+Parsing Markdown costs ~0.5 s per MB, so a 10,000-note vault is indexed once and then kept in
+``.attnkb/index.sqlite`` keyed by path, size and mtime; only changed files are parsed again.
+The cache is disposable: delete it and it is rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from attnkb.errors import UsageError
+from attnkb.frontmatter import Problem
+from attnkb.note import Note, is_binary, parse_note
+
+STATE_DIR = ".attnkb"
+INDEX_FILE = "index.sqlite"
+PARALLEL_THRESHOLD = 64  # below this many changed files a process pool costs more than it saves
+
+Progress = Callable[[int, int], None]
+
+
+def find_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
+    """--vault, else $ATTNKB_VAULT, else the nearest ancestor holding .attnkb/, else ./notes,
+    else the working directory."""
+    cwd = cwd or Path.cwd()
+    chosen = explicit or os.environ.get("ATTNKB_VAULT")
+    if chosen:
+        root = (cwd / Path(chosen).expanduser()).resolve()
+        if not root.is_dir():
+            raise UsageError("vault is not a folder", path=str(chosen))
+        return root
+    for folder in (cwd, *cwd.parents):
+        if (folder / STATE_DIR).is_dir():
+            return folder
+    if (cwd / "notes").is_dir():
+        return cwd / "notes"
+    return cwd
+
+
+def init(root: Path) -> Path:
+    """Create ``.attnkb/`` (idempotent)."""
+    state = root / STATE_DIR
+    try:
+        state.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {STATE_DIR}/: {exc.strerror}", path=str(root)) from exc
+    return state
+
+
+@dataclass
+class FileStat:
+    rel: str
+    size: int
+    mtime_ns: int
+
+
+def walk(root: Path) -> Iterator[FileStat]:
+    """Every ``*.md`` under root, skipping hidden folders and files, AppleDouble ``._*``
+    files and symlink loops; other symlinks are followed once (each real file counted once)."""
+    seen_dirs: set[tuple[int, int]] = set()
+    seen_files: set[tuple[int, int]] = set()
+
+    def visit(folder: Path, rel: str) -> Iterator[FileStat]:
+        try:
+            st = folder.stat()
+        except OSError:
+            return
+        key = (st.st_dev, st.st_ino)
+        if key in seen_dirs:
+            return
+        seen_dirs.add(key)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            child_rel = f"{rel}{name}"
+            try:
+                est = entry.stat()  # follows symlinks; a dangling one raises
+            except OSError:
+                continue
+            if stat.S_ISDIR(est.st_mode):
+                yield from visit(Path(entry.path), child_rel + "/")
+            elif stat.S_ISREG(est.st_mode) and name.lower().endswith(".md"):
+                fkey = (est.st_dev, est.st_ino)
+                if fkey in seen_files:
+                    continue
+                seen_files.add(fkey)
+                yield FileStat(child_rel, est.st_size, est.st_mtime_ns)
+
+    yield from visit(root, "")
+
+
+def _parser_version() -> str:
+    """Changes whenever the parsing code does, so a cache never outlives its parser."""
+    import hashlib
+
+    import attnkb
+
+    digest = hashlib.sha1(attnkb.__version__.encode())
+    here = Path(__file__).parent
+    for name in ("note.py", "markdown.py", "frontmatter.py", "vault.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _parse_file(root: str, rel: str) -> dict | None:
+    try:
+        data = (Path(root) / rel).read_bytes()
+    except OSError as exc:
+        note = Note(path=rel, title=Path(rel).stem)
+        note.problems.append(Problem(1, f"cannot read: {exc.strerror}"))
+        return note.to_dict()
+    if is_binary(data):
+        return None
+    return parse_note(rel, data).to_dict()
+
+
+def _parse_chunk(root: str, rels: list[str]) -> list[dict | None]:
+    return [_parse_file(root, rel) for rel in rels]
+
+
+class Index:
+    """The notes of a vault, from the cache where it is fresh and from disk where not."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._db: sqlite3.Connection | None = None
+
+    def _open(self) -> sqlite3.Connection | None:
+        state = self.root / STATE_DIR
+        try:
+            state.mkdir(exist_ok=True)
+            db = sqlite3.connect(state / INDEX_FILE, timeout=10)
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS notes (path TEXT PRIMARY KEY, size INTEGER,"
+                " mtime_ns INTEGER, data TEXT)"
+            )
+            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            version = _parser_version()
+            row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+            if row is None or row[0] != version:
+                db.execute("DELETE FROM notes")
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (version,))
+                db.commit()
+            return db
+        except (OSError, sqlite3.Error):
+            return None  # a read-only vault still works, just without the cache
+
+    def notes(self, progress: Progress | None = None) -> list[Note]:
+        files = list(walk(self.root))
+        db = self._open()
+        cached: dict[str, tuple[int, int, str | None]] = {}
+        if db is not None:
+            try:
+                for path, size, mtime_ns, data in db.execute("SELECT * FROM notes"):
+                    cached[path] = (size, mtime_ns, data)
+            except sqlite3.Error:
+                cached = {}
+        fresh: dict[str, str | None] = {}
+        stale: list[FileStat] = []
+        for f in files:
+            hit = cached.get(f.rel)
+            if hit is not None and hit[0] == f.size and hit[1] == f.mtime_ns:
+                fresh[f.rel] = hit[2]
+            else:
+                stale.append(f)
+        parsed = self._parse(stale, progress)
+        if db is not None:
+            try:
+                with db:
+                    db.executemany(
+                        "INSERT OR REPLACE INTO notes VALUES (?, ?, ?, ?)",
+                        [
+                            (f.rel, f.size, f.mtime_ns, None if d is None else json.dumps(d))
+                            for f, d in zip(stale, parsed, strict=True)
+                        ],
+                    )
+                    gone = set(cached) - {f.rel for f in files}
+                    db.executemany("DELETE FROM notes WHERE path = ?", [(p,) for p in gone])
+            except sqlite3.Error:
+                pass
+            db.close()
+        by_path: dict[str, dict | None] = {f.rel: d for f, d in zip(stale, parsed, strict=True)}
+        notes = []
+        for f in files:
+            if f.rel in by_path:
+                d = by_path[f.rel]
+            else:
+                raw = fresh[f.rel]
+                d = None if raw is None else json.loads(raw)
+            if d is not None:
+                notes.append(Note.from_dict(d))
+        return notes
+
+    def _parse(self, stale: list[FileStat], progress: Progress | None) -> list[dict | None]:
+        total = len(stale)
+        if total == 0:
+            return []
+        root = str(self.root)
+        workers = min(os.cpu_count() or 1, 8)
+        if total < PARALLEL_THRESHOLD or workers < 2:
+            out = []
+            for i, f in enumerate(stale):
+                out.append(_parse_file(root, f.rel))
+                if progress:
+                    progress(i + 1, total)
+            return out
+        from concurrent.futures import ProcessPoolExecutor
+
+        chunk = 32
+        chunks = [stale[i : i + chunk] for i in range(0, total, chunk)]
+        results: list[dict | None] = []
+        done = 0
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(_parse_chunk, root, [f.rel for f in c]) for c in chunks]
+            for fut in futures:
+                part = fut.result()
+                results.extend(part)
+                done += len(part)
+                if progress:
+                    progress(done, total)
+        return results
+
+
+def read_text(root: Path, rel: str) -> str:
+    from attnkb.note import decode
+
+    return decode((root / rel).read_bytes())[0]

@@ -1,0 +1,152 @@
+import json
+import os
+
+import pytest
+
+from attnkb.vault import find_root, walk
+
+FILES = {
+    "intro.md": "---\ntitle: Intro\ntags: [start, ml/attn]\n---\n# Intro\n\n[[Deep]] [[missing]]\n",
+    "topics/Deep.md": "# Deep\n\nback to [intro](../intro.md)\n",
+    "topics/bad.md": "---\ntitle: [unclosed\n---\nbody\n",
+    "lonely.md": "# Lonely\n",
+    ".obsidian/skip.md": "[[nothing]]",
+    "._intro.md": b"\x00\x05binary appledouble",
+    "binary.md": b"abc\x00def",
+    "topics/code/script.py": "print('not a note')",
+}
+
+
+def test_list_json_and_tag_filter(make_vault, cli):
+    root = make_vault(FILES)
+    r = cli("--vault", root, "list", "--json")
+    assert r.exit_code == 0, r.output
+    notes = json.loads(r.stdout)
+    assert [n["path"] for n in notes] == [
+        "intro.md",
+        "lonely.md",
+        "topics/Deep.md",
+        "topics/bad.md",
+    ]
+    assert notes[0]["title"] == "Intro" and notes[0]["tags"] == ["start", "ml/attn"]
+    r = cli("--vault", root, "list", "--json", "--tag", "ml")
+    assert [n["path"] for n in json.loads(r.stdout)] == ["intro.md"]
+
+
+def test_check_reports_problems_and_exits_1(make_vault, cli):
+    root = make_vault(FILES)
+    r = cli("--vault", root, "check", "--json")
+    assert r.exit_code == 1
+    report = json.loads(r.stdout)
+    found = {(p["path"], p["line"], p["kind"]) for p in report["problems"]}
+    assert ("intro.md", 7, "broken-link") in found
+    assert ("topics/bad.md", 2, "front-matter") in found
+    assert ("lonely.md", 1, "orphan") in found and ("topics/bad.md", 1, "orphan") in found
+    assert report["errors"] == 2 and report["warnings"] == 2
+    text = cli("--vault", root, "check")
+    assert "intro.md:7: broken link '[[missing]]'" in text.stderr
+
+
+def test_clean_vault_checks_ok(make_vault, cli):
+    root = make_vault({"a.md": "[[b]]", "b.md": "[a](a.md)"})
+    r = cli("--vault", root, "check")
+    assert r.exit_code == 0 and "2 notes, 0 errors, 0 warnings" in r.stdout
+
+
+def test_links_and_show_accept_title_file_name_or_path(make_vault, cli):
+    root = make_vault(FILES)
+    for spec in ("Intro", "intro", "intro.md"):
+        r = cli("--vault", root, "links", spec, "--json")
+        assert r.exit_code == 0, r.output
+        data = json.loads(r.stdout)
+        assert data["path"] == "intro.md"
+        assert [o["targetPath"] for o in data["outgoing"]] == ["topics/Deep.md", None]
+        assert data["backlinks"][0]["sourcePath"] == "topics/Deep.md"
+    r = cli("--vault", root, "show", "Deep")
+    assert r.exit_code == 0 and "topics/Deep.md" in r.stdout
+    r = cli("--vault", root, "show", "nope")
+    assert r.exit_code == 2 and r.stderr.startswith("attnkb: no note matches 'nope'")
+
+
+def test_graph_formats(make_vault, cli):
+    root = make_vault(FILES)
+    data = json.loads(cli("--vault", root, "graph").stdout)
+    link = next(li for li in data["links"] if li["href"] == "[[missing]]")
+    assert link == {
+        **link,
+        "sourcePath": "intro.md",
+        "targetPath": None,
+        "type": "wiki-link",
+        "ambiguous": False,
+    }
+    assert {"path", "title", "tags"} <= set(data["notes"][0])
+    dot = cli("--vault", root, "graph", "--format", "dot").stdout
+    assert '"intro.md" -> "topics/Deep.md";' in dot
+    mermaid = cli("--vault", root, "graph", "--format", "mermaid").stdout
+    assert mermaid.startswith("graph LR") and "-->" in mermaid
+    assert cli("--vault", root, "graph", "--format", "png").exit_code == 2
+
+
+def test_cache_is_used_and_refreshed(make_vault, cli):
+    root = make_vault({"a.md": "# A\n"})
+    assert json.loads(cli("--vault", root, "list", "--json").stdout)[0]["title"] == "A"
+    assert (root / ".attnkb" / "index.sqlite").exists()
+    p = root / "a.md"
+    p.write_text("# Changed title\n")
+    os.utime(p, ns=(p.stat().st_mtime_ns + 10**9, p.stat().st_mtime_ns + 10**9))
+    assert json.loads(cli("--vault", root, "list", "--json").stdout)[0]["title"] == "Changed title"
+    p.unlink()
+    assert json.loads(cli("--vault", root, "list", "--json").stdout) == []
+
+
+def test_symlink_loops_are_skipped(make_vault):
+    root = make_vault({"a/n.md": "x"})
+    os.symlink(root, root / "a" / "loop")
+    os.symlink(root / "a" / "n.md", root / "alias.md")
+    assert [f.rel for f in walk(root)] == ["a/n.md"]
+
+
+def test_vault_discovery(tmp_path, monkeypatch):
+    (tmp_path / "v" / ".attnkb").mkdir(parents=True)
+    (tmp_path / "v" / "deep").mkdir()
+    assert find_root(cwd=tmp_path / "v" / "deep") == tmp_path / "v"
+    (tmp_path / "w" / "notes").mkdir(parents=True)
+    assert find_root(cwd=tmp_path / "w") == tmp_path / "w" / "notes"
+    monkeypatch.setenv("ATTNKB_VAULT", str(tmp_path / "w"))
+    assert find_root(cwd=tmp_path) == tmp_path / "w"
+
+
+def test_init_is_idempotent_and_bad_vault_is_exit_2(tmp_path, cli):
+    assert cli("init", tmp_path / "new").exit_code == 0
+    assert cli("init", tmp_path / "new").exit_code == 0
+    assert (tmp_path / "new" / ".attnkb").is_dir()
+    r = cli("--vault", tmp_path / "nowhere", "list")
+    assert r.exit_code == 2 and "vault is not a folder" in r.stderr
+
+
+def test_version_and_help(cli):
+    assert cli("--version").stdout.startswith("attnkb ")
+    r = cli("--help")
+    for command in ("list", "show", "links", "graph", "check", "init"):
+        assert command in r.stdout
+
+
+@pytest.mark.parametrize("vault", ["interview-vault", "."])
+def test_reference_vault_goes_through_every_command(cli, vault):
+    from tests.conftest import need_shared
+
+    root = need_shared("reference", vault)
+    for args in (["list", "--json"], ["graph"], ["check", "--json"]):
+        r = cli("--vault", root, *args)
+        assert r.exit_code in (0, 1), r.output
+        assert r.exception is None or isinstance(r.exception, SystemExit)
+        json.loads(r.stdout)
+    report = json.loads(cli("--vault", root, "check", "--json").stdout)
+    broken = {p["message"] for p in report["problems"] if p["kind"] == "broken-link"}
+    # the outline names four notes that are not in this part of the vault; all else resolves
+    assert sum("时间复杂度O(n²d)的来源" in m for m in broken) == 1
+    assert len(broken) == 6
+    r = cli("--vault", root, "links", "传统注意力机制回顾", "--json")
+    data = json.loads(r.stdout)
+    assert len(data["outgoing"]) == 3 and all(o["targetPath"] for o in data["outgoing"])
+    assert any(b["sourcePath"].endswith("精通Transformer.md") for b in data["backlinks"])
