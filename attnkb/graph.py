@@ -90,9 +90,7 @@ class Graph:
                     )
                 )
         for path in self.orphans():
-            out.append(
-                Finding(path, 1, "orphan", "orphan: no links to or from this note", "warning")
-            )
+            out.append(Finding(path, 1, "orphan", "orphan: no links to or from this note", "warning"))
         out.sort(key=lambda f: (f.path, f.line, f.kind))
         return out
 

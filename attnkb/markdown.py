@@ -146,9 +146,7 @@ def extract(body: str, first_line: int = 1) -> Extracted:
                 answer = b.group("a") or ""
                 a = _ANSWER.match(answer)
                 if a:
-                    out.cards.append(
-                        CardSource("bold", b.group("q").strip(), a.group("a").strip(), line0)
-                    )
+                    out.cards.append(CardSource("bold", b.group("q").strip(), a.group("a").strip(), line0))
                 elif not answer.strip():
                     pending_bold_question = (b.group("q").strip(), line0)
             else:
@@ -156,9 +154,7 @@ def extract(body: str, first_line: int = 1) -> Extracted:
                     c = _INLINE_CARD.match(_CODE_SPAN.sub("", text_line))
                     if c and "::" in text_line and not _URL_SCHEME.match(c.group("q")):
                         out.cards.append(
-                            CardSource(
-                                "inline", c.group("q").strip(), c.group("a").strip(), line0 + n
-                            )
+                            CardSource("inline", c.group("q").strip(), c.group("a").strip(), line0 + n)
                         )
         _collect_links(tok, line0, out.links)
     return out

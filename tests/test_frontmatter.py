@@ -51,9 +51,7 @@ def test_update_keeps_every_other_byte():
 
 
 def test_update_adds_front_matter_when_missing():
-    assert (
-        frontmatter.update_keys("# T\n", {"review_count": 1}) == "---\nreview_count: 1\n---\n# T\n"
-    )
+    assert frontmatter.update_keys("# T\n", {"review_count": 1}) == "---\nreview_count: 1\n---\n# T\n"
 
 
 def test_update_replaces_a_multiline_value_whole():
@@ -91,9 +89,7 @@ scalars = st.one_of(
 )
 def test_update_round_trip_touches_only_owned_keys(items, indent, crlf, comment, body, count):
     fm = (
-        yaml.safe_dump(
-            items, default_flow_style=False, allow_unicode=True, sort_keys=False, indent=indent
-        )
+        yaml.safe_dump(items, default_flow_style=False, allow_unicode=True, sort_keys=False, indent=indent)
         if items
         else ""
     )

@@ -34,9 +34,7 @@ def init(
 @app.command("list")
 def list_notes(
     ctx: typer.Context,
-    tag: list[str] = typer.Option(
-        None, "--tag", "-t", help="Only notes with this tag (repeat for all)."
-    ),
+    tag: list[str] = typer.Option(None, "--tag", "-t", help="Only notes with this tag (repeat for all)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List the notes of the vault."""
@@ -67,9 +65,7 @@ def _has_tag(tags: list[str], wanted: str) -> bool:
 
 
 @app.command()
-def show(
-    ctx: typer.Context, note: str = typer.Argument(..., help="Path, file name or title.")
-) -> None:
+def show(ctx: typer.Context, note: str = typer.Argument(..., help="Path, file name or title.")) -> None:
     """Show a note: its metadata and its text, rendered."""
     from rich.markdown import Markdown
     from rich.panel import Panel
@@ -184,9 +180,7 @@ def check(
         for f in findings:
             label = "" if f.severity == "error" else f"{f.severity}: "
             typer.echo(f"attnkb: {f.path}:{f.line}: {label}{f.message}", err=True)
-        summary = (
-            f"{len(g.notes)} notes, {len(errors)} errors, {len(findings) - len(errors)} warnings"
-        )
+        summary = f"{len(g.notes)} notes, {len(errors)} errors, {len(findings) - len(errors)} warnings"
         out.print(summary)
     if errors:
         raise typer.Exit(1)
