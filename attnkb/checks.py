@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from attnkb.graph import Finding, Graph
 
 
-def check_vault(root: Path, graph: Graph) -> list[Finding]:
+def check_vault(graph: Graph) -> list[Finding]:
+    """Front matter problems, broken and ambiguous links, orphans, and failing examples."""
+    from attnkb.examples.runner import run_note_examples
+
     findings = graph.findings()
+    for note in graph.notes.values():
+        for result in run_note_examples(note):
+            if result.status != "pass":
+                findings.append(
+                    Finding(
+                        note.path,
+                        result.line,
+                        f"example-{result.status}",
+                        f"attention example: {result.message}",
+                    )
+                )
     findings.sort(key=lambda f: (f.path, f.line, f.kind))
     return findings

@@ -160,12 +160,12 @@ def check(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Report invalid front matter, broken and ambiguous links, and orphans."""
+    """Report invalid front matter, broken and ambiguous links, failing examples, and orphans."""
     from attnkb.checks import check_vault
 
     root = vault_root(ctx)
     g = load_graph(root)
-    findings = check_vault(root, g)
+    findings = check_vault(g)
     errors = [f for f in findings if f.severity == "error"]
     if as_json:
         emit_json(

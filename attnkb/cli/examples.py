@@ -1,1 +1,127 @@
-"""Placeholder module registered later."""
+"""``attnkb run-example``: compute a note's attention examples and check its numbers."""
+
+from __future__ import annotations
+
+import typer
+
+from attnkb.cli import app
+from attnkb.cli.common import emit_json, find_note, load_graph, out, vault_root
+
+
+def _heatmap(weights, row_labels, col_labels, title: str):
+    from rich.color import Color
+    from rich.style import Style
+    from rich.table import Table
+
+    table = Table(title=title, box=None, padding=(0, 1), title_justify="left")
+    table.add_column("")
+    for label in col_labels:
+        table.add_column(str(label), justify="right")
+    top = float(abs(weights).max()) or 1.0
+    for label, row in zip(row_labels, weights, strict=False):
+        cells = []
+        for x in row:
+            level = min(max(float(x) / top, 0.0), 1.0)
+            bg = Color.from_rgb(int(30 + 200 * level), int(30 + 60 * level), int(60 - 30 * level))
+            style = Style(bgcolor=bg, color="white" if level < 0.6 else "black")
+            cells.append(f"[{style}]{float(x):6.3f}[/]")
+        table.add_row(str(label), *cells)
+    return table
+
+
+def _matrix(arr, title: str):
+    from rich.table import Table
+
+    table = Table(title=title, box=None, show_header=False, title_justify="left")
+    rows = arr if arr.ndim == 2 else arr.reshape(1, -1)
+    for _ in range(rows.shape[1]):
+        table.add_column(justify="right")
+    for row in rows:
+        table.add_row(*(f"{float(x):.4f}" for x in row))
+    return table
+
+
+def _render(result, quiet: bool) -> None:
+    from rich.table import Table
+
+    colour = {"pass": "green", "fail": "red", "error": "red"}[result.status]
+    head = f"[{colour}]{result.status.upper()}[/{colour}] {result.path}:{result.line}"
+    head += f" [bold]{result.op}[/bold]" if result.op else ""
+    if quiet or result.status == "error" or result.live is None:
+        out.print(f"{head}  {result.message}" if result.status != "pass" else head)
+        return
+    live, block = result.live, result.block
+    shapes = ", ".join(f"{k} {'×'.join(map(str, s))}" for k, s in sorted(live.inputs.items()))
+    out.print(f"\n{head}  [dim]{shapes}[/dim]")
+    labels = block.data.get("labels") or {}
+    if live.weights is not None and live.weights.ndim == 2:
+        rows = labels.get("queries") or range(live.weights.shape[0])
+        cols = labels.get("keys") or range(live.weights.shape[1])
+        out.print(_heatmap(live.weights, rows, cols, "weights (rows: queries, columns: keys)"))
+    if live.output is not None:
+        out.print(_matrix(live.output, "output"))
+    if result.mismatches:
+        table = Table(title="expected vs live", title_justify="left")
+        for col in ("what", "where", "expected", "live"):
+            table.add_column(col)
+        for m in result.mismatches:
+            where = "" if m.get("index") is None else str(m["index"])
+            table.add_row(m["key"], where, str(m["expected"]), str(m.get("actual")))
+        out.print(table)
+    out.print(f"{head}  {result.message}")
+
+
+@app.command("run-example")
+def run_example(
+    ctx: typer.Context,
+    notes: list[str] = typer.Argument(None, help="Notes whose attention blocks to run."),
+    run_all: bool = typer.Option(False, "--all", help="Run every attention block in the vault."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON, one object per block."),
+    update: bool = typer.Option(False, "--update", help="Rewrite expect values from live output."),
+    add: list[str] = typer.Option(
+        None, "--add", help="With --update: also add this expect key (weights, output)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="One line per block."),
+    max_elements: int = typer.Option(
+        10_000_000, "--max-elements", help="Refuse blocks needing more elements."
+    ),
+) -> None:
+    """Run the `attention` example blocks of notes and check their claims against the kernel."""
+    from attnkb.errors import UsageError
+    from attnkb.examples.runner import run_note_examples
+
+    if bool(notes) == run_all:
+        raise UsageError("name one or more notes, or use --all")
+    add_keys = set(add or [])
+    if add_keys - {"weights", "output"}:
+        raise UsageError("--add takes weights or output")
+    if add_keys and not update:
+        raise UsageError("--add goes with --update")
+    root = vault_root(ctx)
+    graph = load_graph(root)
+    paths = sorted(graph.notes) if run_all else [find_note(graph, root, n) for n in notes]
+    results = []
+    for path in paths:
+        note_results = run_note_examples(graph.notes[path], max_elements)
+        if update and note_results:
+            from attnkb.examples.update import update_note
+
+            if update_note(root, note_results, add_keys):
+                fresh = load_graph(root).notes[path]
+                note_results = run_note_examples(fresh, max_elements)
+                if not as_json:
+                    out.print(f"[cyan]updated[/cyan] {path}")
+        results.extend(note_results)
+    if as_json:
+        emit_json([r.to_dict() for r in results])
+    else:
+        for r in results:
+            _render(r, quiet)
+        counts = {s: sum(r.status == s for r in results) for s in ("pass", "fail", "error")}
+        out.print(
+            f"{len(results)} blocks: {counts['pass']} passed, {counts['fail']} failed, {counts['error']} invalid"
+        )
+    if any(r.status == "error" for r in results):
+        raise typer.Exit(2)
+    if any(r.status == "fail" for r in results):
+        raise typer.Exit(1)

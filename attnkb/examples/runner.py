@@ -1,0 +1,271 @@
+"""Running an ``attention`` block on the kernel and comparing the note's claims with live output.
+
+Nothing in a note is executed: the block is data (safe YAML), the computation is the kernel's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from attnkb import kernel
+from attnkb.errors import ExampleError
+from attnkb.examples.spec import (
+    DEFAULT_MAX_ELEMENTS,
+    Block,
+    parse_block,
+    scalar_nodes,
+    written_tolerance,
+)
+from attnkb.note import Note
+
+
+@dataclass
+class Live:
+    """What the kernel computed for a block."""
+
+    weights: np.ndarray | None
+    output: np.ndarray | None
+    inputs: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    path: str
+    line: int
+    op: str
+    status: str  # pass | fail | error
+    message: str = ""
+    mismatches: list[dict[str, Any]] = field(default_factory=list)
+    live: Live | None = None
+    block: Block | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "op": self.op,
+            "status": self.status,
+            "mismatches": self.mismatches,
+            "message": self.message,
+        }
+
+
+def _mask(block: Block, length: int, source: int):
+    mask = block.data.get("mask")
+    node = block.key_node("mask")
+    if mask is None:
+        return None
+    if mask in ("causal", "causal_lower_right"):
+        return mask
+    if isinstance(mask, dict) and set(mask) == {"window"} and isinstance(mask["window"], int):
+        return kernel.window_mask(length, source, mask["window"])
+    if isinstance(mask, list):
+        arr = np.array(mask, dtype=object)
+        if arr.shape != (length, source) or not all(x in (0, 1) for x in arr.flat):
+            raise block.error(f"mask must be a {length}x{source} matrix of 0/1 (1 = may attend)", node)
+        return arr.astype(bool)
+    raise block.error("mask must be causal, causal_lower_right, {window: w} or a 0/1 matrix", node)
+
+
+def compute(block: Block) -> Live:
+    a, d = block.arrays, block.data
+    shapes = {k: tuple(v.shape) for k, v in a.items()}
+    try:
+        return _compute(block, a, d, shapes)
+    except kernel.KernelError as exc:
+        raise block.error(str(exc)) from exc
+
+
+def _as_2d(block: Block, name: str, x: np.ndarray) -> np.ndarray:
+    if x.ndim != 2:
+        raise block.error(f"{name} must be a matrix (a list of rows)", block.key_node(name))
+    return x
+
+
+def _compute(block: Block, a: dict, d: dict, shapes: dict) -> Live:
+    op = block.op
+    if op == "softmax":
+        return Live(kernel.softmax(a["scores"]), None, shapes)
+    if op == "weights":
+        w = _as_2d(block, "weights", a["weights"])
+        out = w @ a["v"] if "v" in a else None
+        return Live(w, out, shapes)
+    if op == "multihead":
+        return _multihead(block, a, d, shapes)
+    q = _as_2d(block, "q", a["q"])
+    k = _as_2d(block, "k", a["k"])
+    v = _as_2d(block, "v", a["v"]) if "v" in a else None
+    values = v if v is not None else np.eye(k.shape[0])
+    mask = _mask(block, q.shape[0], k.shape[0])
+    scale = d.get("scale")
+    if op in ("dot", "scaled_dot", "cosine", "general", "additive", "concat", "hard"):
+        score = "scaled_dot" if op == "hard" else op
+        params = {
+            "w": a.get("w"),
+            "w_q": a.get("w_q"),
+            "w_k": a.get("w_k"),
+            "v": a.get("v_a"),
+            "b": a.get("b"),
+        }
+        out, w = kernel.attention(
+            q, k, values, score=score, mask=mask, scale=scale, params=params, hard=op == "hard"
+        )
+    elif op == "blocked":
+        _, w = kernel.attention(q, k, values, mask=mask, scale=scale)
+        out, _ = kernel.attention(
+            q, k, values, mask=mask, scale=scale, need_weights=False, block_size=int(d["block"])
+        )
+    elif op == "linear":
+        if mask not in (None, "causal"):
+            raise block.error("linear attention supports mask: causal only", block.key_node("mask"))
+        out, w = kernel.linear_attention(q, k, values, causal=mask == "causal", need_weights=True)
+    elif op == "local":
+        out, w = kernel.local_attention(
+            q, k, values, window=int(d["window"]), scale=scale, causal=mask == "causal", need_weights=True
+        )
+    else:  # linformer
+        e = a.get("proj", a.get("e"))
+        out, w = kernel.linformer_attention(q, k, values, _as_2d(block, "e", e), a.get("f"), scale=scale)
+    return Live(w, out if v is not None else None, shapes)
+
+
+def _multihead(block: Block, a: dict, d: dict, shapes: dict) -> Live:
+    x = a.get("x")
+    q = _as_2d(block, "q", a.get("q", x))
+    k = _as_2d(block, "k", a.get("k", x))
+    v = _as_2d(block, "v", a.get("v", x))
+    embed, heads = q.shape[1], d["heads"]
+    if not isinstance(heads, int) or heads < 1:
+        raise block.error("heads must be a whole number >= 1", block.key_node("heads"))
+    given = [n for n in ("w_q", "w_k", "w_v", "w_o") if n in a]
+    if given and len(given) != 4:
+        raise block.error("multihead needs all of w_q, w_k, w_v, w_o, or seed for random ones")
+    if given:
+        # row-vector convention (Q = X W_q) → PyTorch's layout (Q = X Wᵀ)
+        in_proj = np.vstack([a["w_q"].T, a["w_k"].T, a["w_v"].T])
+        params = kernel.MultiheadParams(heads, in_proj, a["w_o"].T)
+    else:
+        params = kernel.MultiheadParams.random(embed, heads, seed=int(d.get("seed", 0)))
+    mask = _mask(block, q.shape[0], k.shape[0])
+    out, w = kernel.multi_head_attention(q, k, v, params, attn_mask=mask)
+    return Live(w, out, shapes)
+
+
+# --- comparing --------------------------------------------------------------------------------
+
+
+def compare(block: Block, live: Live) -> list[dict[str, Any]]:
+    expect = block.data.get("expect") or {}
+    tol = block.data.get("tol")
+    mismatches: list[dict[str, Any]] = []
+    for key in ("weights", "output"):
+        if key not in expect:
+            continue
+        actual = getattr(live, key)
+        if actual is None:
+            mismatches.append(
+                {
+                    "key": key,
+                    "index": None,
+                    "expected": expect[key],
+                    "actual": None,
+                    "message": f"op {block.op!r} computes no {key} here (give v)",
+                }
+            )
+            continue
+        nodes = scalar_nodes(block.key_node("expect", key))
+        expected = np.array(expect[key], dtype=object)
+        if expected.shape != actual.shape:
+            mismatches.append(
+                {
+                    "key": key,
+                    "index": None,
+                    "expected": list(expected.shape),
+                    "actual": list(actual.shape),
+                    "message": f"{key} has the wrong shape",
+                }
+            )
+            continue
+        for idx, node, want, got in zip(
+            np.ndindex(actual.shape), nodes, expected.flat, actual.flat, strict=False
+        ):
+            allowed = float(tol) if tol is not None else written_tolerance(node.value)
+            if not isinstance(want, int | float) or abs(float(want) - float(got)) > allowed:
+                mismatches.append(
+                    {
+                        "key": key,
+                        "index": list(idx),
+                        "expected": want,
+                        "actual": round(float(got), 6),
+                        "tolerance": allowed,
+                    }
+                )
+    if "argmax" in expect and live.weights is not None:
+        labels = (block.data.get("labels") or {}).get("keys")
+        best = np.argmax(live.weights, axis=-1)
+        want_list = expect["argmax"]
+        if not isinstance(want_list, list) or len(want_list) != len(best):
+            mismatches.append(
+                {
+                    "key": "argmax",
+                    "index": None,
+                    "expected": want_list,
+                    "actual": len(best),
+                    "message": "argmax needs one entry per query",
+                }
+            )
+        else:
+            for i, (want, got) in enumerate(zip(want_list, best, strict=True)):
+                shown = labels[got] if labels and got < len(labels) else int(got)
+                if want != shown and want != int(got):
+                    mismatches.append({"key": "argmax", "index": [i], "expected": want, "actual": shown})
+    if "shape" in expect:
+        target = live.output if live.output is not None else live.weights
+        if list(target.shape) != list(expect["shape"]):
+            mismatches.append(
+                {"key": "shape", "index": None, "expected": expect["shape"], "actual": list(target.shape)}
+            )
+    for claim in expect.get("claims") or []:
+        ok = _claim(claim, live.weights)
+        if not ok:
+            mismatches.append(
+                {
+                    "key": "claims",
+                    "index": None,
+                    "expected": claim,
+                    "actual": False,
+                    "message": f"claim {claim} does not hold",
+                }
+            )
+    return mismatches
+
+
+def _claim(claim: str, w: np.ndarray | None) -> bool:
+    if w is None:
+        return False
+    if claim == "rows_sum_to_one":
+        return bool(np.allclose(w.sum(axis=-1), 1.0, atol=1e-6))
+    if claim == "nonnegative":
+        return bool((w >= -1e-12).all())
+    return bool(np.all(np.abs(np.triu(w, 1)) < 1e-12))
+
+
+def run_block(path: str, line: int, text: str, max_elements: int = DEFAULT_MAX_ELEMENTS) -> Result:
+    block = None
+    try:
+        block = parse_block(path, line, text, max_elements)
+        live = compute(block)
+    except ExampleError as exc:
+        return Result(path, exc.line or line, block.op if block else "", "error", exc.message)
+    mismatches = compare(block, live)
+    if mismatches:
+        message = f"{len(mismatches)} claim(s) differ from the live output"
+        return Result(path, line, block.op, "fail", message, mismatches, live, block)
+    return Result(path, line, block.op, "pass", "all claims hold", [], live, block)
+
+
+def run_note_examples(note: Note, max_elements: int = DEFAULT_MAX_ELEMENTS) -> list[Result]:
+    return [run_block(note.path, ex.line, ex.text, max_elements) for ex in note.examples]

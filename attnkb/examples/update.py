@@ -1,0 +1,131 @@
+"""``run-example --update``: rewrite a block's ``expect`` numbers from the live output.
+
+Edits are made by (line, column) of YAML nodes, so the rest of the file, CRLF line endings
+included, stays byte-identical. Each number keeps the precision it was written with.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from attnkb.errors import ExampleError
+from attnkb.examples.runner import Result
+from attnkb.examples.spec import decimals, scalar_nodes
+from attnkb.files import atomic_write
+
+Edit = tuple[int, int, int, int, str]  # start line, start col, end line, end col (file, 0-based)
+
+
+def _fmt(x: float, places: int) -> str:
+    text = f"{x:.{places}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def _flow(arr: np.ndarray, places: int) -> str:
+    if arr.ndim == 1:
+        return "[" + ", ".join(_fmt(x, places) for x in arr) + "]"
+    return "[" + ", ".join(_flow(row, places) for row in arr) + "]"
+
+
+def block_edits(result: Result, add: set[str]) -> list[Edit]:
+    block, live = result.block, result.live
+    if block is None or live is None:
+        return []
+    base = block.first_line - 1  # 0-based file line of the block's first line
+    edits: list[Edit] = []
+
+    def replace(node: yaml.Node, text: str) -> None:
+        s, e = node.start_mark, node.end_mark
+        edits.append((base + s.line, s.column, base + e.line, e.column, text))
+
+    expect = block.data.get("expect") or {}
+    for key in ("weights", "output"):
+        actual = getattr(live, key)
+        node = block.key_node("expect", key)
+        if key not in expect or actual is None or node is None:
+            continue
+        scalars = scalar_nodes(node)
+        if np.shape(np.array(expect[key], dtype=object)) == actual.shape and len(scalars) == actual.size:
+            for scalar, value in zip(scalars, actual.flat, strict=True):
+                replace(scalar, _fmt(float(value), decimals(scalar.value)))
+        else:
+            common = Counter(decimals(s.value) for s in scalars).most_common(1)
+            replace(node, _flow(np.asarray(actual), common[0][0] if common else 2))
+    if "argmax" in expect and live.weights is not None and (node := block.key_node("expect", "argmax")):
+        labels = (block.data.get("labels") or {}).get("keys")
+        best = np.argmax(live.weights, axis=-1)
+        shown = [str(labels[i]) if labels and i < len(labels) else str(int(i)) for i in best]
+        replace(node, "[" + ", ".join(shown) + "]")
+    if "shape" in expect and (node := block.key_node("expect", "shape")):
+        target = live.output if live.output is not None else live.weights
+        replace(node, "[" + ", ".join(str(n) for n in target.shape) + "]")
+    for key in sorted(add - set(expect)):
+        actual = getattr(live, key, None)
+        if actual is None:
+            raise ExampleError(f"cannot add {key}: op {block.op!r} computes none", block.path, block.line)
+        value = _flow(np.asarray(actual), 2)
+        expect_node = block.key_node("expect")
+        if expect_node is None:
+            end = base + block.text.count("\n")
+            edits.append((end, 0, end, 0, f"expect:\n  {key}: {value}\n"))
+        elif isinstance(expect_node, yaml.MappingNode) and expect_node.value:
+            first_key = expect_node.value[0][0]
+            line, col = base + first_key.start_mark.line, first_key.start_mark.column
+            edits.append((line, col, line, col, f"{key}: {value}\n" + " " * col))
+        else:
+            replace(expect_node, f"{{{key}: {value}}}")
+    return edits
+
+
+def apply_edits(text: str, edits: list[Edit]) -> str:
+    """Apply (line, col) edits, last first; line endings of untouched lines are kept."""
+    lines = text.splitlines(keepends=True)
+    newline = "\r\n" if "\r\n" in text else "\n"
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    for sl, sc, el, ec, new in sorted(edits, reverse=True):
+        start = offsets[sl] + sc
+        end = offsets[el] + ec
+        text = text[:start] + new.replace("\n", newline) + text[end:]
+    return text
+
+
+def update_note(root: Path, results: list[Result], add: set[str]) -> bool:
+    """Rewrite one note's blocks; True if the file changed. The new text is parsed and run
+    again before it is written, so an edit that would break a block never reaches the disk."""
+    from attnkb.note import decode, parse_text
+
+    if not results:
+        return False
+    path = results[0].path
+    file = root / path
+    text, problems = decode(file.read_bytes())
+    if problems:
+        raise ExampleError("file is not valid UTF-8; not rewriting it", path, problems[0].line)
+    lines = text.splitlines(keepends=True)
+    edits: list[Edit] = []
+    for r in results:
+        if r.status == "error" or r.block is None:
+            continue
+        n = r.block.text.count("\n")
+        start = r.block.first_line - 1
+        if "".join(lines[start : start + n]).replace("\r\n", "\n") != r.block.text:
+            raise ExampleError("block changed on disk or is indented; not rewriting it", path, r.line)
+        edits.extend(block_edits(r, add))
+    if not edits:
+        return False
+    new = apply_edits(text, edits)
+    if new == text:
+        return False
+    from attnkb.examples.runner import run_block
+
+    for ex in parse_text(path, new).examples:
+        if run_block(path, ex.line, ex.text).status == "error":
+            raise ExampleError("updating would break this block; file left untouched", path, ex.line)
+    atomic_write(file, new)
+    return True
