@@ -90,6 +90,7 @@ def parser() -> MarkdownIt:
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _HEADING_Q = re.compile(r"^Q\d*\s*[:：.．、]\s*(?P<q>.+)$")
 _BOLD_Q = re.compile(r"^\*\*Q\d*\s*[:：.．、]\s*(?P<q>.+?)\*\*[ \t]*(?:\r?\n(?P<a>[\s\S]*))?$")
+_BOLD_Q_LINE = re.compile(r"^\s*\*\*Q\d*\s*[:：.．、]")
 _ANSWER = re.compile(r"^\s*A\d*\s*[:：]\s*(?P<a>[\s\S]*)$")
 _ANSWER_LABEL = re.compile(r"^\s*\*\*[^*\n]{1,20}[:：]\*\*\s*$")
 _INLINE_CARD = re.compile(r"^(?P<q>[^:\n]*?\S)\s*::\s*(?P<a>\S.*)$")
@@ -181,6 +182,9 @@ def _section(lines: list[str], tokens, i: int, level: int) -> str:
             end = tok.map[0]
             break
     body = lines[start:end]
+    cut = next((n for n, ln in enumerate(body) if _BOLD_Q_LINE.match(ln)), None)
+    if cut is not None:  # a "**Q: …**" question below the heading starts a card of its own
+        body = body[:cut]
     while body and (not body[-1].strip() or body[-1].strip() in ("---", "***", "___")):
         body.pop()
     while body and not body[0].strip():

@@ -76,6 +76,9 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:  # output piped into a command that stopped reading (| head)
+        sys.stderr.close()
+        sys.exit(0)
     except Exception as exc:  # the last guard: a traceback must never reach the user
         click.echo(f"attnkb: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(2)

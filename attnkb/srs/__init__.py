@@ -1,0 +1,1 @@
+"""Spaced repetition: cards from notes, FSRS scheduling, the review log, review sessions."""
