@@ -15,7 +15,6 @@ from attnkb.cli.common import emit_json, find_note, load_graph, load_notes, out,
 def init(
     ctx: typer.Context,
     directory: Path = typer.Argument(None, help="Folder to make a vault (default: the vault)."),
-    starter: bool = typer.Option(False, "--starter", help="Copy the starter vault into it."),
 ) -> None:
     """Make a folder a vault by creating its .attnkb/ (safe to run again)."""
     from attnkb.vault import init as init_vault
@@ -23,11 +22,6 @@ def init(
     root = directory.resolve() if directory else vault_root(ctx)
     root.mkdir(parents=True, exist_ok=True)
     state = init_vault(root)
-    if starter:
-        from attnkb.templates import copy_starter
-
-        copied = copy_starter(root)
-        out.print(f"Copied {len(copied)} starter notes into {root}")
     out.print(f"Vault ready: {root} ({state.name}/)")
 
 
