@@ -51,6 +51,15 @@ class Note:
         value = self.meta.get(key)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
+    def has_tags(self, wanted: list[str]) -> bool:
+        """Every wanted tag matches itself or a nested child: ``a`` matches ``a/b``."""
+        lowered = [t.lower() for t in self.tags]
+        for w in wanted:
+            w = w.lstrip("#").lower()
+            if not any(t == w or t.startswith(w + "/") for t in lowered):
+                return False
+        return True
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

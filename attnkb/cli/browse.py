@@ -36,7 +36,7 @@ def list_notes(
 
     notes = sorted(load_notes(vault_root(ctx)), key=lambda n: n.path)
     if tag:
-        notes = [n for n in notes if all(_has_tag(n.tags, t) for t in tag)]
+        notes = [n for n in notes if n.has_tags(tag)]
     if as_json:
         emit_json([note_summary(n) for n in notes])
         return
@@ -50,12 +50,6 @@ def list_notes(
         table.add_row(n.path, n.title, ", ".join(n.tags))
     out.print(table)
     out.print(f"[dim]{len(notes)} notes[/dim]")
-
-
-def _has_tag(tags: list[str], wanted: str) -> bool:
-    """A tag matches itself and its nested children: --tag a matches a/b."""
-    wanted = wanted.lstrip("#").lower()
-    return any(t.lower() == wanted or t.lower().startswith(wanted + "/") for t in tags)
 
 
 @app.command()

@@ -6,6 +6,7 @@ import typer
 
 from attnkb.cli import app
 from attnkb.cli.common import emit_json, find_note, load_graph, out, vault_root
+from attnkb.examples.spec import DEFAULT_MAX_ELEMENTS
 
 
 def _heatmap(weights, row_labels, col_labels, title: str):
@@ -83,7 +84,7 @@ def run_example(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="One line per block."),
     max_elements: int = typer.Option(
-        10_000_000, "--max-elements", help="Refuse blocks needing more elements."
+        DEFAULT_MAX_ELEMENTS, "--max-elements", help="Refuse blocks needing more elements."
     ),
 ) -> None:
     """Run the `attention` example blocks of notes and check their claims against the kernel."""

@@ -131,11 +131,7 @@ def due(
     today = start_of_day(deck.now.date(), deck.now.tzinfo)
     groups: dict[str, list] = {"overdue": [], "today": [], "week": []}
     for item in sorted(deck.items.values(), key=lambda i: (i.due, i.card.path)):
-        if tag and not any(
-            t.lower() == x.lower() or t.lower().startswith(x.lower() + "/")
-            for x in tag
-            for t in deck.notes[item.card.path].tags
-        ):
+        if tag and not deck.notes[item.card.path].has_tags(tag):
             continue
         if item.due < today:
             group = "overdue"

@@ -70,7 +70,7 @@ class Deck:
     def due_items(self, tags: list[str] | None = None) -> list[Item]:
         items = [i for i in self.items.values() if i.due < self.end_of_today()]
         if tags:
-            items = [i for i in items if _tagged(self.notes[i.card.path], tags)]
+            items = [i for i in items if self.notes[i.card.path].has_tags(tags)]
         return sorted(items, key=lambda i: (i.due, i.card.path, i.card.line))
 
     def reviewed_today(self) -> tuple[int, int]:
@@ -173,11 +173,6 @@ class Deck:
             ) from exc
         if new != text:
             atomic_write(file, new)
-
-
-def _tagged(note: Note, tags: list[str]) -> bool:
-    lowered = [t.lower() for t in note.tags]
-    return all(any(t == w.lower() or t.startswith(w.lower() + "/") for t in lowered) for w in tags)
 
 
 def _follow_moves(memories: dict[tuple[str, str], Memory], cards: list[Card]) -> None:
