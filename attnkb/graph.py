@@ -97,7 +97,7 @@ class Graph:
     # --- exports ---------------------------------------------------------------------------
 
     def to_json(self) -> dict:
-        notes = [note_summary(n) for n in sorted(self.notes.values(), key=lambda n: n.path)]
+        notes = [n.summary() for n in sorted(self.notes.values(), key=lambda n: n.path)]
         links = [
             {
                 "sourcePath": e.source,
@@ -140,17 +140,3 @@ class Graph:
         for s, t in self._resolved_pairs():
             lines.append(f"  {ids[s]} --> {ids[t]}")
         return "\n".join(lines) + "\n"
-
-
-def note_summary(n: Note) -> dict:
-    """The JSON shape of a note in ``list --json`` and ``graph --format json``."""
-    return {
-        "path": n.path,
-        "title": n.title,
-        "tags": n.tags,
-        "aliases": n.aliases,
-        "metadata": n.meta,
-        "cards": len(n.cards),
-        "examples": len(n.examples),
-        "problems": len(n.problems),
-    }

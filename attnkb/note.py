@@ -52,13 +52,21 @@ class Note:
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     def has_tags(self, wanted: list[str]) -> bool:
-        """Every wanted tag matches itself or a nested child: ``a`` matches ``a/b``."""
-        lowered = [t.lower() for t in self.tags]
-        for w in wanted:
-            w = w.lstrip("#").lower()
-            if not any(t == w or t.startswith(w + "/") for t in lowered):
-                return False
-        return True
+        return tags_match(self.tags, wanted)
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON shape of a note in ``list --json`` and ``graph --format json``; the index
+        stores it on its own so that listing never decodes whole notes."""
+        return {
+            "path": self.path,
+            "title": self.title,
+            "tags": self.tags,
+            "aliases": self.aliases,
+            "metadata": self.meta,
+            "cards": len(self.cards),
+            "examples": len(self.examples),
+            "problems": len(self.problems),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,6 +86,16 @@ class Note:
             problems=[Problem(**x) for x in d["problems"]],
             has_front_matter=d["has_front_matter"],
         )
+
+
+def tags_match(tags: list[str], wanted: list[str]) -> bool:
+    """Every wanted tag matches itself or a nested child: ``a`` matches ``a/b``."""
+    lowered = [t.lower() for t in tags]
+    for w in wanted:
+        w = w.lstrip("#").lower()
+        if not any(t == w or t.startswith(w + "/") for t in lowered):
+            return False
+    return True
 
 
 def _as_date(value: str) -> date:

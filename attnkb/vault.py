@@ -14,10 +14,12 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from attnkb.errors import UsageError
-from attnkb.frontmatter import Problem
-from attnkb.note import Note, is_binary, parse_note
+
+if TYPE_CHECKING:
+    from attnkb.note import Note
 
 STATE_DIR = ".attnkb"
 INDEX_FILE = "index.sqlite"
@@ -114,96 +116,110 @@ def _parser_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def _parse_file(root: str, rel: str) -> dict | None:
+Parsed = tuple[str, str] | None  # (summary JSON, whole-note JSON); None for a binary file
+
+
+def _parse_file(root: str, rel: str) -> Parsed:
+    from attnkb.frontmatter import Problem
+    from attnkb.note import Note, is_binary, parse_note
+
     try:
         data = (Path(root) / rel).read_bytes()
     except OSError as exc:
         note = Note(path=rel, title=Path(rel).stem)
         note.problems.append(Problem(1, f"cannot read: {exc.strerror}"))
-        return note.to_dict()
-    if is_binary(data):
-        return None
-    return parse_note(rel, data).to_dict()
+    else:
+        if is_binary(data):
+            return None
+        note = parse_note(rel, data)
+    return json.dumps(note.summary()), json.dumps(note.to_dict())
 
 
-def _parse_chunk(root: str, rels: list[str]) -> list[dict | None]:
+def _parse_chunk(root: str, rels: list[str]) -> list[Parsed]:
     return [_parse_file(root, rel) for rel in rels]
 
 
 class Index:
-    """The notes of a vault, from the cache where it is fresh and from disk where not."""
+    """The notes of a vault, from the cache where it is fresh and from disk where not.
+
+    Each row keeps a note's summary apart from the whole note, so ``list`` reads and decodes
+    only the small part; the summary column comes first so SQLite never touches the overflow
+    pages of the large one.
+    """
 
     def __init__(self, root: Path):
         self.root = root
-        self._db: sqlite3.Connection | None = None
 
     def _open(self) -> sqlite3.Connection | None:
         state = self.root / STATE_DIR
         try:
             state.mkdir(exist_ok=True)
             db = sqlite3.connect(state / INDEX_FILE, timeout=10)
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS notes (path TEXT PRIMARY KEY, size INTEGER,"
-                " mtime_ns INTEGER, data TEXT)"
-            )
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
             version = _parser_version()
             row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
             if row is None or row[0] != version:
-                db.execute("DELETE FROM notes")
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (version,))
-                db.commit()
+                with db:
+                    db.execute("DROP TABLE IF EXISTS notes")
+                    db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (version,))
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS notes (path TEXT PRIMARY KEY, size INTEGER,"
+                " mtime_ns INTEGER, summary TEXT, data TEXT)"
+            )
             return db
         except (OSError, sqlite3.Error):
             return None  # a read-only vault still works, just without the cache
 
     def notes(self, progress: Progress | None = None) -> list[Note]:
+        """Every note, whole: links, cards and examples included."""
+        from attnkb.note import Note
+
+        return [Note.from_dict(json.loads(raw)) for raw in self._load("data", progress)]
+
+    def summaries(self, progress: Progress | None = None) -> list[dict]:
+        """Every note as :meth:`Note.summary` gives it, without decoding whole notes."""
+        return [json.loads(raw) for raw in self._load("summary", progress)]
+
+    def _load(self, column: str, progress: Progress | None) -> list[str]:
+        """The JSON text of ``column`` for each note, in walk order, parsing what is stale."""
         files = list(walk(self.root))
         db = self._open()
         cached: dict[str, tuple[int, int, str | None]] = {}
         if db is not None:
             try:
-                for path, size, mtime_ns, data in db.execute("SELECT * FROM notes"):
-                    cached[path] = (size, mtime_ns, data)
+                query = (
+                    f"SELECT path, size, mtime_ns, {column} FROM notes"  # column is ours, never user input
+                )
+                cached = {path: (size, mtime, raw) for path, size, mtime, raw in db.execute(query)}
             except sqlite3.Error:
                 cached = {}
-        fresh: dict[str, str | None] = {}
-        stale: list[FileStat] = []
-        for f in files:
-            hit = cached.get(f.rel)
-            if hit is not None and hit[0] == f.size and hit[1] == f.mtime_ns:
-                fresh[f.rel] = hit[2]
-            else:
-                stale.append(f)
-        parsed = self._parse(stale, progress)
+        stale = [f for f in files if (hit := cached.get(f.rel)) is None or hit[:2] != (f.size, f.mtime_ns)]
+        parsed = dict(zip((f.rel for f in stale), self._parse(stale, progress), strict=True))
         if db is not None:
             try:
                 with db:
                     db.executemany(
-                        "INSERT OR REPLACE INTO notes VALUES (?, ?, ?, ?)",
-                        [
-                            (f.rel, f.size, f.mtime_ns, None if d is None else json.dumps(d))
-                            for f, d in zip(stale, parsed, strict=True)
-                        ],
+                        "INSERT OR REPLACE INTO notes VALUES (?, ?, ?, ?, ?)",
+                        [(f.rel, f.size, f.mtime_ns, *(parsed[f.rel] or (None, None))) for f in stale],
                     )
                     gone = set(cached) - {f.rel for f in files}
                     db.executemany("DELETE FROM notes WHERE path = ?", [(p,) for p in gone])
             except sqlite3.Error:
                 pass
             db.close()
-        by_path: dict[str, dict | None] = {f.rel: d for f, d in zip(stale, parsed, strict=True)}
-        notes = []
+        index = 0 if column == "summary" else 1
+        out = []
         for f in files:
-            if f.rel in by_path:
-                d = by_path[f.rel]
+            if f.rel in parsed:
+                entry = parsed[f.rel]
+                raw = None if entry is None else entry[index]
             else:
-                raw = fresh[f.rel]
-                d = None if raw is None else json.loads(raw)
-            if d is not None:
-                notes.append(Note.from_dict(d))
-        return notes
+                raw = cached[f.rel][2]
+            if raw is not None:
+                out.append(raw)
+        return out
 
-    def _parse(self, stale: list[FileStat], progress: Progress | None) -> list[dict | None]:
+    def _parse(self, stale: list[FileStat], progress: Progress | None) -> list[Parsed]:
         total = len(stale)
         if total == 0:
             return []
@@ -220,7 +236,7 @@ class Index:
 
         chunk = 32
         chunks = [stale[i : i + chunk] for i in range(0, total, chunk)]
-        results: list[dict | None] = []
+        results: list[Parsed] = []
         done = 0
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(_parse_chunk, root, [f.rel for f in c]) for c in chunks]

@@ -1,9 +1,11 @@
 import json
 import os
+import sqlite3
 
 import pytest
 
-from attnkb.vault import find_root, walk
+from attnkb.cli.common import _json_lines
+from attnkb.vault import Index, find_root, walk
 
 FILES = {
     "intro.md": "---\ntitle: Intro\ntags: [start, ml/attn]\n---\n# Intro\n\n[[Deep]] [[missing]]\n",
@@ -97,6 +99,51 @@ def test_cache_is_used_and_refreshed(make_vault, cli):
     assert json.loads(cli("--vault", root, "list", "--json").stdout)[0]["title"] == "Changed title"
     p.unlink()
     assert json.loads(cli("--vault", root, "list", "--json").stdout) == []
+
+
+def test_summaries_agree_with_whole_notes_cold_and_warm(make_vault):
+    root = make_vault(FILES)
+    whole = [n.summary() for n in Index(root).notes()]  # cold: parses and fills the cache
+    assert Index(root).summaries() == whole  # warm: read from the summary column alone
+    (root / "lonely.md").write_text("---\ntags: late\n---\n# Lonely again\n")
+    os.utime(root / "lonely.md", ns=(1, 10**18))
+    summaries = Index(root).summaries()  # the changed note is parsed again on this path too
+    assert summaries == [n.summary() for n in Index(root).notes()]
+    assert {s["path"]: s["tags"] for s in summaries}["lonely.md"] == ["late"]
+
+
+def test_cache_from_another_parser_version_is_rebuilt(make_vault, cli):
+    root = make_vault({"a.md": "# A\n"})
+    state = root / ".attnkb"
+    state.mkdir()
+    db = sqlite3.connect(state / "index.sqlite")
+    db.execute("CREATE TABLE notes (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, data TEXT)")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    db.execute("INSERT INTO meta VALUES ('version', 'old')")
+    db.commit()
+    db.close()
+    r = cli("--vault", root, "list", "--json")
+    assert r.exit_code == 0, r.output
+    assert [n["title"] for n in json.loads(r.stdout)] == ["A"]
+
+
+def test_vault_where_the_cache_cannot_be_made_still_lists(make_vault, cli):
+    # A file where .attnkb/ should be stands in for a read-only vault (root may write anywhere).
+    root = make_vault({"a.md": "# A\n", ".attnkb": "not a folder"})
+    for what in ("list", "check"):
+        r = cli("--vault", root, what, "--json")
+        assert r.exit_code == 0, r.output
+    assert json.loads(cli("--vault", root, "list", "--json").stdout)[0]["title"] == "A"
+    assert (root / ".attnkb").read_text() == "not a folder"
+
+
+def test_json_output_is_one_element_per_line_and_exact():
+    data = [{"path": "a.md", "title": "注意力", "tags": ["x"]}, {"path": "b.md", "title": "", "tags": []}]
+    text = _json_lines(data, 0)
+    assert json.loads(text) == data
+    assert text.splitlines()[1] == '  {"path": "a.md", "title": "注意力", "tags": ["x"]},'
+    nested = {"notes": data, "links": [], "n": 1}
+    assert json.loads(_json_lines(nested, 0)) == nested
 
 
 def test_symlink_loops_are_skipped(make_vault):

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from attnkb.cli import app
-from attnkb.cli.common import emit_json, find_note, load_graph, load_notes, out, vault_root
+from attnkb.cli.common import emit_json, find_note, load_graph, load_summaries, out, vault_root
 
 
 @app.command()
@@ -32,13 +32,13 @@ def list_notes(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List the notes of the vault."""
-    from attnkb.graph import note_summary
-
-    notes = sorted(load_notes(vault_root(ctx)), key=lambda n: n.path)
+    notes = sorted(load_summaries(vault_root(ctx)), key=lambda n: n["path"])
     if tag:
-        notes = [n for n in notes if n.has_tags(tag)]
+        from attnkb.note import tags_match  # brings in the parsers, so only when filtering
+
+        notes = [n for n in notes if tags_match(n["tags"], tag)]
     if as_json:
-        emit_json([note_summary(n) for n in notes])
+        emit_json(notes)
         return
     from rich.table import Table
 
@@ -47,7 +47,7 @@ def list_notes(
     table.add_column("title", overflow="fold")
     table.add_column("tags", style="magenta", overflow="fold")
     for n in notes:
-        table.add_row(n.path, n.title, ", ".join(n.tags))
+        table.add_row(n["path"], n["title"], ", ".join(n["tags"]))
     out.print(table)
     out.print(f"[dim]{len(notes)} notes[/dim]")
 

@@ -48,14 +48,22 @@ class LazyProgress:
             self.bar.stop()
 
 
-def load_notes(root: Path):
+def _indexed(root: Path, what: str):
     from attnkb.vault import Index
 
     progress = LazyProgress()
     try:
-        return Index(root).notes(progress)
+        return getattr(Index(root), what)(progress)
     finally:
         progress.close()
+
+
+def load_notes(root: Path):
+    return _indexed(root, "notes")
+
+
+def load_summaries(root: Path) -> list[dict]:
+    return _indexed(root, "summaries")
 
 
 def load_graph(root: Path):
@@ -83,4 +91,20 @@ def find_note(graph, root: Path, spec: str) -> str:
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    """Indented for reading, but each element of a top-level list (or of a list one level into
+    a top-level object) on one line: ``indent=`` would force json's pure-Python encoder, which
+    takes over a second for 10,000 notes; this way the C encoder does the work."""
+    sys.stdout.write(_json_lines(data, 0) + "\n")
+
+
+def _json_lines(data: Any, depth: int) -> str:
+    pad = "  " * (depth + 1)
+    if depth < 2 and isinstance(data, dict) and data:
+        items = [
+            f"{pad}{json.dumps(k, ensure_ascii=False)}: {_json_lines(v, depth + 1)}" for k, v in data.items()
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + "  " * depth + "}"
+    if depth < 2 and isinstance(data, list) and data:
+        items = [pad + json.dumps(x, ensure_ascii=False) for x in data]
+        return "[\n" + ",\n".join(items) + "\n" + "  " * depth + "]"
+    return json.dumps(data, ensure_ascii=False)

@@ -6,7 +6,7 @@ import typer
 
 from attnkb.cli import app
 from attnkb.cli.common import emit_json, find_note, load_graph, out, vault_root
-from attnkb.examples.spec import DEFAULT_MAX_ELEMENTS
+from attnkb.examples import DEFAULT_MAX_ELEMENTS
 
 
 def _heatmap(weights, row_labels, col_labels, title: str):

@@ -12,8 +12,8 @@ import numpy as np
 
 from attnkb import kernel
 from attnkb.errors import ExampleError
+from attnkb.examples import DEFAULT_MAX_ELEMENTS
 from attnkb.examples.spec import (
-    DEFAULT_MAX_ELEMENTS,
     Block,
     parse_block,
     scalar_nodes,

@@ -14,6 +14,7 @@ import numpy as np
 import yaml
 
 from attnkb.errors import ExampleError
+from attnkb.examples import DEFAULT_MAX_ELEMENTS
 
 OPS = {
     # op: (required keys, optional keys)
@@ -53,7 +54,6 @@ ARRAY_KEYS = {
     "scores",
     "weights",
 }
-DEFAULT_MAX_ELEMENTS = 10_000_000
 
 
 @dataclass
