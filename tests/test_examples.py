@@ -176,3 +176,45 @@ def test_run_example_needs_notes_or_all(make_vault, cli):
     root = make_vault({"n.md": "x"})
     r = cli("--vault", root, "run-example")
     assert r.exit_code == 2 and "--all" in r.stderr
+
+
+def test_score_variance_grows_with_dk_and_scaling_brings_it_back(make_vault, cli):
+    def demo(op: str, d: int, var: str) -> str:
+        return block(
+            f"op: {op}\nq: {{random: [64, {d}], seed: 1}}\nk: {{random: [64, {d}], seed: 2}}\n"
+            f"expect:\n  score_var: {var}"
+        )
+
+    root = make_vault(
+        {"n.md": note(demo("dot", 4, "3.4"), demo("dot", 64, "64.5"), demo("scaled_dot", 64, "1.01"))}
+    )
+    code, results = run(cli, root, "n.md")
+    assert code == 0, results
+    assert [r["status"] for r in results] == ["pass", "pass", "pass"]
+    # The variance is checked, not just displayed: a wrong figure fails and names the live value.
+    (root / "n.md").write_text(note(demo("dot", 64, "1.0")))
+    code, results = run(cli, root, "n.md")
+    assert code == 1
+    assert results[0]["mismatches"][0]["key"] == "score_var"
+    assert results[0]["mismatches"][0]["actual"] == pytest.approx(64.465, abs=1e-3)
+    r = cli("--vault", root, "run-example", "n.md", "--update")
+    assert r.exit_code == 0, r.output
+    assert "score_var: 64.5\n" in (root / "n.md").read_text()
+
+
+def test_scores_matrix_is_compared_and_ops_without_scores_say_so(make_vault, cli):
+    good = block(f"op: dot\nq: {Q}\nk: {Q}\nexpect:\n  scores: [[1, 0, 1], [0, 1, 1], [1, 1, 2]]")
+    wrong = block(f"op: scaled_dot\nq: {Q}\nk: {Q}\nexpect:\n  scores: [[1, 0, 1], [0, 1, 1], [1, 1, 2]]")
+    none = block("op: softmax\nscores: [[0, 1]]\nexpect:\n  score_var: 0.25")
+    root = make_vault({"n.md": note(good, wrong, none)})
+    code, results = run(cli, root, "n.md")
+    assert code == 1
+    assert [r["status"] for r in results] == ["pass", "fail", "fail"]
+    assert {m["index"][0] for m in results[1]["mismatches"]} == {0, 1, 2}
+    assert "no score function" in results[2]["mismatches"][0]["message"]
+
+
+def test_score_var_must_be_a_number(make_vault, cli):
+    root = make_vault({"n.md": note(block(f"op: dot\nq: {Q}\nk: {Q}\nexpect:\n  score_var: big"))})
+    r = cli("--vault", root, "run-example", "n.md")
+    assert r.exit_code == 2 and "n.md:" in r.stderr + r.stdout and "score_var must be a number" in r.output

@@ -45,6 +45,8 @@ def _matrix(arr, title: str):
 def _render(result, quiet: bool) -> None:
     from rich.table import Table
 
+    from attnkb.examples.runner import score_variance
+
     colour = {"pass": "green", "fail": "red", "error": "red"}[result.status]
     head = f"[{colour}]{result.status.upper()}[/{colour}] {result.path}:{result.line}"
     head += f" [bold]{result.op}[/bold]" if result.op else ""
@@ -61,6 +63,11 @@ def _render(result, quiet: bool) -> None:
         out.print(_heatmap(live.weights, rows, cols, "weights (rows: queries, columns: keys)"))
     if live.output is not None:
         out.print(_matrix(live.output, "output"))
+    expect = block.data.get("expect") or {}
+    if live.scores is not None and "scores" in expect:
+        out.print(_matrix(live.scores, "scores (before softmax)"))
+    if live.scores is not None and "score_var" in expect:
+        out.print(f"score variance: {score_variance(live):.4f}")
     if result.mismatches:
         table = Table(title="expected vs live", title_justify="left")
         for col in ("what", "where", "expected", "live"):
@@ -80,7 +87,7 @@ def run_example(
     as_json: bool = typer.Option(False, "--json", help="Print JSON, one object per block."),
     update: bool = typer.Option(False, "--update", help="Rewrite expect values from live output."),
     add: list[str] = typer.Option(
-        None, "--add", help="With --update: also add this expect key (weights, output)."
+        None, "--add", help="With --update: also add this expect key (weights, output, scores)."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="One line per block."),
     max_elements: int = typer.Option(
@@ -90,12 +97,13 @@ def run_example(
     """Run the `attention` example blocks of notes and check their claims against the kernel."""
     from attnkb.errors import UsageError
     from attnkb.examples.runner import run_note_examples
+    from attnkb.examples.spec import MATRIX_KEYS
 
     if bool(notes) == run_all:
         raise UsageError("name one or more notes, or use --all")
     add_keys = set(add or [])
-    if add_keys - {"weights", "output"}:
-        raise UsageError("--add takes weights or output")
+    if add_keys - set(MATRIX_KEYS):
+        raise UsageError("--add takes " + ", ".join(MATRIX_KEYS))
     if add_keys and not update:
         raise UsageError("--add goes with --update")
     root = vault_root(ctx)

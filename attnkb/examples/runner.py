@@ -14,6 +14,7 @@ from attnkb import kernel
 from attnkb.errors import ExampleError
 from attnkb.examples import DEFAULT_MAX_ELEMENTS
 from attnkb.examples.spec import (
+    MATRIX_KEYS,
     Block,
     parse_block,
     scalar_nodes,
@@ -29,6 +30,7 @@ class Live:
     weights: np.ndarray | None
     output: np.ndarray | None
     inputs: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    scores: np.ndarray | None = None  # before masking and softmax; for the score-function ops
 
 
 @dataclass
@@ -113,6 +115,8 @@ def _compute(block: Block, a: dict, d: dict, shapes: dict) -> Live:
         out, w = kernel.attention(
             q, k, values, score=score, mask=mask, scale=scale, params=params, hard=op == "hard"
         )
+        scores = kernel.compute_scores(score, q, k, scale, params)
+        return Live(w, out if v is not None else None, shapes, scores)
     elif op == "blocked":
         _, w = kernel.attention(q, k, values, mask=mask, scale=scale)
         out, _ = kernel.attention(
@@ -161,7 +165,7 @@ def compare(block: Block, live: Live) -> list[dict[str, Any]]:
     expect = block.data.get("expect") or {}
     tol = block.data.get("tol")
     mismatches: list[dict[str, Any]] = []
-    for key in ("weights", "output"):
+    for key in MATRIX_KEYS:
         if key not in expect:
             continue
         actual = getattr(live, key)
@@ -203,6 +207,25 @@ def compare(block: Block, live: Live) -> list[dict[str, Any]]:
                         "tolerance": allowed,
                     }
                 )
+    if "score_var" in expect:
+        want, node = expect["score_var"], block.key_node("expect", "score_var")
+        got = score_variance(live)
+        allowed = float(tol) if tol is not None else written_tolerance(node.value)
+        if got is None:
+            message = f"op {block.op!r} has no score function, so no score variance"
+            mismatches.append(
+                {"key": "score_var", "index": None, "expected": want, "actual": None, "message": message}
+            )
+        elif not isinstance(want, int | float) or abs(float(want) - got) > allowed:
+            mismatches.append(
+                {
+                    "key": "score_var",
+                    "index": None,
+                    "expected": want,
+                    "actual": round(got, 6),
+                    "tolerance": allowed,
+                }
+            )
     if "argmax" in expect and live.weights is not None:
         labels = (block.data.get("labels") or {}).get("keys")
         best = np.argmax(live.weights, axis=-1)
@@ -241,6 +264,11 @@ def compare(block: Block, live: Live) -> list[dict[str, Any]]:
                 }
             )
     return mismatches
+
+
+def score_variance(live: Live) -> float | None:
+    """Population variance of every score: what √d_k scaling is there to keep near 1."""
+    return None if live.scores is None else float(np.var(live.scores))
 
 
 def _claim(claim: str, w: np.ndarray | None) -> bool:

@@ -34,7 +34,8 @@ OPS = {
     "weights": ({"weights"}, {"v"}),
 }
 COMMON = {"op", "mask", "labels", "expect", "tol", "title", "note"}
-EXPECT_KEYS = {"weights", "output", "argmax", "shape", "claims"}
+MATRIX_KEYS = ("weights", "output", "scores")  # expect keys compared number by number
+EXPECT_KEYS = {*MATRIX_KEYS, "score_var", "argmax", "shape", "claims"}
 CLAIMS = {"rows_sum_to_one", "nonnegative", "causal"}
 ARRAY_KEYS = {
     "q",
@@ -178,6 +179,9 @@ def _check_expect(block: Block) -> None:
     for claim in expect.get("claims") or []:
         if claim not in CLAIMS:
             raise block.error(f"unknown claim {claim!r}; use {', '.join(sorted(CLAIMS))}", node)
+    var = expect.get("score_var")
+    if "score_var" in expect and (not isinstance(var, _NUMBER) or isinstance(var, bool)):
+        raise block.error("score_var must be a number", block.key_node("expect", "score_var"))
     tol = block.data.get("tol")
     if tol is not None and (not isinstance(tol, _NUMBER) or isinstance(tol, bool) or tol < 0):
         raise block.error("tol must be a number >= 0", block.key_node("tol"))

@@ -13,8 +13,8 @@ import numpy as np
 import yaml
 
 from attnkb.errors import ExampleError
-from attnkb.examples.runner import Result
-from attnkb.examples.spec import decimals, scalar_nodes
+from attnkb.examples.runner import Result, score_variance
+from attnkb.examples.spec import MATRIX_KEYS, decimals, scalar_nodes
 from attnkb.files import atomic_write
 
 Edit = tuple[int, int, int, int, str]  # start line, start col, end line, end col (file, 0-based)
@@ -43,7 +43,7 @@ def block_edits(result: Result, add: set[str]) -> list[Edit]:
         edits.append((base + s.line, s.column, base + e.line, e.column, text))
 
     expect = block.data.get("expect") or {}
-    for key in ("weights", "output"):
+    for key in MATRIX_KEYS:
         actual = getattr(live, key)
         node = block.key_node("expect", key)
         if key not in expect or actual is None or node is None:
@@ -55,6 +55,9 @@ def block_edits(result: Result, add: set[str]) -> list[Edit]:
         else:
             common = Counter(decimals(s.value) for s in scalars).most_common(1)
             replace(node, _flow(np.asarray(actual), common[0][0] if common else 2))
+    variance = score_variance(live)
+    if "score_var" in expect and variance is not None and (node := block.key_node("expect", "score_var")):
+        replace(node, _fmt(variance, decimals(node.value)))
     if "argmax" in expect and live.weights is not None and (node := block.key_node("expect", "argmax")):
         labels = (block.data.get("labels") or {}).get("keys")
         best = np.argmax(live.weights, axis=-1)

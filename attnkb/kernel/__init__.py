@@ -13,6 +13,7 @@ from attnkb.kernel.efficient import (
 from attnkb.kernel.errors import KernelError
 from attnkb.kernel.multihead import MultiheadParams, multi_head_attention
 from attnkb.kernel.scores import SCORES
+from attnkb.kernel.scores import compute as compute_scores
 from attnkb.kernel.softmax import causal_mask, softmax, window_mask
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "attention",
     "blocked_attention",
     "causal_mask",
+    "compute_scores",
     "hard_weights",
     "linear_attention",
     "linformer_attention",
