@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -19,7 +18,7 @@ from attnkb.errors import AttnkbError
 class _Group(TyperGroup):
     """Maps our domain errors to ``attnkb: path:line: message`` and an exit code, in one place."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
         except AttnkbError as exc:
@@ -30,7 +29,7 @@ class _Group(TyperGroup):
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"attnkb: {message}", err=True)
+    typer.echo(f"attnkb: {message}", err=True)
     raise typer.Exit(code)
 
 
@@ -47,7 +46,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        click.echo(f"attnkb {__version__}")
+        typer.echo(f"attnkb {__version__}")
         raise typer.Exit()
 
 
@@ -80,5 +79,5 @@ def main() -> None:
         sys.stderr.close()
         sys.exit(0)
     except Exception as exc:  # the last guard: a traceback must never reach the user
-        click.echo(f"attnkb: internal error: {type(exc).__name__}: {exc}", err=True)
+        typer.echo(f"attnkb: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(2)
