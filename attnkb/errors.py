@@ -57,3 +57,9 @@ class ConfigError(AttnkbError):
 
 class TemplateError(AttnkbError):
     pass
+
+
+class NoteExists(AttnkbError):
+    """``new`` would overwrite a note: it never does (exit 1)."""
+
+    exit_code = 1

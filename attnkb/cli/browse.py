@@ -9,20 +9,36 @@ import typer
 
 from attnkb.cli import app
 from attnkb.cli.common import emit_json, find_note, load_graph, load_summaries, out, vault_root
+from attnkb.errors import UsageError
 
 
 @app.command()
 def init(
     ctx: typer.Context,
     directory: Path = typer.Argument(None, help="Folder to make a vault (default: the vault)."),
+    starter: bool = typer.Option(
+        False, "--starter", help="Also copy in the bundled starter notes on attention."
+    ),
 ) -> None:
     """Make a folder a vault by creating its .attnkb/ (safe to run again)."""
     from attnkb.vault import init as init_vault
 
     root = directory.resolve() if directory else vault_root(ctx)
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the folder: {exc.strerror}", str(root)) from exc
     state = init_vault(root)
-    out.print(f"Vault ready: {root} ({state.name}/)")
+    if starter:
+        from attnkb.templates import copy_starter
+
+        copied, kept = copy_starter(root)
+        out.print(f"Copied {len(copied)} starter notes into {root}", markup=False)
+        if kept:
+            typer.echo(
+                f"attnkb: warning: kept {len(kept)} existing files as they were: {', '.join(kept)}", err=True
+            )
+    out.print(f"Vault ready: {root} ({state.name}/)", markup=False)
 
 
 @app.command("list")

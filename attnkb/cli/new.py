@@ -1,1 +1,71 @@
-"""Placeholder module registered later."""
+"""``attnkb new``: a note from a template, named safely, never over an existing one."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+
+import typer
+
+from attnkb.cli import app
+from attnkb.cli.common import load_graph, vault_root
+from attnkb.errors import NoteExists, UsageError
+
+
+@app.command()
+def new(
+    ctx: typer.Context,
+    title: str = typer.Argument(..., help="Title of the note; its file name is made from it."),
+    template: str = typer.Option(
+        "concept", "--template", "-T", help="concept, interview, lecture, or one in .attnkb/templates/."
+    ),
+    tag: list[str] = typer.Option(None, "--tag", "-t", help="A tag (repeat for more)."),
+    link: list[str] = typer.Option(None, "--link", "-l", help="A related note (repeat for more)."),
+    subdir: str = typer.Option(None, "--dir", help="Folder inside the vault to put the note in."),
+    edit: bool = typer.Option(False, "--edit", "-e", help="Open the note in $VISUAL or $EDITOR."),
+) -> None:
+    """Create a note from a template and print its path. An existing note is never overwritten."""
+    from attnkb import clock
+    from attnkb.templates import Values, check_link, clean_title, create_note, find_template, target_folder
+
+    root = vault_root(ctx)
+    values = Values(
+        title=clean_title(title),
+        day=clock.today(),
+        tags=[t.strip().lstrip("#") for t in tag or [] if t.strip().lstrip("#")],
+        related=[check_link(target) for target in link or []],
+    )
+    folder = target_folder(root, subdir)
+    chosen = find_template(root, template)
+    if values.related:
+        resolver = load_graph(root).resolver
+        for target in values.related:
+            hit = resolver.resolve(target)
+            if hit.ambiguous:
+                _warn(f"--link {target!r} could be: {', '.join(hit.candidates)}")
+            elif hit.path is None:
+                _warn(f"--link {target!r} matches no note (yet)")
+    try:
+        path = create_note(root, folder, chosen, values)
+    except NoteExists as exc:
+        typer.echo(str(root / exc.path))  # the note that is there, for scripts and editors
+        raise
+    typer.echo(str(path))
+    if edit:
+        _open_editor(str(path))
+
+
+def _open_editor(path: str) -> None:
+    """As git does: $VISUAL, then $EDITOR, then vi; the command may carry its own arguments."""
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    try:
+        done = subprocess.run([*shlex.split(editor), path], check=False)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot start the editor {editor!r} ({exc}); set $EDITOR", path) from exc
+    if done.returncode != 0:
+        _warn(f"the editor {editor!r} exited with status {done.returncode}")
+
+
+def _warn(message: str) -> None:
+    typer.echo(f"attnkb: warning: {message}", err=True)
