@@ -24,7 +24,6 @@ from attnkb.errors import NoteExists, TemplateError, UsageError
 from attnkb.vault import STATE_DIR
 
 TEMPLATES_DIR = "templates"  # under the vault's .attnkb/, where a vault overrides bundled ones
-DEFAULT_TEMPLATE = "concept"
 _RESERVED = {
     "CON",
     "PRN",

@@ -1,6 +1,7 @@
 import json
 import os
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -169,6 +170,16 @@ def test_init_is_idempotent_and_bad_vault_is_exit_2(tmp_path, cli):
     assert (tmp_path / "new" / ".attnkb").is_dir()
     r = cli("--vault", tmp_path / "nowhere", "list")
     assert r.exit_code == 2 and "vault is not a folder" in r.stderr
+
+
+def test_every_command_is_in_the_readme_tour():
+    from attnkb.cli import app
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    names = [c.name or c.callback.__name__ for c in app.registered_commands]
+    assert len(names) >= 11
+    for name in names:
+        assert f"| `attnkb {name}" in readme, name
 
 
 def test_version_and_help(cli):

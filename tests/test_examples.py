@@ -205,13 +205,16 @@ def test_score_variance_grows_with_dk_and_scaling_brings_it_back(make_vault, cli
 def test_scores_matrix_is_compared_and_ops_without_scores_say_so(make_vault, cli):
     good = block(f"op: dot\nq: {Q}\nk: {Q}\nexpect:\n  scores: [[1, 0, 1], [0, 1, 1], [1, 1, 2]]")
     wrong = block(f"op: scaled_dot\nq: {Q}\nk: {Q}\nexpect:\n  scores: [[1, 0, 1], [0, 1, 1], [1, 1, 2]]")
-    none = block("op: softmax\nscores: [[0, 1]]\nexpect:\n  score_var: 0.25")
+    none = block("op: softmax\nscores: [[0, 1]]\nexpect:\n  score_var: 0.25\n  scores: [[0, 1]]")
     root = make_vault({"n.md": note(good, wrong, none)})
     code, results = run(cli, root, "n.md")
     assert code == 1
     assert [r["status"] for r in results] == ["pass", "fail", "fail"]
     assert {m["index"][0] for m in results[1]["mismatches"]} == {0, 1, 2}
-    assert "no score function" in results[2]["mismatches"][0]["message"]
+    assert [m["message"] for m in results[2]["mismatches"]] == [
+        "op 'softmax' computes no scores here",
+        "op 'softmax' has no score function, so no score variance",
+    ]
 
 
 def test_score_var_must_be_a_number(make_vault, cli):

@@ -48,22 +48,25 @@ class LazyProgress:
             self.bar.stop()
 
 
-def _indexed(root: Path, what: str):
-    from attnkb.vault import Index
-
+def _indexed(load):
+    """Run an index load with the progress bar that appears only when it is slow."""
     progress = LazyProgress()
     try:
-        return getattr(Index(root), what)(progress)
+        return load(progress)
     finally:
         progress.close()
 
 
 def load_notes(root: Path):
-    return _indexed(root, "notes")
+    from attnkb.vault import Index
+
+    return _indexed(Index(root).notes)
 
 
 def load_summaries(root: Path) -> list[dict]:
-    return _indexed(root, "summaries")
+    from attnkb.vault import Index
+
+    return _indexed(Index(root).summaries)
 
 
 def load_graph(root: Path):

@@ -103,6 +103,7 @@ def _compute(block: Block, a: dict, d: dict, shapes: dict) -> Live:
     values = v if v is not None else np.eye(k.shape[0])
     mask = _mask(block, q.shape[0], k.shape[0])
     scale = d.get("scale")
+    scores = None
     if op in ("dot", "scaled_dot", "cosine", "general", "additive", "concat", "hard"):
         score = "scaled_dot" if op == "hard" else op
         params = {
@@ -116,7 +117,6 @@ def _compute(block: Block, a: dict, d: dict, shapes: dict) -> Live:
             q, k, values, score=score, mask=mask, scale=scale, params=params, hard=op == "hard"
         )
         scores = kernel.compute_scores(score, q, k, scale, params)
-        return Live(w, out if v is not None else None, shapes, scores)
     elif op == "blocked":
         _, w = kernel.attention(q, k, values, mask=mask, scale=scale)
         out, _ = kernel.attention(
@@ -133,7 +133,7 @@ def _compute(block: Block, a: dict, d: dict, shapes: dict) -> Live:
     else:  # linformer
         e = a.get("proj", a.get("e"))
         out, w = kernel.linformer_attention(q, k, values, _as_2d(block, "e", e), a.get("f"), scale=scale)
-    return Live(w, out if v is not None else None, shapes)
+    return Live(w, out if v is not None else None, shapes, scores)
 
 
 def _multihead(block: Block, a: dict, d: dict, shapes: dict) -> Live:
@@ -176,7 +176,8 @@ def compare(block: Block, live: Live) -> list[dict[str, Any]]:
                     "index": None,
                     "expected": expect[key],
                     "actual": None,
-                    "message": f"op {block.op!r} computes no {key} here (give v)",
+                    "message": f"op {block.op!r} computes no {key} here"
+                    + (" (give v)" if key == "output" else ""),
                 }
             )
             continue
