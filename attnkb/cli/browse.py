@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 
@@ -92,7 +93,34 @@ def show(ctx: typer.Context, note: str = typer.Argument(..., help="Path, file na
         f" {len(n.cards)} cards, {len(n.examples)} examples"
     )
     out.print(Panel("\n".join(facts), expand=False))
-    out.print(Markdown(frontmatter.split(read_text(root, path)).body))
+    out.print(Markdown(_math_as_code(frontmatter.split(read_text(root, path)).body)))
+
+
+# Fenced code and code spans are left alone; math becomes code so that Markdown rendering
+# neither eats its backslashes (``\!``, ``\,``, ``\{``) nor reads ``*`` and ``_`` as emphasis.
+_CODE_OR_MATH = re.compile(
+    r"(?P<fence>^[ ]{0,3}(?P<mark>`{3,}|~{3,})[^\n]*\n.*?(?:^[ ]{0,3}(?P=mark)[ \t]*$|\Z))"
+    r"|(?P<span>(?P<ticks>`+).+?(?P=ticks))"
+    r"|(?P<display>\$\$(?P<dbody>.+?)\$\$)"
+    r"|(?P<inline>(?<![\\$])\$(?P<ibody>[^\s$](?:[^$\n]*?[^\s$\\])?)\$(?!\$))",
+    re.MULTILINE | re.DOTALL,
+)
+
+
+def _math_as_code(body: str) -> str:
+    def swap(m: re.Match) -> str:
+        if m["display"]:  # a paragraph of its own; a code block would crop long formulas
+            return "\n\n" + _code_span("$$" + " ".join(m["dbody"].split()) + "$$") + "\n\n"
+        if m["inline"]:
+            return _code_span(m[0])
+        return m[0]
+
+    return _CODE_OR_MATH.sub(swap, body)
+
+
+def _code_span(text: str) -> str:
+    ticks = "``" if "`" in text else "`"
+    return f"{ticks} {text} {ticks}" if ticks == "``" else f"`{text}`"
 
 
 @app.command()
