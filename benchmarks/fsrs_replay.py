@@ -9,34 +9,21 @@ metrics. The log is first written through ``ReviewLog`` and read back, as a user
 
 from __future__ import annotations
 
-import csv
 import math
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 from attnkb.srs.config import ReviewConfig
-from attnkb.srs.log import Entry, ReviewLog
+from attnkb.srs.log import ReviewLog, read_fsrs_csv
 from attnkb.srs.memory import new_card, replay, review, scheduler
 
 
 def main() -> None:
     default = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsrs-review-log.csv"
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else default
-    with open(path) as f:
-        rows = list(csv.DictReader(f))
-    entries = [
-        Entry(
-            datetime.fromisoformat(r["review_time"]),
-            r["card_id"],
-            int(r["review_rating"]),
-            int(r["review_duration"]),
-            "replay.md",
-        )
-        for r in rows
-    ]
+    entries = read_fsrs_csv(path, "replay.md")
     sched = scheduler(ReviewConfig(fuzz=False))
     with tempfile.TemporaryDirectory() as tmp:
         log = ReviewLog(Path(tmp))
