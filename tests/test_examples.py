@@ -221,3 +221,16 @@ def test_score_var_must_be_a_number(make_vault, cli):
     root = make_vault({"n.md": note(block(f"op: dot\nq: {Q}\nk: {Q}\nexpect:\n  score_var: big"))})
     r = cli("--vault", root, "run-example", "n.md")
     assert r.exit_code == 2 and "n.md:" in r.stderr + r.stdout and "score_var must be a number" in r.output
+
+
+def test_large_matrices_are_drawn_as_their_top_left_corner(make_vault, cli):
+    big = block(
+        "op: scaled_dot\nq: {random: [64, 8], seed: 1}\nk: {random: [64, 8], seed: 2}\nv: {random: [64, 40], seed: 3}"
+    )
+    root = make_vault({"n.md": note(big)})
+    r = cli("--vault", root, "run-example", "n.md", env={"COLUMNS": "100"})
+    assert r.exit_code == 0, r.output
+    assert "(first 16 of 64 rows, 11 of 64 columns)" in r.stdout
+    assert "(first 16 of 64 rows, 9 of 40 columns)" in r.stdout
+    assert len(r.stdout.splitlines()) < 50
+    assert max(len(line) for line in r.stdout.splitlines()) <= 100

@@ -8,17 +8,30 @@ from attnkb.cli import app
 from attnkb.cli.common import emit_json, find_note, load_graph, out, vault_root
 from attnkb.examples import DEFAULT_MAX_ELEMENTS
 
+MAX_ROWS = 16  # a block's matrices are drawn up to this many rows, and as many columns as fit
+
+
+def _corner(arr, title: str, cell_width: int):
+    """The top-left part of a matrix that fits the terminal, and a title saying so."""
+    rows = arr if arr.ndim == 2 else arr.reshape(1, -1)
+    fit = max(1, min(MAX_ROWS, (out.width - 12) // cell_width))
+    shown = rows[:MAX_ROWS, :fit]
+    if shown.shape != rows.shape:
+        title += f" [dim](first {shown.shape[0]} of {rows.shape[0]} rows, {shown.shape[1]} of {rows.shape[1]} columns)[/dim]"
+    return shown, title
+
 
 def _heatmap(weights, row_labels, col_labels, title: str):
     from rich.color import Color
     from rich.style import Style
     from rich.table import Table
 
+    top = float(abs(weights).max()) or 1.0
+    weights, title = _corner(weights, title, 8)
     table = Table(title=title, box=None, padding=(0, 1), title_justify="left")
     table.add_column("")
-    for label in col_labels:
+    for label in list(col_labels)[: weights.shape[1]]:
         table.add_column(str(label), justify="right")
-    top = float(abs(weights).max()) or 1.0
     for label, row in zip(row_labels, weights, strict=False):
         cells = []
         for x in row:
@@ -33,8 +46,8 @@ def _heatmap(weights, row_labels, col_labels, title: str):
 def _matrix(arr, title: str):
     from rich.table import Table
 
+    rows, title = _corner(arr, title, 9)
     table = Table(title=title, box=None, show_header=False, title_justify="left")
-    rows = arr if arr.ndim == 2 else arr.reshape(1, -1)
     for _ in range(rows.shape[1]):
         table.add_column(justify="right")
     for row in rows:
