@@ -21,7 +21,7 @@ import yaml
 
 from attnkb import frontmatter
 from attnkb.errors import NoteExists, TemplateError, UsageError
-from attnkb.vault import STATE_DIR
+from attnkb.vault import STATE_DIR, walk
 
 TEMPLATES_DIR = "templates"  # under the vault's .attnkb/, where a vault overrides bundled ones
 _RESERVED = {
@@ -124,17 +124,20 @@ def check_link(target: str) -> str:
     return target
 
 
+def _template_folders(root: Path) -> tuple[Path, Path]:
+    """The vault's own first: it overrides the bundled template of the same name."""
+    return root / STATE_DIR / TEMPLATES_DIR, _bundled("templates")
+
+
 def template_names(root: Path) -> list[str]:
-    names = {p.stem for p in _bundled("templates").glob("*.md")}
-    names |= {p.stem for p in (root / STATE_DIR / TEMPLATES_DIR).glob("*.md")}
-    return sorted(names)
+    return sorted({p.stem for folder in _template_folders(root) for p in folder.glob("*.md")})
 
 
 def find_template(root: Path, name: str) -> Path:
     """The vault's ``.attnkb/templates/NAME.md`` if there is one, else the bundled one."""
     if not re.fullmatch(r"[\w-]+", name):
         raise UsageError(f"--template {name!r}: a template is named by a plain word")
-    for folder in (root / STATE_DIR / TEMPLATES_DIR, _bundled("templates")):
+    for folder in _template_folders(root):
         if (folder / f"{name}.md").is_file():
             return folder / f"{name}.md"
     raise UsageError(f"no template {name!r}; there are: {', '.join(template_names(root))}")
@@ -177,9 +180,10 @@ def target_folder(root: Path, subdir: str | None) -> Path:
 def create_note(root: Path, folder: Path, template: Path, values: Values) -> Path:
     """Write the new note; an existing file is never touched (``NoteExists``, exit 1)."""
     try:
-        text = render(template.read_text(encoding="utf-8"), values, str(template))
+        source = template.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplateError(f"cannot read template: {exc}", str(template)) from exc
+    text = render(source, values, str(template))
     path = folder / safe_file_name(values.title)
     rel = path.relative_to(root).as_posix()
     folder.mkdir(parents=True, exist_ok=True)
@@ -195,15 +199,12 @@ def copy_starter(root: Path) -> tuple[list[str], list[str]]:
     """Copy the bundled starter notes into root; files already there are kept as they are."""
     source = _bundled("starter")
     copied, kept = [], []
-    for note in sorted(source.rglob("*.md")):
-        rel = note.relative_to(source)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        dest = root / rel
+    for note in walk(source):  # the notes a vault would see: no hidden files, no .attnkb/
+        dest = root / note.rel
         if dest.exists():
-            kept.append(rel.as_posix())
+            kept.append(note.rel)
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(note, dest)
-        copied.append(rel.as_posix())
+        shutil.copyfile(source / note.rel, dest)
+        copied.append(note.rel)
     return copied, kept

@@ -9,7 +9,7 @@ import subprocess
 import typer
 
 from attnkb.cli import app
-from attnkb.cli.common import load_graph, vault_root
+from attnkb.cli.common import load_notes, vault_root
 from attnkb.errors import NoteExists, UsageError
 
 
@@ -39,7 +39,9 @@ def new(
     folder = target_folder(root, subdir)
     chosen = find_template(root, template)
     if values.related:
-        resolver = load_graph(root).resolver
+        from attnkb.links import Resolver
+
+        resolver = Resolver(load_notes(root))  # no need to resolve every link of the vault
         for target in values.related:
             hit = resolver.resolve(target)
             if hit.ambiguous:
