@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from attnkb.errors import ConfigError
+from attnkb.srs.days import DEFAULT_ROLLOVER_HOUR
 
 CONFIG_FILE = "config.toml"
 
@@ -31,6 +32,8 @@ class ReviewConfig:
     relearning_steps: list[timedelta] = field(default_factory=lambda: [timedelta(minutes=10)])
     maximum_interval: int = 36500
     fuzz: bool = True
+    day_starts_at: int = DEFAULT_ROLLOVER_HOUR  # the hour a study day starts (attnkb.srs.days)
+    parameters: tuple[float, ...] | None = None  # fitted FSRS weights (attnkb optimize); None: defaults
 
 
 def load(state_dir: Path) -> ReviewConfig:
@@ -59,6 +62,18 @@ def load(state_dir: Path) -> ReviewConfig:
                 setattr(config, key, [parse_duration(s) for s in review[key]])
         if "fuzz" in review:
             config.fuzz = bool(review["fuzz"])
+        if "day_starts_at" in review:
+            hour = review["day_starts_at"]
+            if isinstance(hour, bool) or not isinstance(hour, int) or not 0 <= hour <= 23:
+                raise ValueError("day_starts_at must be an hour from 0 to 23")
+            config.day_starts_at = hour
+        if "parameters" in review:
+            weights = review["parameters"]
+            if not isinstance(weights, list) or not all(
+                isinstance(w, int | float) and not isinstance(w, bool) for w in weights
+            ):
+                raise ValueError("parameters must be a list of numbers")
+            config.parameters = tuple(float(w) for w in weights)
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"[review] {exc}", path=str(path)) from exc
     except ConfigError as exc:
