@@ -36,30 +36,6 @@ class Entry:
         return f"{self.time.isoformat()}\t{self.card}\t{rating}\t{self.duration_ms}\t{self.path}\n"
 
 
-def read_fsrs_csv(path: Path, note: str) -> list[Entry]:
-    """Reviews in the CSV layout of the FSRS benchmark datasets (``card_id``, ``review_time``,
-    ``review_rating``, ``review_duration``), all attributed to one note path."""
-    import csv
-
-    from attnkb.errors import UsageError
-
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        try:
-            return [
-                Entry(
-                    datetime.fromisoformat(row["review_time"]),
-                    row["card_id"],
-                    int(row["review_rating"]),
-                    int(row["review_duration"]),
-                    note,
-                )
-                for row in reader
-            ]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise UsageError(f"not an FSRS review row: {exc}", str(path), reader.line_num) from exc
-
-
 def parse_line(line: str) -> Entry | None:
     if not line.endswith("\n") or line.startswith("#"):
         return None
