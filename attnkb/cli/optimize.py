@@ -60,11 +60,13 @@ def optimize(
             f"Desired retention with the least work per card remembered (simulated):"
             f" {result.optimal_retention:.2f} (yours: {config.desired_retention:.2f})"
         )
-    if not result.improved:
+    if not changes:
+        out.print(f"The fit gives {which} parameters again: nothing to change.")
+    elif not result.improved:
         out.print(f"The fitted parameters predict your log no better: keeping {which} parameters.")
     elif dry_run:
-        out.print(f"Dry run: {path} is unchanged.")
+        out.print(f"Dry run: {path} is unchanged.", markup=False)
     else:
         document.set_parameters(result.fitted.parameters)
         document.save()
-        out.print(f"Wrote [review] parameters to {path}.")
+        out.print(f"Wrote [review] parameters to {path}.", markup=False)

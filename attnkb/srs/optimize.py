@@ -23,6 +23,8 @@ from attnkb.srs.days import DEFAULT_ROLLOVER_HOUR, elapsed_days
 # fewer than 8: nothing); an item is a review on a later study day than the card's previous one.
 MIN_ITEMS = 64
 
+SCORE_NOISE = 1e-6
+
 Review = tuple[Hashable, datetime, int]  # (card key, time, rating 1-4), undos already applied
 
 
@@ -100,11 +102,13 @@ class Optimization:
 
     @property
     def improved(self) -> bool:
-        """Anki's rule: the fit is kept only when its RMSE(bins) is lower."""
+        """Anki's rule: the fit is kept only when its RMSE(bins) is lower, here beyond float32
+        noise (fsrs-rs sums its bins in no fixed order)."""
         return (
             self.current is not None
             and self.fitted is not None
-            and self.fitted.rmse_bins < self.current.rmse_bins
+            and self.fitted.parameters != self.current.parameters
+            and self.fitted.rmse_bins < self.current.rmse_bins - SCORE_NOISE
         )
 
     @property
