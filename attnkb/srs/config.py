@@ -42,7 +42,7 @@ def load(state_dir: Path) -> ReviewConfig:
     if not path.exists():
         return config
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # Notepad writes a BOM
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"invalid TOML: {exc}", path=str(path)) from exc
     review = data.get("review", {})

@@ -25,17 +25,23 @@ class ConfigDocument:
     def set_parameters(self, parameters: Iterable[float]) -> None:
         """``[review] parameters = [...]``, adding the table or the key where missing."""
         import tomlkit
-        from tomlkit.items import InlineTable, Table
 
-        review = self.document.get("review")  # type: ignore[attr-defined]
+        review = self.review()
         if review is None:
             review = tomlkit.table()
             self.document.append("review", review)  # type: ignore[attr-defined]
-        elif not isinstance(review, Table | InlineTable):
-            raise ConfigError("review must be a table ([review]), not a value or a list", path=str(self.path))
         array = tomlkit.array()
         array.extend(list(parameters))
         review["parameters"] = array
+
+    def review(self):
+        """The ``[review]`` table, None if there is none."""
+        from tomlkit.items import InlineTable, Table
+
+        review = self.document.get("review")  # type: ignore[attr-defined]
+        if review is not None and not isinstance(review, Table | InlineTable):
+            raise ConfigError("review must be a table ([review]), not a value or a list", path=str(self.path))
+        return review
 
     def text(self) -> str:
         text = self.document.as_string()  # type: ignore[attr-defined]
@@ -70,4 +76,6 @@ def read(path: Path) -> ConfigDocument:
     except ParseError as exc:
         message = re.sub(r" at line \d+ col \d+$", "", str(exc))
         raise ConfigError(f"invalid TOML: {message}", path=str(path), line=exc.line) from exc
-    return ConfigDocument(path, document, bom=bom, crlf="\r\n" in text)
+    config = ConfigDocument(path, document, bom=bom, crlf="\r\n" in text)
+    config.review()  # a [review] we could not edit is reported before any work
+    return config
