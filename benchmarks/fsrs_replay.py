@@ -3,7 +3,8 @@
     python benchmarks/fsrs_replay.py [LOG.csv] [--tz UTC] [--day-starts-at 4]
 
 Default FSRS-6 parameters and parameters fitted by fsrs-rs (the optimizer inside Anki, refitted on
-each split's past) predict the recall of every scored review; the protocol (study days, the
+each split's past: its ``benchmark`` training as srs-benchmark runs it, and ``compute_parameters``
+with its own outlier filter, which is what ``attnkb optimize`` runs) predict the recall of every scored review; the protocol (study days, the
 outlier filter, ``TimeSeriesSplit(5)``, log loss, RMSE(bins)) is in ``srs_protocol.py``. Then
 the log goes through attnkb as a user's would: appended line by line with ``ReviewLog``, read
 back and replayed by the scheduler, timed.
@@ -19,7 +20,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fsrs_csv import read_fsrs_csv
-from srs_protocol import cross_validate, dataset, fit_default, fit_rs, predict
+from srs_protocol import cross_validate, dataset, fit_default, fit_optimize, fit_rs, predict
 
 from attnkb.srs.config import ReviewConfig
 from attnkb.srs.log import Entry, ReviewLog
@@ -62,7 +63,12 @@ def main() -> None:
         f"days start at {args.day_starts_at}:00 {args.tz}"
     )
     print(f"{'parameters':<34} {'log loss':>9} {'RMSE(bins)':>11} {'scored':>7} {'fit time':>9}")
-    for name, fit in (("FSRS-6 default", fit_default), ("fsrs-rs fitted, refit per split", fit_rs)):
+    models = (
+        ("FSRS-6 default", fit_default),
+        ("fsrs-rs benchmark(), per split", fit_rs),
+        ("attnkb optimize's fit, per split", fit_optimize),
+    )
+    for name, fit in models:
         score = cross_validate(rows, fit, predict, time.perf_counter)
         print(
             f"{name:<34} {score.log_loss:>9.4f} {score.rmse_bins:>11.4f} {score.scored:>7} "

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import fsrs_rs_python as rs
 
-from attnkb.srs.optimize import History, fsrs_item
+from attnkb.srs.optimize import History, fit_parameters, fsrs_item
 
 MAX_REVIEWS_PER_CARD = 128  # srs-benchmark: max_seq_len (64) * 2
 N_SPLITS = 5
@@ -172,3 +172,8 @@ def fit_default(rows: Sequence[Row]) -> list[float]:
 def fit_rs(rows: Sequence[Row]) -> list[float]:
     """What srs-benchmark's FSRS-rs model does: fsrs-rs's ``benchmark`` training on the past."""
     return rs.FSRS([]).benchmark([fsrs_item(r.history.steps) for r in rows])
+
+
+def fit_optimize(rows: Sequence[Row]) -> list[float]:
+    """What ``attnkb optimize`` runs: fsrs-rs's ``compute_parameters``, as Anki's Optimize button."""
+    return list(fit_parameters([fsrs_item(r.history.steps) for r in rows]))

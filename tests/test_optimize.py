@@ -120,7 +120,7 @@ def test_too_few_reviews_says_how_many_are_needed_and_keeps_the_defaults(cli, tm
     write_log(root, simulated_reviews(3))
     result = cli("--vault", root, "optimize")
     assert result.exit_code == 0, result.output
-    assert f"21 of your 24 reviews can be learned from" in result.output
+    assert "21 of your 24 reviews can be learned from" in result.output
     assert (
         f"needs at least {MIN_ITEMS}" in result.output and "Keeping the default parameters" in result.output
     )
