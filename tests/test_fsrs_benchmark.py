@@ -26,7 +26,9 @@ def test_fsrs_csv_rows_become_reviews_and_bad_rows_name_their_line(tmp_path):
         ("2,2024-01-02T03:04:05+00:00,3", "NoneType"),
     ):
         bad = tmp_path / "bad.csv"
-        bad.write_text(f"card_id,review_time,review_rating,review_duration\n1,2024-01-02T00:00:00+00:00,3,1\n{row}\n")
+        bad.write_text(
+            f"card_id,review_time,review_rating,review_duration\n1,2024-01-02T00:00:00+00:00,3,1\n{row}\n"
+        )
         with pytest.raises(UsageError) as caught:
             read_fsrs_csv(bad)
         assert str(caught.value).startswith(f"{bad}:3: not an FSRS review row")
@@ -51,7 +53,10 @@ def test_outlier_filter_drops_rare_first_intervals_with_the_cards_later_reviews(
     reviews = []
     for c, first in enumerate([1] * 40 + [7] * 3 + [200]):
         reviews += [(f"c{c}", start, 3), (f"c{c}", start + timedelta(hours=1), 3)]  # same day: never scored
-        reviews += [(f"c{c}", start + timedelta(days=first), 1), (f"c{c}", start + timedelta(days=first + 3), 3)]
+        reviews += [
+            (f"c{c}", start + timedelta(days=first), 1),
+            (f"c{c}", start + timedelta(days=first + 3), 3),
+        ]
     rows = srs_protocol.dataset(histories(reviews, UTC, 4))
     # 4 of 44 cards (< 20 reviews) lost to the filter: their first intervals are the rarest
     assert {r.history.card for r in rows} == {f"c{c}" for c in range(40)}
@@ -69,7 +74,9 @@ def test_default_fsrs6_scores_the_shared_log_as_srs_benchmark_does():
     data = need_shared("data", "fsrs-review-log.csv")
     reviews = read_fsrs_csv(data)
     rows = srs_protocol.dataset(histories(((r.card, r.time, r.rating) for r in reviews), UTC, 4))
-    score = srs_protocol.cross_validate(rows, srs_protocol.fit_default, srs_protocol.predict, time.perf_counter)
+    score = srs_protocol.cross_validate(
+        rows, srs_protocol.fit_default, srs_protocol.predict, time.perf_counter
+    )
     # measured with srs-benchmark on this log: log loss 0.440, RMSE(bins) 0.065
     assert score.log_loss == pytest.approx(0.440, abs=0.005)
     assert score.rmse_bins == pytest.approx(0.065, abs=0.005)

@@ -201,3 +201,36 @@ def test_optimize_on_a_vault_built_from_the_shared_log(cli, tmp_path):
     assert scores["fitted"][0] < scores["current"][0] and scores["fitted"][1] < scores["current"][1]
     assert "Desired retention with the least work" in result.output
     assert not (root / ".attnkb" / "config.toml").exists()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([f"c{k}" for k in range(12)]),
+            st.datetimes(
+                min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31), timezones=st.just(UTC)
+            ),
+            st.integers(1, 4),
+        ),
+        min_size=0,
+        max_size=400,
+    ),
+    st.integers(0, 23),
+)
+def test_any_review_history_gives_a_result_or_a_clear_error(reviews, rollover):
+    from attnkb.errors import AttnkbError
+    from attnkb.srs.config import ReviewConfig
+    from attnkb.srs.optimize import optimize
+
+    try:
+        result = optimize(reviews, ReviewConfig(day_starts_at=rollover))
+    except AttnkbError:
+        return
+    assert result.reviews == len(reviews)
+    assert result.items == sum(h.trains for h in histories(reviews, None, rollover))
+    if result.enough:
+        assert result.kept is not None and len(result.kept.parameters) == 21
+        assert all(0 <= s.log_loss < 50 and 0 <= s.rmse_bins <= 1 for s in (result.current, result.fitted))
+    else:
+        assert result.current is None and result.fitted is None

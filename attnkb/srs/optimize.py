@@ -13,11 +13,11 @@ import math
 import time as timer
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 
-from attnkb.errors import ConfigError
+from attnkb.errors import ConfigError, UsageError
 from attnkb.srs.config import ReviewConfig
-from attnkb.srs.days import DEFAULT_ROLLOVER_HOUR, elapsed_days
+from attnkb.srs.days import DEFAULT_ROLLOVER_HOUR, study_day
 
 # fsrs-rs trains all parameters only from 64 items (fewer: only the first-day stabilities, and
 # fewer than 8: nothing); an item is a review on a later study day than the card's previous one.
@@ -56,16 +56,19 @@ def histories(
     """Every review with its card's history, in the order the reviews happened.
 
     ``tz`` None counts days in the zone each review was recorded in."""
-    by_card: dict[Hashable, list[tuple[datetime, int]]] = {}
+    by_card: dict[Hashable, list[tuple[datetime, date, int]]] = {}
     for card, when, rating in reviews:
-        by_card.setdefault(card, []).append((when, rating))
+        try:
+            day = study_day(when, tz, rollover_hour)
+        except OverflowError as exc:
+            raise UsageError(f"review log: {when.isoformat()} is outside the calendar") from exc
+        by_card.setdefault(card, []).append((when, day, rating))
     out: list[History] = []
     for card, seq in by_card.items():
         seq.sort(key=lambda r: r[0])
         steps: list[tuple[int, int]] = []
-        for k, (when, rating) in enumerate(seq):
-            gap = 0 if k == 0 else max(0, elapsed_days(seq[k - 1][0], when, tz, rollover_hour))
-            steps.append((rating, gap))
+        for k, (when, day, rating) in enumerate(seq):
+            steps.append((rating, 0 if k == 0 else (day - seq[k - 1][1]).days))
             out.append(History(card, when, tuple(steps)))
     out.sort(key=lambda h: h.time)
     return out
@@ -157,13 +160,11 @@ def checked_parameters(parameters: Iterable[float] | None, source: str | None = 
         ) from exc
 
 
-def score(parameters: tuple[float, ...], items: list, source: str | None = None) -> Scored:
+def score(parameters: tuple[float, ...], items: list) -> Scored:
+    """Raises ValueError when fsrs-rs cannot score the items with these parameters."""
     import fsrs_rs_python as rs
 
-    try:
-        evaluation = rs.FSRS(list(parameters)).evaluate(items)
-    except ValueError as exc:
-        raise ConfigError(f"[review] parameters cannot predict this log ({exc})", path=source) from exc
+    evaluation = rs.FSRS(list(parameters)).evaluate(items)
     return Scored(parameters, evaluation.log_loss, evaluation.rmse_bins)
 
 
@@ -192,11 +193,17 @@ def optimize(
     if len(train) < MIN_ITEMS:
         return Optimization(len(reviews), len(train), None, None)
     items = [fsrs_item(h.steps) for h in train]
-    current = score(current_parameters, items, source)
+    try:
+        current = score(current_parameters, items)
+    except ValueError as exc:
+        raise ConfigError(f"[review] parameters cannot predict this log ({exc})", path=source) from exc
     t0 = clock()
-    fitted_parameters = fit_parameters(items)
-    seconds = clock() - t0
-    fitted = score(fitted_parameters, items, source)
+    try:
+        fitted_parameters = fit_parameters(items)
+        seconds = clock() - t0
+        fitted = score(fitted_parameters, items)
+    except ValueError as exc:
+        raise UsageError(f"fsrs-rs could not fit this review log ({exc})") from exc
     result = Optimization(len(reviews), len(train), current, fitted, seconds)
     assert result.kept is not None
     return replace(result, optimal_retention=optimal_retention(hist, result.kept.parameters, config))
