@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -139,11 +140,15 @@ def test_a_new_config_file_gets_a_review_table(cli, tmp_path):
     ("content", "where", "message"),
     [
         (b"[review]\nfuzz = true\n[review\n", ":3: ", "invalid TOML"),
-        (b"review = 5\n", ": ", "review must be a table"),
-        (b"[[review]]\nfuzz = true\n", ": ", "review must be a table"),
-        (b"[review]\nparameters = [1, 2, 3]\n", ": ", "[review] parameters: 3 numbers that FSRS cannot use"),
-        (b"[review]\nparameters = [nan, 1, 2]\n", ": ", "[review] parameters"),
-        (b"[review]\ndesired_retention = 2\n", ": ", "desired_retention"),
+        (b"review = 5\n", "(:1)?: ", "review must be a table"),
+        (b"[[review]]\nfuzz = true\n", "(:1)?: ", "review must be a table"),
+        (
+            b"[review]\nparameters = [1, 2, 3]\n",
+            "(:2)?: ",
+            "[review] parameters: 3 numbers that FSRS cannot use",
+        ),
+        (b"[review]\nparameters = [nan, 1, 2]\n", "(:2)?: ", "[review] parameters"),
+        (b"[review]\ndesired_retention = 2\n", "(:2)?: ", "desired_retention"),
         (b"\xff\xfe[review]\n", ": ", "not UTF-8"),
         (b"a = " + b"[" * 500 + b"]" * 500 + b"\n", ":1: ", "nested"),
     ],
@@ -153,8 +158,8 @@ def test_a_hostile_config_is_a_clear_error_and_stays_untouched(cli, vault, conte
     path.write_bytes(content)
     result = cli("--vault", vault, "optimize")
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"attnkb: {path}{where}")
-    assert message in result.stderr and "Traceback" not in result.stderr
+    assert re.match(f"attnkb: {re.escape(str(path))}{where}", result.stderr), result.stderr
+    assert message in result.stderr and result.stderr.count("\n") == 1
     assert path.read_bytes() == content
 
 
