@@ -25,7 +25,7 @@ from srs_protocol import cross_validate, dataset, fit_default, fit_optimize, fit
 from attnkb.srs.config import ReviewConfig
 from attnkb.srs.log import Entry, ReviewLog
 from attnkb.srs.memory import replay, scheduler
-from attnkb.srs.optimize import histories
+from attnkb.srs.optimize import samples
 
 SHARED_LOG = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsrs-review-log.csv"
 
@@ -56,7 +56,7 @@ def main() -> None:
 
     reviews = read_fsrs_csv(args.log)
     rows = dataset(
-        histories(((r.card, r.time, r.rating) for r in reviews), ZoneInfo(args.tz), args.day_starts_at)
+        samples(((r.card, r.time, r.rating) for r in reviews), ZoneInfo(args.tz), args.day_starts_at)
     )
     print(
         f"{args.log.name}: {len(reviews)} reviews; {len(rows)} pass srs-benchmark's filters; "

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import fsrs_rs_python as rs
 
-from attnkb.srs.optimize import History, fit_parameters, fsrs_item
+from attnkb.srs.optimize import Sample, fit_parameters, fsrs_item
 
 MAX_REVIEWS_PER_CARD = 128  # srs-benchmark: max_seq_len (64) * 2
 N_SPLITS = 5
@@ -33,21 +33,21 @@ N_SPLITS = 5
 class Row:
     """One scored review."""
 
-    history: History
+    sample: Sample
     i: int  # 1 + the card's reviews so far on a later day than the previous one
     lapses: int  # Again on a later day, before this review
 
     @property
     def y(self) -> int:
-        return int(self.history.rating > 1)
+        return int(self.sample.rating > 1)
 
 
-def dataset(histories: Sequence[History]) -> list[Row]:
+def dataset(samples: Sequence[Sample]) -> list[Row]:
     """The reviews srs-benchmark scores, in time order."""
     seen: Counter = Counter()
     long_term: Counter = Counter()
     candidates: list[Row] = []
-    for h in histories:
+    for h in samples:
         seen[h.card] += 1
         if seen[h.card] > MAX_REVIEWS_PER_CARD or (len(h.steps) > 1 and h.delta_t == 0):
             continue
@@ -56,7 +56,7 @@ def dataset(histories: Sequence[History]) -> list[Row]:
         lapses = sum(1 for rating, gap in h.steps[:-1] if rating == 1 and gap > 0)
         candidates.append(Row(h, long_term[h.card] + 1, lapses))
     dropped = _outlier_cards(candidates)
-    return [r for r in candidates if r.i > 1 and r.history.card not in dropped]
+    return [r for r in candidates if r.i > 1 and r.sample.card not in dropped]
 
 
 def _outlier_cards(rows: list[Row]) -> set:
@@ -64,10 +64,10 @@ def _outlier_cards(rows: list[Row]) -> set:
     firsts: dict[int, list[Row]] = {}
     for r in rows:
         if r.i == 2:
-            firsts.setdefault(r.history.steps[0][0], []).append(r)
+            firsts.setdefault(r.sample.steps[0][0], []).append(r)
     dropped = set()
     for first_rating, group in firsts.items():
-        counts = Counter(r.history.delta_t for r in group)
+        counts = Counter(r.sample.delta_t for r in group)
         total = sum(counts.values())
         longest = 365 if first_rating == 4 else 100
         removed = 0
@@ -80,7 +80,7 @@ def _outlier_cards(rows: list[Row]) -> set:
             else:
                 gone.add(delta_t)
                 removed += count
-        dropped |= {r.history.card for r in group if r.history.delta_t in gone}
+        dropped |= {r.sample.card for r in group if r.sample.delta_t in gone}
     return dropped
 
 
@@ -99,7 +99,7 @@ def _bin(x: float, scale: float, base: float, digits: int) -> float:
 
 def bin_of(row: Row) -> tuple[float, float, float]:
     """The (interval, review number, lapses) bin of ``rmse_matrix``."""
-    interval = _bin(max(row.history.delta_t, 1e-6), 2.48, 3.62, 2)
+    interval = _bin(max(row.sample.delta_t, 1e-6), 2.48, 3.62, 2)
     number = _bin(row.i, 1.99, 1.89, 0)
     lapses = _bin(row.lapses, 1.65, 1.73, 0) if row.lapses else 0
     return interval, number, lapses
@@ -157,11 +157,11 @@ def cross_validate(
 
 def predict(rows: Sequence[Row], parameters: list[float]) -> list[float]:
     """Retrievability at each review from the state its history left (FSRS-6 power curve)."""
-    states = rs.FSRS(parameters).memory_state_batch([fsrs_item(r.history.steps[:-1]) for r in rows])
+    states = rs.FSRS(parameters).memory_state_batch([fsrs_item(r.sample.steps[:-1]) for r in rows])
     decay = parameters[20]
     factor = 0.9 ** (-1 / decay) - 1
     return [
-        (1 + factor * r.history.delta_t / s.stability) ** -decay for r, s in zip(rows, states, strict=True)
+        (1 + factor * r.sample.delta_t / s.stability) ** -decay for r, s in zip(rows, states, strict=True)
     ]
 
 
@@ -171,9 +171,9 @@ def fit_default(rows: Sequence[Row]) -> list[float]:
 
 def fit_rs(rows: Sequence[Row]) -> list[float]:
     """What srs-benchmark's FSRS-rs model does: fsrs-rs's ``benchmark`` training on the past."""
-    return rs.FSRS([]).benchmark([fsrs_item(r.history.steps) for r in rows])
+    return rs.FSRS([]).benchmark([fsrs_item(r.sample.steps) for r in rows])
 
 
 def fit_optimize(rows: Sequence[Row]) -> list[float]:
     """What ``attnkb optimize`` runs: fsrs-rs's ``compute_parameters``, as Anki's Optimize button."""
-    return list(fit_parameters([fsrs_item(r.history.steps) for r in rows]))
+    return list(fit_parameters([fsrs_item(r.sample.steps) for r in rows]))

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from attnkb.srs.optimize import histories
+from attnkb.srs.optimize import samples
 from benchmarks import srs_protocol
 from benchmarks.fsrs_csv import CsvReview, read_fsrs_csv
 
@@ -57,12 +57,12 @@ def test_outlier_filter_drops_rare_first_intervals_with_the_cards_later_reviews(
             (f"c{c}", start + timedelta(days=first), 1),
             (f"c{c}", start + timedelta(days=first + 3), 3),
         ]
-    rows = srs_protocol.dataset(histories(reviews, UTC, 4))
+    rows = srs_protocol.dataset(samples(reviews, UTC, 4))
     # 4 of 44 cards (< 20 reviews) lost to the filter: their first intervals are the rarest
-    assert {r.history.card for r in rows} == {f"c{c}" for c in range(40)}
+    assert {r.sample.card for r in rows} == {f"c{c}" for c in range(40)}
     assert len(rows) == 80
     second = [r for r in rows if r.i == 3]
-    assert all(r.lapses == 1 and r.history.delta_t == 3 for r in second)
+    assert all(r.lapses == 1 and r.sample.delta_t == 3 for r in second)
     assert srs_protocol.bin_of(second[0]) == (2.48, 4, 2)
 
 
@@ -73,7 +73,7 @@ def test_default_fsrs6_scores_the_shared_log_as_srs_benchmark_does():
 
     data = need_shared("data", "fsrs-review-log.csv")
     reviews = read_fsrs_csv(data)
-    rows = srs_protocol.dataset(histories(((r.card, r.time, r.rating) for r in reviews), UTC, 4))
+    rows = srs_protocol.dataset(samples(((r.card, r.time, r.rating) for r in reviews), UTC, 4))
     score = srs_protocol.cross_validate(
         rows, srs_protocol.fit_default, srs_protocol.predict, time.perf_counter
     )

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from attnkb.srs.config import load
 from attnkb.srs.log import HEADER, Entry
-from attnkb.srs.optimize import MIN_ITEMS, histories
+from attnkb.srs.optimize import MIN_ITEMS, samples
 
 START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 # a learner whose memory is not FSRS's average one: short first stabilities, a steeper curve
@@ -183,9 +183,9 @@ def test_study_days_start_at_the_rollover_hour():
     at = lambda h, day=5: datetime(2026, 1, day, 0, tzinfo=UTC) + timedelta(hours=h)  # noqa: E731
     reviews = [("late", at(23), 3), ("late", at(8, 6), 3), ("night", at(1), 3), ("night", at(5), 3)]
     reviews += [("day", at(5), 3), ("day", at(23), 3)]
-    gaps = {h.card: h.delta_t for h in histories(reviews, UTC, 4) if len(h.steps) == 2}
+    gaps = {h.card: h.delta_t for h in samples(reviews, UTC, 4) if len(h.steps) == 2}
     assert gaps == {"late": 1, "night": 1, "day": 0}
-    assert {h.card: h.delta_t for h in histories(reviews, UTC, 0) if len(h.steps) == 2}["night"] == 0
+    assert {h.card: h.delta_t for h in samples(reviews, UTC, 0) if len(h.steps) == 2}["night"] == 0
 
 
 def test_optimize_on_a_vault_built_from_the_shared_log(cli, tmp_path):
@@ -233,7 +233,7 @@ def test_any_review_history_gives_a_result_or_a_clear_error(reviews, rollover):
     except AttnkbError:
         return
     assert result.reviews == len(reviews)
-    assert result.items == sum(h.trains for h in histories(reviews, None, rollover))
+    assert result.items == sum(h.trains for h in samples(reviews, None, rollover))
     if result.enough:
         assert result.kept is not None and len(result.kept.parameters) == 21
         assert all(0 <= s.log_loss < 50 and 0 <= s.rmse_bins <= 1 for s in (result.current, result.fitted))

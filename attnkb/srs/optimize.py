@@ -23,13 +23,13 @@ from attnkb.srs.days import DEFAULT_ROLLOVER_HOUR, study_day
 # fewer than 8: nothing); an item is a review on a later study day than the card's previous one.
 MIN_ITEMS = 64
 
-SCORE_NOISE = 1e-6
+SCORE_NOISE = 1e-6  # fsrs-rs computes in float32 and sums its bins in no fixed order
 
 Review = tuple[Hashable, datetime, int]  # (card key, time, rating 1-4), undos already applied
 
 
 @dataclass(frozen=True)
-class History:
+class Sample:
     """One review with everything before it on the same card: what FSRS predicts it from."""
 
     card: Hashable
@@ -50,9 +50,9 @@ class History:
         return len(self.steps) > 1 and self.delta_t > 0
 
 
-def histories(
+def samples(
     reviews: Iterable[Review], tz: tzinfo | None = None, rollover_hour: int = DEFAULT_ROLLOVER_HOUR
-) -> list[History]:
+) -> list[Sample]:
     """Every review with its card's history, in the order the reviews happened.
 
     ``tz`` None counts days in the zone each review was recorded in."""
@@ -63,13 +63,13 @@ def histories(
         except OverflowError as exc:
             raise UsageError(f"review log: {when.isoformat()} is outside the calendar") from exc
         by_card.setdefault(card, []).append((when, day, rating))
-    out: list[History] = []
+    out: list[Sample] = []
     for card, seq in by_card.items():
         seq.sort(key=lambda r: r[0])
         steps: list[tuple[int, int]] = []
         for k, (when, day, rating) in enumerate(seq):
             steps.append((rating, 0 if k == 0 else (day - seq[k - 1][1]).days))
-            out.append(History(card, when, tuple(steps)))
+            out.append(Sample(card, when, tuple(steps)))
     out.sort(key=lambda h: h.time)
     return out
 
@@ -188,8 +188,8 @@ def optimize(
     ``source`` names the config file in errors about its parameters."""
     current_parameters = checked_parameters(config.parameters, source)
     reviews = list(reviews)
-    hist = histories(reviews, tz, config.day_starts_at)
-    train = [h for h in hist if h.trains]
+    seen = samples(reviews, tz, config.day_starts_at)
+    train = [h for h in seen if h.trains]
     if len(train) < MIN_ITEMS:
         return Optimization(len(reviews), len(train), None, None)
     items = [fsrs_item(h.steps) for h in train]
@@ -206,14 +206,14 @@ def optimize(
         raise UsageError(f"fsrs-rs could not fit this review log ({exc})") from exc
     result = Optimization(len(reviews), len(train), current, fitted, seconds)
     assert result.kept is not None
-    return replace(result, optimal_retention=optimal_retention(hist, result.kept.parameters, config))
+    return replace(result, optimal_retention=optimal_retention(seen, result.kept.parameters, config))
 
 
 SIMULATED_CARDS = 1000  # a larger deck changes the answer little and the time a lot (34 s at 10,000)
 
 
 def optimal_retention(
-    hist: list[History], parameters: tuple[float, ...], config: ReviewConfig
+    seen: list[Sample], parameters: tuple[float, ...], config: ReviewConfig
 ) -> float | None:
     """fsrs-rs's simulation of a year of reviews, searching 0.70-0.95 for the desired retention
     with the least review time per card remembered; grading habits come from the log (blended
@@ -221,8 +221,8 @@ def optimal_retention(
     import fsrs_rs_python as rs
 
     sim = rs.default_simulator_config()
-    firsts = [h.rating for h in hist if len(h.steps) == 1]
-    recalls = [h.rating for h in hist if h.trains and h.rating > 1]
+    firsts = [h.rating for h in seen if len(h.steps) == 1]
+    recalls = [h.rating for h in seen if h.trains and h.rating > 1]
     sim.first_rating_prob = _blend(firsts, range(1, 5), sim.first_rating_prob)
     sim.review_rating_prob = _blend(recalls, range(2, 5), sim.review_rating_prob)
     sim.deck_size = max(1, min(len(firsts), SIMULATED_CARDS))
