@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from attnkb import yamlsafe
 from attnkb.errors import ExampleError
 from attnkb.examples import DEFAULT_MAX_ELEMENTS
 
@@ -87,8 +88,7 @@ class Block:
 def parse_block(path: str, line: int, text: str, max_elements: int = DEFAULT_MAX_ELEMENTS) -> Block:
     block = Block(path, line, text)
     try:
-        block.node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data, block.node = yamlsafe.load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = ExampleError("", path=path, line=block.first_line + (mark.line if mark else 0))
