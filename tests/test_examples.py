@@ -342,3 +342,85 @@ def test_any_block_yaml_gives_a_verdict_never_a_traceback(make_vault, cli, op, f
     r = cli("--vault", root, "check")
     assert r.exception is None or isinstance(r.exception, SystemExit), (body, r.exception)
     assert r.exit_code in (0, 1) and "internal error" not in r.output, body
+
+
+def test_update_writes_integers_scientific_and_hex_so_that_they_pass(make_vault, cli):
+    rows = block("op: softmax\nscores: [[0, 0], [1, 0]]\nexpect:\n  weights: [[1, 0x1], [7.0e-01, 3]]")
+    whole = block("op: weights\nweights: [[1, 0], [0, 1]]\nv: [[2], [4]]\nexpect:\n  output: [[5], [0x10]]")
+    root = make_vault({"n.md": note(rows, whole)})
+    assert run(cli, root, "n.md")[0] == 1
+    r = cli("--vault", root, "run-example", "n.md", "--update")
+    assert r.exit_code == 0, r.output
+    text = (root / "n.md").read_text()
+    assert "weights: [[0.500, 0.500], [7.3e-01, 0.269]]" in text
+    assert "output: [[2], [0x4]]" in text
+    assert run(cli, root, "n.md")[0] == 0
+
+
+def test_update_quotes_labels_that_need_it(make_vault, cli):
+    labelled = block(
+        "op: dot\nq: [[0, 1], [1, 0]]\nk: [[1, 0], [0, 1], [0, 0]]\n"
+        "labels: {keys: ['yes', 'a, b', '#c']}\nexpect:\n  argmax: [x, y]"
+    )
+    root = make_vault({"n.md": note(labelled)})
+    r = cli("--vault", root, "run-example", "n.md", "--update")
+    assert r.exit_code == 0, r.output
+    assert "argmax: ['a, b', 'yes']" in (root / "n.md").read_text()
+    assert run(cli, root, "n.md")[0] == 0
+
+
+def test_update_never_edits_through_an_alias(make_vault, cli):
+    aliased = block("op: weights\nweights: [[1, 0], [0, 1]]\nv: &w [[2, 1], [4, 1]]\nexpect: {output: *w}")
+    aliased = aliased.replace("[[2, 1], [4, 1]]", "[[2, 1], [4, 9]]").replace(
+        "output: *w", "output: *w, shape: [9]"
+    )
+    other = block("op: softmax\nscores: [[0, 0]]\nexpect:\n  weights: [[0.9, 0.1]]")
+    root = make_vault({"a.md": note(aliased), "b.md": note(other)})
+    before = (root / "a.md").read_text()
+    r = cli("--vault", root, "run-example", "--all", "--update")
+    assert r.exit_code == 2
+    assert "a.md:9: expect values given by an alias (*name) are not rewritten" in r.stderr
+    assert (root / "a.md").read_text() == before  # the input v is untouched
+    assert "weights: [[0.5, 0.5]]" in (root / "b.md").read_text()  # other notes are still updated
+
+
+def test_update_refuses_when_the_file_changes_while_examples_run(make_vault, monkeypatch):
+    import attnkb.note
+    from attnkb.errors import ExampleError
+    from attnkb.examples.runner import run_note_examples
+    from attnkb.examples.update import update_note
+
+    text = note(block("op: softmax\nscores: [[0, 0]]\nexpect:\n  weights: [[0.9, 0.1]]"))
+    root = make_vault({"n.md": text})
+    results = run_note_examples(attnkb.note.parse_text("n.md", text))
+    saved_by_the_user = text + "\nA paragraph saved in the editor meanwhile.\n"
+    original = attnkb.note.parse_text
+
+    def parse_while_the_user_saves(path, new_text, *rest):
+        (root / "n.md").write_text(saved_by_the_user)
+        return original(path, new_text, *rest)
+
+    monkeypatch.setattr(attnkb.note, "parse_text", parse_while_the_user_saves)
+    with pytest.raises(ExampleError, match="changed while its examples ran"):
+        update_note(root, results, set())
+    assert (root / "n.md").read_text() == saved_by_the_user
+
+
+def test_update_waits_for_the_vault_lock(make_vault):
+    import threading
+
+    from attnkb.examples.runner import run_note_examples
+    from attnkb.examples.update import update_note
+    from attnkb.note import parse_text
+    from attnkb.srs.log import ReviewLog
+
+    text = note(block("op: softmax\nscores: [[0, 0]]\nexpect:\n  weights: [[0.9, 0.1]]"))
+    root = make_vault({"n.md": text})
+    results = run_note_examples(parse_text("n.md", text))
+    with ReviewLog(root / ".attnkb").locked():  # as a review writing this note holds it
+        worker = threading.Thread(target=update_note, args=(root, results, set()))
+        worker.start()
+        worker.join(0.3)
+        assert worker.is_alive() and (root / "n.md").read_text() == text
+    worker.join(5)
+    assert "[[0.5, 0.5]]" in (root / "n.md").read_text()

@@ -174,7 +174,7 @@ def compare(block: Block, live: Live) -> list[dict[str, Any]]:
             np.ndindex(actual.shape), nodes, expected.flat, actual.flat, strict=False
         ):
             allowed = tol if tol is not None else written_tolerance(node.value)
-            if abs(float(want) - float(got)) > allowed:
+            if not _within(want, got, allowed):
                 mismatches.append(
                     {
                         "key": key,
@@ -193,7 +193,7 @@ def compare(block: Block, live: Live) -> list[dict[str, Any]]:
             mismatches.append(
                 {"key": "score_var", "index": None, "expected": want, "actual": None, "message": message}
             )
-        elif abs(float(want) - got) > allowed:
+        elif not _within(want, got, allowed):
             mismatches.append(
                 {
                     "key": "score_var",
@@ -204,7 +204,6 @@ def compare(block: Block, live: Live) -> list[dict[str, Any]]:
                 }
             )
     if "argmax" in expect and live.weights is not None:
-        labels = (block.data.get("labels") or {}).get("keys")
         best = np.argmax(live.weights, axis=-1)
         want_list = expect["argmax"]
         if not isinstance(want_list, list) or len(want_list) != len(best):
@@ -219,7 +218,7 @@ def compare(block: Block, live: Live) -> list[dict[str, Any]]:
             )
         else:
             for i, (want, got) in enumerate(zip(want_list, best, strict=True)):
-                shown = labels[got] if labels and got < len(labels) else int(got)
+                shown = block.key_label(int(got))
                 if want != shown and want != int(got):
                     mismatches.append({"key": "argmax", "index": [i], "expected": want, "actual": shown})
     if "shape" in expect:
@@ -241,6 +240,12 @@ def compare(block: Block, live: Live) -> list[dict[str, Any]]:
                 }
             )
     return mismatches
+
+
+def _within(want: float, got: float, allowed: float) -> bool:
+    """|want − got| ≤ allowed, where a value rounded to exactly half a unit still counts
+    (0.125 written as 0.12 differs by 0.005000000000000004 in floating point)."""
+    return abs(float(want) - float(got)) <= allowed * (1 + 1e-9)
 
 
 def score_variance(live: Live) -> float | None:

@@ -75,6 +75,11 @@ class Block:
         line = self.first_line + node.start_mark.line if node is not None else self.line
         return ExampleError(message, path=self.path, line=line)
 
+    def key_label(self, index: int) -> Any:
+        """What a note calls key ``index``: its label when ``labels: {keys: …}`` names it."""
+        names = self.labels.get("keys") or []
+        return names[index] if index < len(names) else index
+
     def key_node(self, *keys: str) -> yaml.Node | None:
         node: yaml.Node | None = self.node
         for key in keys:
