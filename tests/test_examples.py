@@ -126,7 +126,7 @@ def test_wrong_claims_fail_with_exit_1_and_a_table(make_vault, cli):
         ("op: dot\nq: [[1]]", "needs k", 5),
         ("op: dot\nq: {random: [5000, 5000]}\nk: [[1]]", "over the limit", 7),
         ("op: dot\nq: !!python/object/apply:os.system [echo]\nk: [[1]]", "invalid YAML", 7),
-        ("op: dot\nq: [[1, 2]]\nk: [[1, 2, 3]]", "share their last dimension", 5),
+        ("op: dot\nq: [[1, 2]]\nk: [[1, 2, 3]]", "share their last dimension", 8),
         ("op: dot\nq: [[1]]\nk: [[1]]\nmask: [[1, 1]]", "mask must be a 1x1", 9),
     ],
 )
@@ -271,7 +271,7 @@ MALFORMED = [  # (block body, message, line of the complaint in the note)
     ("op: softmax\nscores: [[0, 1]]\nmask: causal", "op 'softmax' takes no mask", 8),
     # every array the block implies counts: multihead's random projections would be 3.6e9 numbers
     ("op: multihead\nx: {random: [1, 30000]}\nheads: 1", "block needs 3,600,", 5),
-    ("op: additive\nq: {random: [3000, 2]}\nk: {random: [3000, 2]}\nw_q: [[1], [1]]\nw_k: [[1], [1]]\n"
+    ("op: additive\nq: {random: [3000, 2]}\nk: {random: [3000, 2]}\nw_q: {random: [2, 64]}\nw_k: {random: [2, 64]}\n"
      "v_a: {random: [64]}", "over the limit", 5),
 ]  # fmt: skip
 
@@ -424,3 +424,31 @@ def test_update_waits_for_the_vault_lock(make_vault):
         assert worker.is_alive() and (root / "n.md").read_text() == text
     worker.join(5)
     assert "[[0.5, 0.5]]" in (root / "n.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "body,message,line",
+    [
+        ("op: weights\nweights: [[1, 0], [0, 1]]\nv: [[1, 2, 3]]", "v must have 2 rows, one per key", 8),
+        ("op: linear\nq: [[1, 0]]\nk: [[1, 2, 3]]\nv: [[1]]", "q and k must share their last dimension", 8),
+        ("op: local\nq: [[1, 0]]\nk: [[1, 0]]\nv: [[1], [2]]\nwindow: 1", "v must have 1 rows", 9),
+        ("op: additive\nq: [[1, 0]]\nk: [[1, 0]]\nw_q: [[1], [1]]\nw_k: [[1], [1]]\nv_a: [1]\nb: [1, 2]",
+         "b must hold 1 numbers", 12),
+        ("op: multihead\nx: [[1, 0]]\nheads: 1\nw_q: [[1, 0], [0, 1]]\nw_k: [[1, 0], [0, 1]]\nw_v: [[1, 2, 3]]\n"
+         "w_o: [[1, 0], [0, 1]]", "w_v must be 2x2", 11),
+        ("op: multihead\nq: [[1, 0]]\nk: [[1, 2, 3]]\nv: [[1, 0]]\nheads: 1", "must all have 2 columns", 8),
+        ("op: multihead\nx: [[1, 0, 1]]\nheads: 2", "3 columns cannot be split into 2 heads", 8),
+    ],
+)  # fmt: skip
+def test_shapes_that_do_not_fit_the_op_are_an_invalid_block(make_vault, cli, body, message, line):
+    root = make_vault({"n.md": note(block(body))})
+    code, results = run(cli, root, "n.md")
+    assert code == 2 and message in results[0]["message"] and results[0]["line"] == line
+
+
+def test_argmax_of_a_single_row_of_scores(make_vault, cli):
+    root = make_vault({"n.md": note(block("op: softmax\nscores: [1, 2, 0]\nexpect:\n  argmax: [0]"))})
+    code, results = run(cli, root, "n.md")
+    assert code == 1 and results[0]["mismatches"][0]["actual"] == 1
+    assert cli("--vault", root, "run-example", "n.md", "--update").exit_code == 0
+    assert "argmax: [1]" in (root / "n.md").read_text()

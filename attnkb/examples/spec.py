@@ -131,6 +131,7 @@ def parse_block(path: str, line: int, text: str, max_elements: int = DEFAULT_MAX
                 f"{key}: {math.prod(shape):,} elements is over the limit of {max_elements:,}",
                 block.key_node(key),
             )
+    _fit(block, shapes)
     _labels(block)
     _expect(block)
     _mask(block, shapes)
@@ -194,7 +195,7 @@ def _shape(block: Block, key: str, value: Any) -> tuple[int, ...]:
         if set(value) - {"random", "seed"} or "random" not in value:
             raise block.error(f"{key}: use a list of rows or {{random: {dims}, seed: N}}", node)
         shape = value["random"]
-        if not isinstance(shape, list) or not all(_is_whole(n, 1) for n in shape):
+        if not isinstance(shape, list) or not 1 <= len(shape) <= 2 or not all(_is_whole(n, 1) for n in shape):
             raise block.error(f"{key}: random needs a shape like {dims} of positive integers", node)
         if "seed" in value and not _is_whole(value["seed"], 0):
             raise block.error(f"{key}: seed must be a whole number >= 0", node)
@@ -205,7 +206,7 @@ def _shape(block: Block, key: str, value: Any) -> tuple[int, ...]:
         result = _nested_shape(block, key, value, node)
     if key in MATRIX_KEYS_IN and len(result) != 2:
         raise block.error(f"{key} must be a matrix: a list of rows, or {{random: [rows, cols]}}", node)
-    if key in VECTOR_KEYS and len(result) > 1:
+    if key in VECTOR_KEYS and len(result) != 1 and not (key == "b" and result == ()):
         raise block.error(f"{key} must be a list of numbers", node)
     if key == "scores" and len(result) not in (1, 2):
         raise block.error("scores must be a list of numbers or of rows", node)
@@ -239,6 +240,56 @@ def _array(value: Any, shape: tuple[int, ...]) -> np.ndarray:
     if isinstance(value, dict):
         return np.random.default_rng(value.get("seed", 0)).standard_normal(shape)
     return np.array(value, dtype=np.float64)
+
+
+def _fit(block: Block, shapes: dict[str, tuple[int, ...]]) -> None:
+    """The arrays' shapes fit each other as the op combines them."""
+
+    def need(ok: bool, key: str, message: str) -> None:
+        if not ok:
+            raise block.error(message, block.key_node(key))
+
+    op = block.op
+    if op == "softmax":
+        return
+    if op == "weights":
+        cols = shapes["weights"][1]
+        need("v" not in shapes or shapes["v"][0] == cols, "v", f"v must have {cols} rows, one per key")
+        return
+    x = shapes.get("x")
+    q, k = shapes.get("q", x), shapes.get("k", x)
+    v = shapes.get("v", x if op == "multihead" else None)
+    need(v is None or v[0] == k[0], "v", f"v must have {k[0]} rows, one per key")
+    if op == "multihead":
+        embed = q[1]
+        need(k[1] == embed and (v is None or v[1] == embed), "k", f"q, k and v must all have {embed} columns")
+        need(
+            embed % (block.heads or 1) == 0,
+            "heads",
+            f"{embed} columns cannot be split into {block.heads} heads",
+        )
+        for name in ("w_q", "w_k", "w_v", "w_o"):
+            need(shapes.get(name, (embed, embed)) == (embed, embed), name, f"{name} must be {embed}x{embed}")
+    elif op in ("additive", "concat"):
+        hidden = shapes["v_a"][0]
+        if op == "additive":
+            need(
+                shapes["w_q"] == (q[1], hidden), "w_q", f"w_q must be {q[1]}x{hidden} (q columns x len(v_a))"
+            )
+            need(
+                shapes["w_k"] == (k[1], hidden), "w_k", f"w_k must be {k[1]}x{hidden} (k columns x len(v_a))"
+            )
+        else:
+            need(shapes["w"] == (q[1] + k[1], hidden), "w", f"w must be {q[1] + k[1]}x{hidden}")
+        need(shapes.get("b", ()) in ((), (hidden,)), "b", f"b must hold {hidden} numbers, as v_a")
+    elif op == "general":
+        need(shapes["w"] == (q[1], k[1]), "w", f"w must be {q[1]}x{k[1]} (q columns x k columns)")
+    else:
+        need(q[1] == k[1], "k", f"q and k must share their last dimension: {q[1]} != {k[1]}")
+    if op == "linformer":
+        e = shapes.get("proj", shapes.get("e"))
+        f = shapes.get("f", e)
+        need(e[1] == k[0] and f == e, "proj" if "proj" in shapes else "e", f"projections must be r x {k[0]}")
 
 
 def _labels(block: Block) -> None:

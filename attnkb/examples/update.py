@@ -14,7 +14,7 @@ import numpy as np
 import yaml
 
 from attnkb.errors import ExampleError
-from attnkb.examples.runner import Result, score_variance
+from attnkb.examples.runner import Result, best_keys, score_variance
 from attnkb.examples.spec import MATRIX_KEYS, decimals, scalar_nodes
 from attnkb.files import atomic_write
 
@@ -114,7 +114,7 @@ def block_edits(result: Result, add: set[str]) -> list[Edit]:
     if "score_var" in expect and variance is not None and (node := block.key_node("expect", "score_var")):
         replace(node, number_text(variance, node.value))
     if "argmax" in expect and live.weights is not None and (node := block.key_node("expect", "argmax")):
-        replace(node, _flow_list([block.key_label(int(i)) for i in np.argmax(live.weights, axis=-1)]))
+        replace(node, _flow_list([block.key_label(i) for i in best_keys(live.weights)]))
     if "shape" in expect and (node := block.key_node("expect", "shape")):
         target = live.output if live.output is not None else live.weights
         replace(node, "[" + ", ".join(str(n) for n in target.shape) + "]")
