@@ -5,7 +5,7 @@ import json
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from attnkb import yamlsafe
@@ -123,3 +123,15 @@ def test_any_text_loads_or_raises_a_marked_yaml_error(text):
         pass  # the reader's errors (bad characters) carry their own position
     fm = parse(text)
     assert fm.problems or isinstance(fm.data, dict)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(YAML_BITS, max_size=30).map("".join))
+def test_any_front_matter_leaves_the_vault_working(make_vault, cli, front):
+    root = make_vault({"a.md": f"---\n{front}\n---\n# A\n\n[[b]]\n", "b.md": "# B\n\n[[a]]\n"})
+    listed = cli("--vault", root, "list", "--json")
+    assert listed.exit_code == 0 and "internal error" not in listed.output, front
+    assert sorted(n["path"] for n in json.loads(listed.stdout)) == ["a.md", "b.md"]
+    checked = cli("--vault", root, "check", "--json")
+    assert checked.exit_code in (0, 1) and "internal error" not in checked.output, front
+    assert all(p["path"] != "b.md" for p in json.loads(checked.stdout)["problems"])
