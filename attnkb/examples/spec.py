@@ -183,7 +183,7 @@ def _scalars(block: Block) -> None:
     block.scale = number("scale")
     block.tol = number("tol", 0)
     for key in ("title", "note"):
-        if key in d and not isinstance(d[key], str | int | float):
+        if isinstance(d.get(key), list | dict):
             raise block.error(f"{key} must be text", block.key_node(key))
 
 
