@@ -16,6 +16,7 @@ def optimize(
     """Fit FSRS parameters to your reviews; keep them in config.toml if they predict your log better."""
     from rich.table import Table
 
+    from attnkb import clock
     from attnkb.srs import config_edit
     from attnkb.srs.config import CONFIG_FILE, load
     from attnkb.srs.log import ReviewLog
@@ -30,7 +31,8 @@ def optimize(
     config = load(state)
     memories = replay(scheduler(config), ReviewLog(state).entries())
     reviews = [(key, e.time, e.rating) for key, m in memories.items() for e in m.history]
-    result = fit(reviews, config, source=str(path))
+    # study days in the zone of this machine's clock, as the scheduler counts them
+    result = fit(reviews, config, tz=clock.now().tzinfo, source=str(path))
     which = "your fitted" if config.parameters is not None else "the default"
 
     if not result.enough:
