@@ -195,9 +195,9 @@ def test_optimize_on_a_vault_built_from_the_shared_log(cli, tmp_path):
     data = need_shared("data", "fsrs-review-log.csv")
     root = tmp_path / "vault"
     write_log(root, [(r.card, r.time, r.rating) for r in read_fsrs_csv(data)])
-    result = cli("--vault", root, "optimize", "--dry-run")
+    result = cli("--vault", root, "optimize", "--dry-run", env={"ATTNKB_NOW": "2026-11-22T12:00:00+00:00"})
     assert result.exit_code == 0, result.output
-    assert "Fitted FSRS-6 to 6276 of 12580 reviews" in result.output
+    assert "Fitted FSRS-6 to 6276 of 12580 reviews" in result.output  # study days in UTC
     scores = {
         ln.split()[0]: [float(x) for x in ln.split()[-2:]]
         for ln in result.output.splitlines()
