@@ -474,8 +474,12 @@ def check_formulas(
     return [_check_part(path, part, definitions, block_inputs, heading_lines) for part in parts]
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def _shown(text: str) -> str:
-    text = " ".join(text.split())
+    """The formula as a row shows it: one line, no control characters (it reaches terminals)."""
+    text = " ".join(_CONTROL.sub(" ", text).split())
     return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
 
 
