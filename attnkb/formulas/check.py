@@ -311,8 +311,12 @@ def evaluate_links(
 
 
 def _paths(node: Node, path=()):
+    """Nodes with their paths, not entering scripts (``A_{ji}`` has no product to swap)."""
     yield path, node
-    for i, kid in enumerate(node.kids):
+    kids = node.kids[:1] if node.kind in ("post", "sum") else node.kids
+    if node.kind == "call":
+        kids = node.kids[:1]
+    for i, kid in enumerate(kids):
         yield from _paths(kid, (*path, i))
 
 
@@ -514,7 +518,7 @@ def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> F
             if evaluate_links(tree, plain, definitions, free=False).status == "pass":
                 outcome = Outcome("pass", "agrees with the block's inputs without its mask")
         return _finish(result, outcome, tree, target, [block], definitions, False)
-    same = _mentions_indexed(tree, "h") and not (_mentions(tree, "v") or _mentions(tree, "V"))
+    same = _mentions_indexed(tree, "h") and not _mentions_values(tree)
     runs = [random_inputs(op, values_are_keys=same) for op in RANDOM_OPS]
     outcomes = [(inputs, evaluate_links(tree, inputs, definitions, free=False)) for inputs in runs]
     passed = [(i, o) for i, o in outcomes if o.status == "pass"]
@@ -527,9 +531,29 @@ def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> F
     if unsupported or not failed:
         reason = unsupported[0] if unsupported else outcomes[0][1]
         return _finish(result, reason, tree, target, [], definitions, False)
-    inputs, outcome = min(failed, key=lambda io: io[1].max_abs_diff if io[1].max_abs_diff is not None else np.inf)
+    # the first in RANDOM_OPS order (plain scaled dot-product first), preferring a difference in
+    # values over shapes that do not conform for that op's inputs
+    inputs, outcome = next(((i, o) for i, o in failed if o.first_diff), failed[0])
     result.op = _op_name(inputs)
     return _finish(result, outcome, tree, target, [i for i, _ in failed], definitions, False)
+
+
+def _mentions_values(tree: Node) -> bool:
+    """V, or v_j (v_a is a parameter, not a value)."""
+    for n in tree.walk():
+        if n.kind == "sym" and n.value == "V":
+            return True
+        if n.kind == "post" and n.kids[0].kind == "sym" and n.kids[0].value == "v" and n.value[0] == "sub":
+            if _subscript_or_none(n.kids[1]) != ["a"]:
+                return True
+    return False
+
+
+def _subscript_or_none(node: Node):
+    try:
+        return _subscript(node)
+    except FormulaError:
+        return None
 
 
 # Symbols that some random runs have and others lack: missing there is no reason to give up.
@@ -541,7 +565,7 @@ def _mentions_indexed(node: Node, name: str) -> bool:
 
 
 def _op_name(inputs: Inputs) -> str:
-    return inputs.op + (" with a causal mask" if inputs.mask is not None and inputs.op != "local" else "")
+    return inputs.label or inputs.op
 
 
 def _finish(result, outcome: Outcome, tree, target, runs, definitions, free) -> FormulaResult:

@@ -403,10 +403,10 @@ class Evaluator:
             val = self.bound(name, subs, sup, primes)
             if val is not None:
                 return val
+        if self.free:  # an identity: every symbol is free, whatever the note defines elsewhere
+            return self.random_symbol(name, subs, sup, primes)
         if key in self.definitions:
             return self.defined(key, subs)
-        if self.free:
-            return self.random_symbol(name, subs, sup, primes)
         shown = key + (f"_{''.join(map(str, subs))}" if subs else "")
         raise Unbound(f"{shown} is not bound to anything here", key)
 
@@ -499,7 +499,7 @@ class Evaluator:
         (i,) = letters
         if i in self.env:
             return None
-        if name == "q" or (name == "s" and i == "t"):
+        if name in ("q", "s"):  # s_t, s_i: the decoder state that queries
             return self._rows(a["q"], i)
         if name == "k":
             return self._rows(a["k"], i)
@@ -538,6 +538,8 @@ class Evaluator:
         tags = [s for s in [sup, *[str(s) for s in subs]] if s is not None]
         if name == "U":
             tags = ["k"] if tags == ["a"] else ["?"]
+        elif tags == ["a"] and self.inputs.op == "general" and "w" in a:
+            return matrix(a["w"])  # s_t^T W_a h_i: Luong's general score names its matrix W_a
         keys = {which[t] for t in tags if t in which}
         rest = [t for t in tags if t not in which]
         if len(keys) != 1 or next(iter(keys)) not in a:

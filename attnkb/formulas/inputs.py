@@ -14,7 +14,8 @@ import numpy as np
 from attnkb import kernel
 
 SCORE_OPS = ("dot", "scaled_dot", "cosine", "general", "additive", "concat", "hard")
-RANDOM_OPS = ("scaled_dot", "dot", "general", "additive", "additive+b", "cosine", "linear", "local", "causal")
+RANDOM_OPS = ("scaled_dot", "dot", "general", "additive", "additive+b", "cosine", "linear", "self", "causal", "local")
+LABELS = {"self": "scaled_dot, self-attention Q = K = V = X", "causal": "scaled_dot with a causal mask"}
 L, S, D, DV, H = 3, 5, 4, 6, 7  # random shapes: all different, so a wrong product cannot conform
 
 
@@ -32,6 +33,7 @@ class Inputs:
     block_line: int | None = None
     unmasked: tuple[np.ndarray | None, np.ndarray | None] | None = None  # (weights, output)
     params: dict[str, Any] = field(default_factory=dict)
+    label: str = ""  # how a report names these inputs, when not just by ``op``
 
     @property
     def score_op(self) -> str | None:
@@ -150,8 +152,8 @@ def _float_mask(mask, length: int, source: int) -> np.ndarray | None:
 def random_inputs(op: str, values_are_keys: bool = False, seed: int = 0) -> Inputs:
     """Seeded random inputs with all-different widths, run through the kernel for ``op``.
 
-    ``local`` has window 1 and ``causal`` is scaled dot-product attention with a causal mask
-    (then queries and keys are the same length). ``values_are_keys`` is for notes that write
+    ``local`` has window 1, ``causal`` is scaled dot-product attention with a causal mask
+    (then queries and keys are the same length), and ``self`` is self-attention: Q = K = V = X. ``values_are_keys`` is for notes that write
     ``h_j`` for both, as RNN encoder–decoder notes do.
     """
     rng = np.random.default_rng(seed)
@@ -160,6 +162,8 @@ def random_inputs(op: str, values_are_keys: bool = False, seed: int = 0) -> Inpu
         q = rng.standard_normal((S, D))
     if values_are_keys:
         v = k
+    if op == "self":
+        q = k = v = rng.standard_normal((S, D))
     a = {
         "q": q,
         "k": k,
@@ -179,8 +183,8 @@ def random_inputs(op: str, values_are_keys: bool = False, seed: int = 0) -> Inpu
         out, w = kernel.attention(q, k, v, mask=mask)
         scores = kernel.compute_scores("scaled_dot", q, k)
         name = "local" if op == "local" else "scaled_dot"
-        return Inputs(name, a, w, out, scores, mask, 1 if op == "local" else None)
-    score = "additive" if op == "additive+b" else op
+        return Inputs(name, a, w, out, scores, mask, 1 if op == "local" else None, label=LABELS.get(op, ""))
+    score = {"additive+b": "additive", "self": "scaled_dot"}.get(op, op)
     params = {"w": a["w"], "w_q": a["w_q"], "w_k": a["w_k"], "v": a["v_a"]}
     if op == "additive+b":
         params["b"] = a["b"]
@@ -188,4 +192,4 @@ def random_inputs(op: str, values_are_keys: bool = False, seed: int = 0) -> Inpu
         del a["b"]
     out, w = kernel.attention(q, k, v, score=score, params=params)
     scores = kernel.compute_scores(score, q, k, None, params)
-    return Inputs(score, a, w, out, scores, params=params)
+    return Inputs(score, a, w, out, scores, params=params, label=LABELS.get(op, ""))

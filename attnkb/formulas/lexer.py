@@ -319,8 +319,13 @@ def tokenize(text: str, latex: bool) -> list[Tok]:
     return _mark_calls(_plain_subscripts(toks) if not latex else toks)
 
 
+_PLAIN_WIDTHS = {"dk": "k", "dq": "q", "dv": "v"}
+
+
 def _letters(run: str, latex: bool, toks: list[Tok]) -> None:
-    if run in WORDS:
+    if not latex and run in _PLAIN_WIDTHS:  # √dk in plain text is √d_k
+        toks += [Tok("SYM", "d"), Tok("SUB", "_"), Tok("SYM", _PLAIN_WIDTHS[run])]
+    elif run in WORDS:
         toks.append(Tok("WORD", run))
     elif latex or (run.isupper() and len(run) <= 4) or len(run) == 1:
         toks.extend(Tok("SYM", ch) for ch in run)
