@@ -151,6 +151,8 @@ def target_of(lhs: Node) -> str | None:
     if node.kind not in ("sym", "word"):
         return None
     name, indexed = node.value, bool(kinds)
+    if node.kind == "word" and name in OUTPUT_CALLS | MULTIHEAD_CALLS and not indexed:
+        return "output"  # Attn = softmax(…) @ V
     if name in ("O", "Y") and not indexed:
         return "output"
     if name in OUTPUT_ROWS:
@@ -166,6 +168,8 @@ def target_of(lhs: Node) -> str | None:
 
 def _lhs_value(ev: Evaluator, lhs: Node, inputs: Inputs | None) -> Val:
     """The kernel's value of the quantity the left side names."""
+    if lhs.kind == "word" and lhs.value in OUTPUT_CALLS | MULTIHEAD_CALLS:
+        lhs = Node("call", (Node("args"),), (lhs.value, ()))
     if lhs.kind == "call" and lhs.value[0] in OUTPUT_CALLS | MULTIHEAD_CALLS:
         if inputs is None or inputs.output is None:
             raise FormulaError("no output to compare with (give the block v)")

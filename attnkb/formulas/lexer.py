@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from attnkb.errors import FormulaError
 
 MAX_CHARS = 2000
-MAX_TOKENS = 800
+MAX_TOKENS = 1500
 
 GREEK = (
     "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi"
@@ -86,6 +86,7 @@ WORDS = {
     "Var",
     "cat",
 }
+PROSE = {"otherwise", "else", "if", "for", "where", "and", "or", "when", "with", "s.t."}  # in cases
 NAME_MACROS = {"text", "mathrm", "operatorname", "textrm", "mathit", "mathsf", "textit", "textbf", "mathtt"}
 SAME_MACROS = {"mathbf", "boldsymbol", "bm", "vec", "mathbb", "mathcal", "mathfrak", "mathscr"}
 DECORATIONS = {"bar", "tilde", "hat", "overline", "widetilde", "widehat", "check", "dot", "ddot"}
@@ -371,7 +372,9 @@ def _macro(text: str, i: int, toks: list[Tok]) -> int:
                 return end  # \mathbf x: the next letter reads as itself
             raise refuse(f"\\{name} needs a braced argument")
         word = _SPACES.sub("", a.group(1)) if name not in ("text", "textrm") else a.group(1).strip()
-        if name in ("mathbb", "mathcal", "mathfrak", "mathscr"):
+        if word.lower() in PROSE:
+            toks.append(Tok("TEXT", word))
+        elif name in ("mathbb", "mathcal", "mathfrak", "mathscr"):
             toks.append(Tok("WORD", f"{name}:{word}"))
         elif not word:
             pass
