@@ -604,7 +604,7 @@ def _unparsed(part: Part) -> tuple[str, str]:
     if len(lhs) < 2:
         return "context", "states no equation"
     try:
-        target = target_of(parse(lhs[0], part.latex))
+        target = target_of(parse(lhs[0], part.latex).kids[0])
     except FormulaError:
         target = None
     if target is None:
