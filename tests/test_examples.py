@@ -35,7 +35,9 @@ def run(cli, root, *args):
         return r.exit_code, r
     rows = json.loads(r.stdout)
     assert all(row["kind"] in ("block", "formula") for row in rows)
-    return r.exit_code, [{k: v for k, v in row.items() if k != "kind"} for row in rows if row["kind"] == "block"]
+    return r.exit_code, [
+        {k: v for k, v in row.items() if k != "kind"} for row in rows if row["kind"] == "block"
+    ]
 
 
 Q = "[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]"

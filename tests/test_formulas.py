@@ -94,7 +94,10 @@ WRONG = {  # formula, the hint's start (values differ)
     "no exp": (r"$\alpha_i = \text{score}(q, k_i) / \sum_j \text{score}(q, k_j)$", "missing exp"),
     "no exp in softmax": (r"$\mathrm{softmax}(x)_i = \frac{x_i}{\sum_j x_j}$", "missing exp"),
     "√d_k multiplied": (r"$O = \mathrm{softmax}(QK^\top \sqrt{d_k})V$", "√d_k multiplies"),
-    "scale outside": ("```\nAttention(Q, K, V) = softmax(Q @ K^T) @ V / √d_k\n```", "the √d_k scaling is outside"),
+    "scale outside": (
+        "```\nAttention(Q, K, V) = softmax(Q @ K^T) @ V / √d_k\n```",
+        "the √d_k scaling is outside",
+    ),
     "mask side": (
         r"$A = \mathrm{softmax}(QK^\top/\sqrt{d_k} + M)$, $M_{ij} = \begin{cases} -\infty & j \le i \\ 0 & j > i \end{cases}$",
         "wrong mask side",
@@ -167,7 +170,9 @@ def test_context_vector_with_indices_swapped_fails(make_vault):
 
 
 def test_sliding_window_must_renormalise_inside_the_window(make_vault):
-    local = "```attention\nop: local\nq: {random: [6, 4], seed: 1}\nk: {random: [6, 4], seed: 2}\nwindow: 1\n```"
+    local = (
+        "```attention\nop: local\nq: {random: [6, 4], seed: 1}\nk: {random: [6, 4], seed: 2}\nwindow: 1\n```"
+    )
     wrong = (
         r"$$A_{ij} = \begin{cases} \mathrm{softmax}_j\!\left(\frac{q_i \cdot k_j}{\sqrt{d_k}}\right)"
         r" & |i - j| \le w \\ 0 & \text{otherwise} \end{cases}$$"

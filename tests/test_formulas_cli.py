@@ -12,7 +12,18 @@ from tests.conftest import need_shared
 NOTES = Path(__file__).resolve().parents[1] / "notes"
 WRONG = r"$\alpha_i = \text{score}(q, k_i) / \sum_j \text{score}(q, k_j)$"
 RIGHT = "```\nAttention(Q, K, V) = softmax(Q @ K^T / √d_k) @ V\n```"
-FIELDS = {"kind", "path", "line", "formula", "status", "target", "op", "block_line", "max_abs_diff", "message"}
+FIELDS = {
+    "kind",
+    "path",
+    "line",
+    "formula",
+    "status",
+    "target",
+    "op",
+    "block_line",
+    "max_abs_diff",
+    "message",
+}
 
 
 def rows(cli, root, *args):

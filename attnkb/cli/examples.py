@@ -187,10 +187,16 @@ def _render_formula(f, quiet: bool) -> None:
     out.print(detail)
     if f.first_diff:
         d = f.first_diff
-        where = ", ".join(f"{a.lstrip('·') or 'query'}={i}" for a, i in zip(d["axes"], d["index"], strict=False))
+        where = ", ".join(
+            f"{a.lstrip('·') or 'query'}={i}" for a, i in zip(d["axes"], d["index"], strict=False)
+        )
         inner = d["index"][len(d["axes"]) :]
         where = ", ".join(x for x in (where, f"entry {inner}" if inner else "") if x)
-        out.print(Text(f"  first difference at {where or 'the value'}: kernel {d['kernel']:.6g}, formula {d['formula']:.6g}"))
+        out.print(
+            Text(
+                f"  first difference at {where or 'the value'}: kernel {d['kernel']:.6g}, formula {d['formula']:.6g}"
+            )
+        )
     out.print(Text(f"  {f.message}"))
 
 

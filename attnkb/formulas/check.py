@@ -17,10 +17,7 @@ import numpy as np
 
 from attnkb.errors import FormulaError
 from attnkb.formulas.evaluate import (
-    MULTIHEAD_CALLS,
-    OUTPUT_CALLS,
     OUTPUT_ROWS,
-    SCORE_SYMS,
     WEIGHT_SYMS,
     Definition,
     Evaluator,
@@ -30,6 +27,7 @@ from attnkb.formulas.evaluate import (
 from attnkb.formulas.find import Formula, find_formulas
 from attnkb.formulas.grammar import Node, parse
 from attnkb.formulas.inputs import RANDOM_OPS, Inputs, random_inputs
+from attnkb.formulas.lexer import MULTIHEAD_CALLS, OUTPUT_CALLS
 from attnkb.formulas.values import ShapeError, Val, align
 
 STATUSES = ("pass", "fail", "unsupported", "context")
@@ -132,7 +130,11 @@ def _split_commas(text: str) -> list[str]:
 
 def target_of(lhs: Node) -> str | None:
     node = lhs
-    if node.kind == "post" and node.kids[0].kind == "call" and node.kids[0].value[0] in ("softmax", "Softmax"):
+    if (
+        node.kind == "post"
+        and node.kids[0].kind == "call"
+        and node.kids[0].value[0] in ("softmax", "Softmax")
+    ):
         return "softmax"
     if node.kind == "call":
         name = node.value[0]
@@ -223,9 +225,7 @@ def compare(lhs: Val, rhs: Val) -> Outcome:
         raise ShapeError("a number on the left, an array on the right")
     li, ri = lhs.inner, rhs.inner
     if li != ri:
-        if lhs.vector and rhs.vector and max(li) == max(ri):
-            rhs = Val(rhs.data.reshape(rhs.data.shape[: len(rhs.axes)] + li), rhs.axes)
-        elif {li, ri} <= {(), (1, 1)}:
+        if (lhs.vector and rhs.vector and max(li) == max(ri)) or {li, ri} <= {(), (1, 1)}:
             rhs = Val(rhs.data.reshape(rhs.data.shape[: len(rhs.axes)] + li), rhs.axes)
         else:
             raise ShapeError(f"shapes differ: {_dims(li)} on the left, {_dims(ri)} on the right")
@@ -240,7 +240,12 @@ def compare(lhs: Val, rhs: Val) -> Outcome:
         return Outcome("pass", max_abs_diff=worst)
     bad = np.argwhere(~close)[0]
     index = [int(i) for i in bad]
-    first = {"index": index, "axes": list(axes), "kernel": float(want[tuple(bad)]), "formula": float(got[tuple(bad)])}
+    first = {
+        "index": index,
+        "axes": list(axes),
+        "kernel": float(want[tuple(bad)]),
+        "formula": float(got[tuple(bad)]),
+    }
     if not np.isfinite(got[tuple(bad)]) and np.isfinite(want[tuple(bad)]):
         message = "the formula gives NaN or infinity where the kernel's value is finite"
         worst = float("inf")
@@ -295,7 +300,9 @@ def evaluate_links(
                     if got.status == "fail":
                         got.convention = convention
                         return got
-                    worst = got if worst is None or (got.max_abs_diff or 0) > (worst.max_abs_diff or 0) else worst
+                    worst = (
+                        got if worst is None or (got.max_abs_diff or 0) > (worst.max_abs_diff or 0) else worst
+                    )
             if worst is None:
                 return skipped
             worst.convention = convention
@@ -333,11 +340,17 @@ def _put(node: Node, path: tuple[int, ...], new: Node) -> Node:
 
 
 def _contains(node: Node, kind: str, value=None) -> bool:
-    return any(n.kind == kind and (value is None or n.value == value or (isinstance(n.value, tuple) and n.value[:1] == (value,))) for n in node.walk())
+    return any(
+        n.kind == kind
+        and (value is None or n.value == value or (isinstance(n.value, tuple) and n.value[:1] == (value,)))
+        for n in node.walk()
+    )
 
 
 def _sqrt_dk() -> Node:
-    return Node("sqrt", (Node("post", (Node("sym", (), "d"), Node("items", (Node("sym", (), "k"),))), ("sub",)),))
+    return Node(
+        "sqrt", (Node("post", (Node("sym", (), "d"), Node("items", (Node("sym", (), "k"),))), ("sub",)),)
+    )
 
 
 def _call(name: str, arg: Node) -> Node:
@@ -351,18 +364,25 @@ def slips(rhs: Node, target: str | None):
             num, den = n.kids
             body = den.kids[0]
             fixed = Node("div", (_call("exp", num), den.replace(kids=(_call("exp", body), *den.kids[1:]))))
-            yield "missing exp: weights are exp(score) / Σ exp(score), positive and summing to 1", _put(rhs, path, fixed)
+            yield (
+                "missing exp: weights are exp(score) / Σ exp(score), positive and summing to 1",
+                _put(rhs, path, fixed),
+            )
         if n.kind == "call" and n.value[0] in ("softmax", "Softmax") and not _contains(n, "sqrt"):
             args = n.kids[0]
             scaled = Node("div", (args.kids[0], _sqrt_dk())) if args.kids else None
             if scaled is not None:
-                yield "√d_k is missing: the scores are divided by √d_k inside the softmax", _put(
-                    rhs, path, n.replace(kids=(Node("args", (scaled,)), *n.kids[1:]))
+                yield (
+                    "√d_k is missing: the scores are divided by √d_k inside the softmax",
+                    _put(rhs, path, n.replace(kids=(Node("args", (scaled,)), *n.kids[1:]))),
                 )
         if n.kind == "mul" and any(k.kind == "sqrt" for k in n.kids):
             other = n.kids[0] if n.kids[1].kind == "sqrt" else n.kids[1]
             root = n.kids[1] if n.kids[1].kind == "sqrt" else n.kids[0]
-            yield "√d_k multiplies the scores; it should divide them", _put(rhs, path, Node("div", (other, root)))
+            yield (
+                "√d_k multiplies the scores; it should divide them",
+                _put(rhs, path, Node("div", (other, root))),
+            )
         if n.kind == "div" and n.kids[1].kind == "sqrt" and _contains(n.kids[0], "call", "softmax"):
             moved = n.kids[0]
             for p2, m in _paths(moved):
@@ -372,13 +392,17 @@ def slips(rhs: Node, target: str | None):
                     break
             yield "the √d_k scaling is outside the softmax; it belongs inside", _put(rhs, path, moved)
         if n.kind == "sym" and n.value in ("K", "k"):
-            yield f"{n.value} needs a transpose ({'QKᵀ' if n.value == 'K' else 'q kᵀ'})", _put(
-                rhs, path, Node("post", (n, Node("T")), ("tr",))
+            yield (
+                f"{n.value} needs a transpose ({'QKᵀ' if n.value == 'K' else 'q kᵀ'})",
+                _put(rhs, path, Node("post", (n, Node("T")), ("tr",))),
             )
         if n.kind == "mul" and n.value in ("jux", "mat", "star"):
             yield "the product is in the wrong order", _put(rhs, path, n.replace(kids=n.kids[::-1]))
         if n.kind == "sub" and _mentions(n.kids[1], "M"):
-            yield "wrong mask sign: the mask is added (0 or −∞), not subtracted", _put(rhs, path, Node("add", n.kids))
+            yield (
+                "wrong mask sign: the mask is added (0 or −∞), not subtracted",
+                _put(rhs, path, Node("add", n.kids)),
+            )
         if n.kind == "inf":
             yield "wrong mask sign: masked scores are −∞, not +∞", _put(rhs, path, Node("neg", (n,)))
     if target == "scores" and not _contains(rhs, "sqrt"):
@@ -422,8 +446,13 @@ def _swapped_cases(rhs: Node):
     for path, n in _paths(rhs):
         if n.kind == "cases" and len(n.kids) == 2:
             a, b = n.kids
-            swapped = n.replace(kids=(a.replace(kids=(b.kids[0], a.kids[1])), b.replace(kids=(a.kids[0], b.kids[1]))))
-            yield "wrong mask side: the mask must block j > i (the future), not j ≤ i", _put(rhs, path, swapped)
+            swapped = n.replace(
+                kids=(a.replace(kids=(b.kids[0], a.kids[1])), b.replace(kids=(a.kids[0], b.kids[1])))
+            )
+            yield (
+                "wrong mask side: the mask must block j > i (the future), not j ≤ i",
+                _put(rhs, path, swapped),
+            )
 
 
 # --- a note ------------------------------------------------------------------------------------------
@@ -518,7 +547,9 @@ def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> F
         result.op, result.block_line = block.op, block.block_line
         outcome = evaluate_links(tree, block, definitions, free=False)
         if outcome.status == "fail" and block.unmasked is not None:
-            plain = replace(block, weights=block.unmasked[0], output=block.unmasked[1], mask=None, unmasked=None)
+            plain = replace(
+                block, weights=block.unmasked[0], output=block.unmasked[1], mask=None, unmasked=None
+            )
             if evaluate_links(tree, plain, definitions, free=False).status == "pass":
                 outcome = Outcome("pass", "agrees with the block's inputs without its mask")
         return _finish(result, outcome, tree, target, [block], definitions, False)
@@ -547,9 +578,9 @@ def _mentions_values(tree: Node) -> bool:
     for n in tree.walk():
         if n.kind == "sym" and n.value == "V":
             return True
-        if n.kind == "post" and n.kids[0].kind == "sym" and n.kids[0].value == "v" and n.value[0] == "sub":
-            if _subscript_or_none(n.kids[1]) != ["a"]:
-                return True
+        is_v = n.kind == "post" and n.kids[0].kind == "sym" and n.kids[0].value == "v" and n.value[0] == "sub"
+        if is_v and _subscript_or_none(n.kids[1]) != ["a"]:
+            return True
     return False
 
 

@@ -17,6 +17,7 @@ from attnkb import kernel
 from attnkb.errors import FormulaError
 from attnkb.formulas.grammar import Node
 from attnkb.formulas.inputs import Inputs
+from attnkb.formulas.lexer import MULTIHEAD_CALLS, OUTPUT_CALLS
 from attnkb.formulas.values import (
     ShapeError,
     Val,
@@ -33,18 +34,7 @@ from attnkb.formulas.values import (
 )
 
 HIDDEN_Q, HIDDEN_K = "·q", "·k"  # the one query / key a bare ``q`` / ``k`` stands for
-OUTPUT_CALLS = {
-    "Attention",
-    "Attn",
-    "SelfAttention",
-    "SelfAttn",
-    "CrossAttention",
-    "CrossAttn",
-    "attention",
-}
-MULTIHEAD_CALLS = {"MultiHead", "MultiHeadAttention", "MHA"}
 WEIGHT_SYMS = {"A", "P", "alpha"}
-SCORE_SYMS = {"S", "e"}
 OUTPUT_ROWS = {"c", "o"}
 FREE_SCALARS = {"c", "T", "tau", "beta", "lambda", "t", "a", "C"}
 MAX_DEFINITION_DEPTH = 6
@@ -150,9 +140,11 @@ class Evaluator:
         if not (a.vector and b.vector):
             raise FormulaError("[a; b] is evaluated for two vectors only")
         axes, (x, y) = align(a, b, inner_pad=False)
-        x, y = x.reshape(x.shape[: len(axes)] + (-1,)), y.reshape(y.shape[: len(axes)] + (-1,))
+        x, y = x.reshape((*x.shape[: len(axes)], -1)), y.reshape((*y.shape[: len(axes)], -1))
         lead = np.broadcast_shapes(x.shape[:-1], y.shape[:-1])
-        joined = np.concatenate([np.broadcast_to(x, lead + x.shape[-1:]), np.broadcast_to(y, lead + y.shape[-1:])], -1)
+        joined = np.concatenate(
+            [np.broadcast_to(x, lead + x.shape[-1:]), np.broadcast_to(y, lead + y.shape[-1:])], -1
+        )
         row = self.convention == "row"
         return Val(joined[..., None, :] if row else joined[..., :, None], axes)
 
@@ -323,7 +315,9 @@ class Evaluator:
             if not val.axes:
                 raise FormulaError("softmax of a single number")
             return Val(kernel.softmax(val.data, axis=len(val.axes) - 1), val.axes)
-        return Val(kernel.softmax(val.data, axis=-1 if self.convention == "row" or not val.vector else -2), val.axes)
+        return Val(
+            kernel.softmax(val.data, axis=-1 if self.convention == "row" or not val.vector else -2), val.axes
+        )
 
     def score(self, args: list[Val]) -> Val:
         if len(args) != 2 or self.inputs is None:
@@ -345,7 +339,7 @@ class Evaluator:
         """A value as rows for the kernel, and (its axis lengths, whether it was a vector)."""
         lead = v.data.shape[: len(v.axes)]
         if v.vector:
-            flat = v.data.reshape(lead + (-1,))
+            flat = v.data.reshape((*lead, -1))
             budget(flat.shape)
             return flat.reshape(-1, flat.shape[-1]), (lead, True)
         raise FormulaError("score(·, ·) takes vectors such as q and k_j")
@@ -377,6 +371,7 @@ class Evaluator:
 
     def _expand(self, first: Node, last: Node) -> list[Node]:
         """``head_1, …, head_h``: one node per head, numbered 1..h from the block."""
+
         def parts(n: Node):
             if n.kind == "post" and n.value == ("sub",) and n.kids[0].kind in ("sym", "word"):
                 return n.kids[0].value, n.kids[1]
@@ -387,7 +382,10 @@ class Evaluator:
         heads = self.inputs.heads if self.inputs is not None else None
         if name != name2 or _number(lo) != 1 or heads is None or _letter(hi) not in ("h", "H"):
             raise Unbound("Concat(head_1, …, head_h) needs a multihead block")
-        return [Node("post", (Node("word", (), name), Node("items", (Node("num", (), str(i)),))), ("sub",)) for i in range(1, heads + 1)]
+        return [
+            Node("post", (Node("word", (), name), Node("items", (Node("num", (), str(i)),))), ("sub",))
+            for i in range(1, heads + 1)
+        ]
 
     # --- symbols ---------------------------------------------------------------------------------
 

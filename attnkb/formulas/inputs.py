@@ -14,7 +14,18 @@ import numpy as np
 from attnkb import kernel
 
 SCORE_OPS = ("dot", "scaled_dot", "cosine", "general", "additive", "concat", "hard")
-RANDOM_OPS = ("scaled_dot", "dot", "general", "additive", "additive+b", "cosine", "linear", "self", "causal", "local")
+RANDOM_OPS = (
+    "scaled_dot",
+    "dot",
+    "general",
+    "additive",
+    "additive+b",
+    "cosine",
+    "linear",
+    "self",
+    "causal",
+    "local",
+)
 LABELS = {"self": "scaled_dot, self-attention Q = K = V = X", "causal": "scaled_dot with a causal mask"}
 L, S, D, DV, H = 3, 5, 4, 6, 7  # random shapes: all different, so a wrong product cannot conform
 

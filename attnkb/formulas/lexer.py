@@ -16,11 +16,45 @@ from attnkb.errors import FormulaError
 MAX_CHARS = 2000
 MAX_TOKENS = 1500
 
-GREEK = (
-    "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi"
-    " pi rho sigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Phi Psi"
-    " Omega Sigma ell"
-).split()
+GREEK = [
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "varepsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "vartheta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+    "nu",
+    "xi",
+    "pi",
+    "rho",
+    "sigma",
+    "tau",
+    "upsilon",
+    "phi",
+    "varphi",
+    "chi",
+    "psi",
+    "omega",
+    "Gamma",
+    "Delta",
+    "Theta",
+    "Lambda",
+    "Xi",
+    "Pi",
+    "Phi",
+    "Psi",
+    "Omega",
+    "Sigma",
+    "ell",
+]
 UNICODE_GREEK = {
     "α": "alpha",
     "β": "beta",
@@ -46,46 +80,46 @@ UNICODE_GREEK = {
     "ℓ": "ell",
     "Φ": "Phi",
 }
+# Names of the attention output (compared with a block's output) and of multi-head attention.
+OUTPUT_CALLS = {"Attention", "Attn", "SelfAttention", "SelfAttn", "CrossAttention", "CrossAttn", "attention"}
+MULTIHEAD_CALLS = {"MultiHead", "MultiHeadAttention", "MHA"}
 # Words read as one name even when written without \mathrm (and in plain text).
-WORDS = {
-    "softmax",
-    "Softmax",
-    "exp",
-    "log",
-    "ln",
-    "tanh",
-    "max",
-    "min",
-    "sqrt",
-    "score",
-    "Attention",
-    "Attn",
-    "SelfAttention",
-    "SelfAttn",
-    "CrossAttention",
-    "CrossAttn",
-    "MultiHead",
-    "MultiHeadAttention",
-    "MHA",
-    "Concat",
-    "concat",
-    "head",
-    "elu",
-    "sigmoid",
-    "cos",
-    "sin",
-    "abs",
-    "diag",
-    "mask",
-    "LayerNorm",
-    "FFN",
-    "MLP",
-    "ReLU",
-    "relu",
-    "argmax",
-    "Var",
-    "cat",
-}
+WORDS = (
+    OUTPUT_CALLS
+    | MULTIHEAD_CALLS
+    | set(
+        [
+            "softmax",
+            "Softmax",
+            "exp",
+            "log",
+            "ln",
+            "tanh",
+            "max",
+            "min",
+            "sqrt",
+            "score",
+            "Concat",
+            "concat",
+            "cat",
+            "head",
+            "elu",
+            "sigmoid",
+            "cos",
+            "sin",
+            "abs",
+            "diag",
+            "mask",
+            "LayerNorm",
+            "FFN",
+            "MLP",
+            "ReLU",
+            "relu",
+            "argmax",
+            "Var",
+        ]
+    )
+)
 PROSE = {"otherwise", "else", "if", "for", "where", "and", "or", "when", "with", "s.t."}  # in cases
 NAME_MACROS = {"text", "mathrm", "operatorname", "textrm", "mathit", "mathsf", "textit", "textbf", "mathtt"}
 SAME_MACROS = {"mathbf", "boldsymbol", "bm", "vec", "mathbb", "mathcal", "mathfrak", "mathscr"}

@@ -118,8 +118,8 @@ def matmul(a: Val, b: Val, convention: str, dot: bool = False) -> Val:
             if na != nb:
                 raise ShapeError(f"vectors of lengths {na} and {nb}")
             axes, (x, y) = align(a, b, inner_pad=False)
-            xs = x.reshape(x.shape[: len(axes)] + (na,))
-            ys = y.reshape(y.shape[: len(axes)] + (nb,))
+            xs = x.reshape((*x.shape[: len(axes)], na))
+            ys = y.reshape((*y.shape[: len(axes)], nb))
             budget(np.broadcast_shapes(xs.shape, ys.shape))
             return Val(np.sum(xs * ys, axis=-1), axes)
     if ac != br:
@@ -157,11 +157,11 @@ def index_inner(v: Val, name: str) -> Val:
     """``softmax(x)_j``: the entries of a vector result as index ``j``."""
     if not v.vector:
         raise FormulaError("only a vector can be indexed by one subscript here")
-    flat = v.data.reshape(v.data.shape[: len(v.axes)] + (-1,))
+    flat = v.data.reshape((*v.data.shape[: len(v.axes)], -1))
     if name in v.axes:
         raise FormulaError(f"index {name} is used twice")
     return Val(flat, (*v.axes, name))
 
 
 def as_vector(v: Val) -> np.ndarray:
-    return v.data.reshape(v.data.shape[: len(v.axes)] + (-1,))
+    return v.data.reshape((*v.data.shape[: len(v.axes)], -1))
