@@ -255,3 +255,29 @@ def test_formula_lines_point_into_the_file():
         (21, "O = A @ V", False),
         (24, "P = A", True),
     ]
+
+
+def test_a_blocks_scale_is_its_sqrt_dk(make_vault):
+    scaled = SCALED[:-3] + "scale: 0.25\n```"
+    assert one(make_vault, r"$S = QK^\top / \sqrt{d_k}$" + f"\n\n{scaled}").status == "pass"
+    assert one(make_vault, r"$S = QK^\top / \sqrt{3}$" + f"\n\n{scaled}").status == "fail"
+
+
+def test_a_window_block_and_a_formula_without_the_window(make_vault):
+    local = (
+        "```attention\nop: local\nq: {random: [6, 4], seed: 1}\nk: {random: [6, 4], seed: 2}\nwindow: 1\n```"
+    )
+    r = one(make_vault, r"$A = \mathrm{softmax}(QK^\top / \sqrt{d_k})$" + f"\n\n{local}")
+    assert r.status == "pass" and "without its mask" in r.message
+    r = one(make_vault, r"$A = \mathrm{softmax}(QK^\top \sqrt{d_k})$" + f"\n\n{local}")
+    assert r.status == "fail"
+
+
+def test_aligned_equations_are_one_formula_per_line(make_vault):
+    body = "$$\n\\begin{aligned}\nS &= QK^\\top \\\\\nA &= \\mathrm{softmax}(S) \\\\\nO &= AV\n\\end{aligned}\n$$"
+    rows = verdicts(make_vault, body)
+    assert [(r.formula, r.status) for r in rows] == [
+        (r"S = QK^\top", "pass"),
+        (r"A = \mathrm{softmax}(S)", "pass"),
+        ("O = AV", "pass"),
+    ]

@@ -59,7 +59,9 @@ class FormulaResult:
             "target": self.target,
             "op": self.op,
             "block_line": self.block_line,
-            "max_abs_diff": self.max_abs_diff,
+            "max_abs_diff": self.max_abs_diff
+            if self.max_abs_diff is None or np.isfinite(self.max_abs_diff)
+            else None,
             "message": self.message,
         }
 
@@ -77,6 +79,7 @@ class Part:
 
 _SEPARATOR = re.compile(r"\\qquad\b|\\quad\b|\\\\")
 _ENV = re.compile(r"\\(begin|end)\{[^}]*\}")
+_ALIGN = re.compile(r"\\(?:begin|end)\{(?:aligned|align\*?|split|gathered|gather\*?|eqnarray\*?)\}")
 
 
 def split_parts(formula: Formula) -> list[Part]:
@@ -84,6 +87,7 @@ def split_parts(formula: Formula) -> list[Part]:
     text = formula.text
     if not formula.latex:
         return [Part(formula.line, text, False)]
+    text = _ALIGN.sub(" ", text)  # aligned equations: one formula per \\ line
     pieces, depth, start, i = [], 0, 0, 0
     while i < len(text):
         env = _ENV.match(text, i)

@@ -66,7 +66,6 @@ class Evaluator:
     lengths: dict[str, int] = field(default_factory=dict)
     env: dict[str, int] = field(default_factory=dict)  # index letter → a number (head_1)
     depth: int = 0
-    used: set[str] = field(default_factory=set)
 
     # --- the tree ----------------------------------------------------------------------------
 
@@ -391,7 +390,6 @@ class Evaluator:
 
     def symbol(self, name: str, subs: list[str | int], sup: str | None, primes: str) -> Val:
         key = name + (f"^{sup}" if sup else "") + primes
-        self.used.add(key)
         if not subs and not sup and not primes and name in self.lengths and len(name) == 1:
             n = self.lengths[name]
             return Val(np.arange(n, dtype=float), (name,))

@@ -56,9 +56,12 @@ class Inputs:
             return "scaled_dot"
         return None
 
-    def key_width(self) -> int:
+    def key_width(self) -> float:
+        """d_k as the kernel uses it: a block's own ``scale`` s stands for 1/√d_k, so d_k = 1/s²."""
         if self.op == "multihead" and self.heads:
             return self.arrays["q"].shape[1] // self.heads
+        if self.scale and self.score_op == "scaled_dot":
+            return 1.0 / float(self.scale) ** 2
         return self.arrays["q"].shape[-1]
 
     def scores_of(self, q: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -87,12 +90,9 @@ class Inputs:
         if self.op != "multihead":
             raise LookupError("MultiHead needs a multihead block")
         a = self.arrays
-        e = q.shape[1]
         in_proj = np.vstack([a["w_q"].T, a["w_k"].T, a["w_v"].T])
         params = kernel.MultiheadParams(self.heads, in_proj, a["w_o"].T)
         out, _ = kernel.multi_head_attention(q, k, v, params, attn_mask=self.mask)
-        if out.shape[1] != e:
-            raise LookupError("MultiHead changed the width")
         return out
 
 
@@ -144,9 +144,10 @@ def from_block(result) -> Inputs | None:
         block.line,
         params=params,
     )
-    if mask is not None and op in SCORE_OPS and "v" in a:
-        out, w = kernel.attention(q, k, a["v"], score=inputs.score_op, scale=inputs.scale, params=params)
-        inputs.unmasked = (w, out)
+    if mask is not None and inputs.score_op is not None and op != "multihead":
+        values = a.get("v", np.eye(k.shape[0]))
+        out, w = kernel.attention(q, k, values, score=inputs.score_op, scale=inputs.scale, params=params)
+        inputs.unmasked = (w, out if "v" in a else None)
     return inputs
 
 

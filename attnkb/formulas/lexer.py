@@ -120,6 +120,7 @@ WORDS = (
         ]
     )
 )
+FUNCTION_SYMS = {"sigma", "phi", "varphi", "f", "g"}  # letters that take (…) as arguments
 PROSE = {"otherwise", "else", "if", "for", "where", "and", "or", "when", "with", "s.t."}  # in cases
 NAME_MACROS = {"text", "mathrm", "operatorname", "textrm", "mathit", "mathsf", "textit", "textbf", "mathtt"}
 SAME_MACROS = {"mathbf", "boldsymbol", "bm", "vec", "mathbb", "mathcal", "mathfrak", "mathscr"}
@@ -477,6 +478,3 @@ def _mark_calls(toks: list[Tok]) -> list[Tok]:
         if j >= 0 and (out[j].type == "WORD" or (out[j].type == "SYM" and out[j].value in FUNCTION_SYMS)):
             out[n] = Tok("CALLPAR", "(")
     return out
-
-
-FUNCTION_SYMS = {"sigma", "phi", "varphi", "f", "g"}
