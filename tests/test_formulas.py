@@ -67,6 +67,7 @@ RIGHT = {
     "softmax shift": r"$\mathrm{softmax}(x + c) = \mathrm{softmax}(x)$",
     "context vector": r"$c_i = \sum_j \alpha_{ij} v_j$",
     "context vector, plain": "```\nc_t = Σ_i α_ti * h_i\n```",
+    "unicode scripts": "```\nA_{i,j} = exp(q_i · k_j / √d_k) / Σₗ exp(q_i · k_l / √d_k)\n```",
     "one query": r"$o = \sum_j \mathrm{softmax}_j\big(\mathrm{score}(q, k_j)\big)\, v_j$",
     "self-attention": r"$\mathrm{SelfAttn}(X) = \mathrm{softmax}\left(\frac{XX^\top}{\sqrt{d_k}}\right)X$",
     "linear attention": r"$o_i = \frac{\sum_j \phi(q_i)^\top \phi(k_j)\, v_j}{\sum_j \phi(q_i)^\top \phi(k_j)}$",

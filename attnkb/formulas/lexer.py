@@ -80,6 +80,7 @@ UNICODE_GREEK = {
     "ℓ": "ell",
     "Φ": "Phi",
 }
+SETS = {"ℝ": "mathbb:R", "ℕ": "mathbb:N", "ℤ": "mathbb:Z"}
 # Names of the attention output (compared with a block's output) and of multi-head attention.
 OUTPUT_CALLS = {"Attention", "Attn", "SelfAttention", "SelfAttn", "CrossAttention", "CrossAttn", "attention"}
 MULTIHEAD_CALLS = {"MultiHead", "MultiHeadAttention", "MHA"}
@@ -290,10 +291,27 @@ def refuse(message: str) -> FormulaError:
     return FormulaError(message)
 
 
+SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", "0123456789aehijklmnoprstuvx", strict=True))
+SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᵈᵉⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛˣ⁻", "0123456789abdeijklmnoprstuvx-", strict=True))
+_SCRIPT_RUN = re.compile("([" + "".join(SUBSCRIPTS) + "]+)|([" + "".join(SUPERSCRIPTS) + "]+)")
+
+
+def _unicode_scripts(text: str) -> str:
+    """``Σₖ``, ``head₁``, ``x²`` as ``Σ_{k}``, ``head_{1}``, ``x^{2}``."""
+
+    def spell(m: re.Match) -> str:
+        if m.group(1):
+            return "_{" + "".join(SUBSCRIPTS[c] for c in m.group(1)) + "}"
+        return "^{" + "".join(SUPERSCRIPTS[c] for c in m.group(2)) + "}"
+
+    return _SCRIPT_RUN.sub(spell, text)
+
+
 def tokenize(text: str, latex: bool) -> list[Tok]:
     """Tokens of one formula; raises FormulaError (unsupported) with the reason."""
     if len(text) > MAX_CHARS:
         raise refuse(f"over {MAX_CHARS:,} characters")
+    text = _unicode_scripts(text)
     toks: list[Tok] = []
     i, n = 0, len(text)
     while i < n:
@@ -343,6 +361,10 @@ def tokenize(text: str, latex: bool) -> list[Tok]:
             continue
         if c in UNICODE_GREEK:
             toks.append(Tok("SYM", UNICODE_GREEK[c]))
+            i += 1
+            continue
+        if c in SETS:
+            toks.append(Tok("WORD", SETS[c]))
             i += 1
             continue
         if c in REFUSED_CHARS:
