@@ -200,6 +200,8 @@ def test_self_attention_weights_are_not_symmetric(make_vault):
         r"$QK^\top$",
         r"$W_q \in \mathbb{R}^{d \times h}$",
         r"$\alpha_j \ge 0$",
+        r"$A = 0$",
+        r"$S = [2, 0, -2]$",
         "```\nh = [h1, h2, h3]\n```",
     ],
 )

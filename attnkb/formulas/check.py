@@ -538,6 +538,10 @@ def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> F
     if target is None:
         result.message = "claims nothing the kernel computes"
         return result
+    if all(not any(n.kind in ("sym", "word") for n in link.walk()) for link in tree.kids[1:]):
+        result.target = None
+        result.message = "a value, not a formula (numbers are checked in attention blocks)"
+        return result
     if set(tree.value) != {"="}:
         result.status, result.target = "context", None
         result.message = "an approximation or inequality, not compared"
