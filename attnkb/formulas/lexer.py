@@ -287,10 +287,6 @@ _LETTERS = re.compile(r"[A-Za-z]+")
 _SPACES = re.compile(r"\s+")
 
 
-def refuse(message: str) -> FormulaError:
-    return FormulaError(message)
-
-
 SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", "0123456789aehijklmnoprstuvx", strict=True))
 SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᵈᵉⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛˣ⁻", "0123456789abdeijklmnoprstuvx-", strict=True))
 _SCRIPT_RUN = re.compile("([" + "".join(SUBSCRIPTS) + "]+)|([" + "".join(SUPERSCRIPTS) + "]+)")
@@ -310,13 +306,13 @@ def _unicode_scripts(text: str) -> str:
 def tokenize(text: str, latex: bool) -> list[Tok]:
     """Tokens of one formula; raises FormulaError (unsupported) with the reason."""
     if len(text) > MAX_CHARS:
-        raise refuse(f"over {MAX_CHARS:,} characters")
+        raise FormulaError(f"over {MAX_CHARS:,} characters")
     text = _unicode_scripts(text)
     toks: list[Tok] = []
     i, n = 0, len(text)
     while i < n:
         if len(toks) > MAX_TOKENS:
-            raise refuse(f"over {MAX_TOKENS} tokens")
+            raise FormulaError(f"over {MAX_TOKENS} tokens")
         c = text[i]
         if c.isspace() or c == "~" or c == "$":
             i += 1
@@ -368,12 +364,12 @@ def tokenize(text: str, latex: bool) -> list[Tok]:
             i += 1
             continue
         if c in REFUSED_CHARS:
-            raise refuse(REFUSED_CHARS[c])
+            raise FormulaError(REFUSED_CHARS[c])
         if c in UNICODE:
             toks.append(Tok(*UNICODE[c]))
             i += 1
             continue
-        raise refuse(f"unexpected character {c!r}")
+        raise FormulaError(f"unexpected character {c!r}")
     return _mark_calls(_plain_subscripts(toks) if not latex else toks)
 
 
@@ -394,10 +390,10 @@ def _letters(run: str, latex: bool, toks: list[Tok]) -> None:
 def _macro(text: str, i: int, toks: list[Tok]) -> int:
     m = _MACRO.match(text, i)
     if m is None:
-        raise refuse("a lone backslash")
+        raise FormulaError("a lone backslash")
     name, end = m.group(1), m.end()
     if name in REFUSED:
-        raise refuse(REFUSED[name])
+        raise FormulaError(REFUSED[name])
     if name in (",", ";", ":", "!", " ", ">") or name in DROPPED:
         if name in ("big", "Big", "bigg", "Bigg") and text.startswith("\\|", end):
             return end  # \big\| is a norm bar; the next round reads it
@@ -406,7 +402,7 @@ def _macro(text: str, i: int, toks: list[Tok]) -> int:
         toks.append(Tok("ROWSEP", "\\\\"))
         return end
     if name in ("{", "}"):
-        raise refuse("sets ({…}) are not evaluated")
+        raise FormulaError("sets ({…}) are not evaluated")
     if name in SIMPLE:
         toks.append(Tok(*SIMPLE[name]))
         return end
@@ -419,7 +415,7 @@ def _macro(text: str, i: int, toks: list[Tok]) -> int:
     if name in ("begin", "end"):
         a = _ARG.match(text, end)
         if a is None or a.group(1).strip() != "cases":
-            raise refuse(f"environment \\{name}{{{a.group(1) if a else ''}}} is not evaluated")
+            raise FormulaError(f"environment \\{name}{{{a.group(1) if a else ''}}} is not evaluated")
         toks.append(Tok("BEGINCASES" if name == "begin" else "ENDCASES", name))
         return a.end()
     if name in NAME_MACROS or name in SAME_MACROS:
@@ -427,7 +423,7 @@ def _macro(text: str, i: int, toks: list[Tok]) -> int:
         if a is None:
             if name in SAME_MACROS:
                 return end  # \mathbf x: the next letter reads as itself
-            raise refuse(f"\\{name} needs a braced argument")
+            raise FormulaError(f"\\{name} needs a braced argument")
         word = _SPACES.sub("", a.group(1)) if name not in ("text", "textrm") else a.group(1).strip()
         if word.lower() in PROSE:
             toks.append(Tok("TEXT", word))
@@ -450,13 +446,13 @@ def _macro(text: str, i: int, toks: list[Tok]) -> int:
     if name in DECORATIONS:
         d = _DECORATED.match(text, end)
         if d is None:
-            raise refuse(f"\\{name} needs a symbol")
+            raise FormulaError(f"\\{name} needs a symbol")
         inner = (d.group(1) or d.group(2)).lstrip("\\")
         if inner not in GREEK and not re.fullmatch(r"[A-Za-z]", inner):
-            raise refuse(f"\\{name}{{{inner}}} is not evaluated")
+            raise FormulaError(f"\\{name}{{{inner}}} is not evaluated")
         toks.append(Tok("SYM", f"{inner}.{name}"))
         return d.end()
-    raise refuse(f"unknown macro \\{name}")
+    raise FormulaError(f"unknown macro \\{name}")
 
 
 def _plain_subscripts(toks: list[Tok]) -> list[Tok]:
