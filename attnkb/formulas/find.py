@@ -42,6 +42,8 @@ _TRAILING_NOTE = re.compile(r"\s{2,}(\(|（|#|//).*$")
 
 def find_formulas(body: str, first_line: int = 1) -> list[Formula]:
     """Every formula of a note body, in order; lines are file lines (``first_line`` = body's)."""
+    if not any(mark in body for mark in ("$", "\\(", "\\[", "```", "~~~")):
+        return []  # nothing that could hold a formula: skip the parse
     lines = body.splitlines()
     found: list[Formula] = []
     cursor = 0  # the body line we have read up to, for tokens markdown-it gives no map

@@ -7,6 +7,7 @@ Everything here is the kernel's work; the formula only ever sees the arrays.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -161,6 +162,7 @@ def _float_mask(mask, length: int, source: int) -> np.ndarray | None:
     return out
 
 
+@lru_cache(maxsize=64)
 def random_inputs(op: str, values_are_keys: bool = False, seed: int = 0) -> Inputs:
     """Seeded random inputs with all-different widths, run through the kernel for ``op``.
 
