@@ -139,3 +139,12 @@ def test_reference_interview_vault(cli, tmp_path):
     assert r.exit_code == 1 and "Traceback" not in r.output
     fails = [d for d in json.loads(r.stdout) if d["kind"] == "formula" and d["status"] == "fail"]
     assert [d["formula"] for d in fails] == ["A_{ij} = A_{ji}"]
+
+
+def test_lark_is_imported_only_when_formulas_are_checked():
+    import subprocess
+    import sys
+
+    code = "import sys, attnkb.cli, attnkb.checks, attnkb.formulas; print('lark' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
