@@ -28,8 +28,15 @@ class _Group(TyperGroup):
             _fail(f"{where}{exc.strerror or exc}", 2)
 
 
+def _say(message: str) -> None:
+    """``attnkb: message`` on stderr; the message often quotes a file name or a title."""
+    from attnkb.cli.render import one_line
+
+    typer.echo(one_line(f"attnkb: {message}"), err=True)
+
+
 def _fail(message: str, code: int) -> None:
-    typer.echo(f"attnkb: {message}", err=True)
+    _say(message)
     raise typer.Exit(code)
 
 
@@ -79,5 +86,5 @@ def main() -> None:
         sys.stderr.close()
         sys.exit(0)
     except Exception as exc:  # the last guard: a traceback must never reach the user
-        typer.echo(f"attnkb: internal error: {type(exc).__name__}: {exc}", err=True)
+        _say(f"internal error: {type(exc).__name__}: {exc}")
         sys.exit(2)

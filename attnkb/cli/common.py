@@ -11,10 +11,16 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from attnkb.cli.render import json_escaped, one_line
 from attnkb.errors import AmbiguousNote, NoteNotFound
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def warn(message: str) -> None:
+    """``attnkb: warning: ...`` on stderr, cleaned of control codes (it often quotes a name)."""
+    typer.echo(one_line(f"attnkb: warning: {message}"), err=True)
 
 
 def vault_root(ctx: typer.Context) -> Path:
@@ -97,7 +103,7 @@ def emit_json(data: Any) -> None:
     """Indented for reading, but each element of a top-level list (or of a list one level into
     a top-level object) on one line: ``indent=`` would force json's pure-Python encoder, which
     takes over a second for 10,000 notes; this way the C encoder does the work."""
-    sys.stdout.write(_json_lines(data, 0) + "\n")
+    sys.stdout.write(json_escaped(_json_lines(data, 0)) + "\n")
 
 
 def _json_lines(data: Any, depth: int) -> str:

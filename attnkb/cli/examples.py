@@ -6,6 +6,7 @@ import typer
 
 from attnkb.cli import app
 from attnkb.cli.common import emit_json, find_note, load_graph, out, vault_root
+from attnkb.cli.render import line, plain
 from attnkb.examples import DEFAULT_MAX_ELEMENTS
 
 MAX_ROWS = 16  # a block's matrices are drawn up to this many rows, and as many columns as fit
@@ -18,7 +19,7 @@ def _corner(arr, title: str, cell_width: int):
     shown = rows[:MAX_ROWS, :fit]
     if shown.shape != rows.shape:
         title += f" [dim](first {shown.shape[0]} of {rows.shape[0]} rows, {shown.shape[1]} of {rows.shape[1]} columns)[/dim]"
-    return shown, title
+    return shown, title  # title: our own markup, no note text
 
 
 def _heatmap(weights, row_labels, col_labels, title: str):
@@ -31,7 +32,7 @@ def _heatmap(weights, row_labels, col_labels, title: str):
     table = Table(title=title, box=None, padding=(0, 1), title_justify="left")
     table.add_column("")
     for label in list(col_labels)[: weights.shape[1]]:
-        table.add_column(str(label), justify="right")
+        table.add_column(plain(label), justify="right")
     for label, row in zip(row_labels, weights, strict=False):
         cells = []
         for x in row:
@@ -39,7 +40,7 @@ def _heatmap(weights, row_labels, col_labels, title: str):
             bg = Color.from_rgb(int(30 + 200 * level), int(30 + 60 * level), int(60 - 30 * level))
             style = Style(bgcolor=bg, color="white" if level < 0.6 else "black")
             cells.append(f"[{style}]{float(x):6.3f}[/]")
-        table.add_row(str(label), *cells)
+        table.add_row(plain(label), *cells)
     return table
 
 
@@ -61,14 +62,16 @@ def _render(result, quiet: bool) -> None:
     from attnkb.examples.runner import score_variance
 
     colour = {"pass": "green", "fail": "red", "error": "red"}[result.status]
-    head = f"[{colour}]{result.status.upper()}[/{colour}] {result.path}:{result.line}"
-    head += f" [bold]{result.op}[/bold]" if result.op else ""
+    head = line((result.status.upper(), colour), f" {result.path}:{result.line}")
+    if result.op:
+        head.append_text(line(" ", (result.op, "bold")))
     if quiet or result.status == "error" or result.live is None:
-        out.print(f"{head}  {result.message}" if result.status != "pass" else head)
+        out.print(head + line("  ", result.message) if result.status != "pass" else head)
         return
     live, block = result.live, result.block
     shapes = ", ".join(f"{k} {'×'.join(map(str, s))}" for k, s in sorted(live.inputs.items()))
-    out.print(f"\n{head}  [dim]{shapes}[/dim]")
+    out.print()
+    out.print(head + line("  ", (shapes, "dim")))
     labels = block.data.get("labels") or {}
     if live.weights is not None and live.weights.ndim == 2:
         rows = labels.get("queries") or range(live.weights.shape[0])
@@ -87,9 +90,9 @@ def _render(result, quiet: bool) -> None:
             table.add_column(col)
         for m in result.mismatches:
             where = "" if m.get("index") is None else str(m["index"])
-            table.add_row(m["key"], where, str(m["expected"]), str(m.get("actual")))
+            table.add_row(*(plain(x) for x in (m["key"], where, m["expected"], m.get("actual"))))
         out.print(table)
-    out.print(f"{head}  {result.message}")
+    out.print(head + line("  ", result.message))
 
 
 @app.command("run-example")
@@ -132,7 +135,7 @@ def run_example(
                 fresh = load_graph(root).notes[path]
                 note_results = run_note_examples(fresh, max_elements)
                 if not as_json:
-                    out.print(f"[cyan]updated[/cyan] {path}")
+                    out.print(line(("updated", "cyan"), " ", path))
         results.extend(note_results)
     if as_json:
         emit_json([r.to_dict() for r in results])

@@ -9,7 +9,8 @@ import subprocess
 import typer
 
 from attnkb.cli import app
-from attnkb.cli.common import load_notes, vault_root
+from attnkb.cli.common import load_notes, vault_root, warn
+from attnkb.cli.render import one_line
 from attnkb.errors import NoteExists, UsageError
 
 
@@ -45,15 +46,15 @@ def new(
         for target in values.related:
             hit = resolver.resolve(target)
             if hit.ambiguous:
-                _warn(f"--link {target!r} could be: {', '.join(hit.candidates)}")
+                warn(f"--link {target!r} could be: {', '.join(hit.candidates)}")
             elif hit.path is None:
-                _warn(f"--link {target!r} matches no note (yet)")
+                warn(f"--link {target!r} matches no note (yet)")
     try:
         path = create_note(root, folder, chosen, values)
     except NoteExists as exc:
-        typer.echo(str(root / exc.path))  # the note that is there, for scripts and editors
+        typer.echo(one_line(root / exc.path))  # the note that is there, for scripts and editors
         raise
-    typer.echo(str(path))
+    typer.echo(one_line(path))
     if edit:
         _open_editor(str(path))
 
@@ -66,8 +67,4 @@ def _open_editor(path: str) -> None:
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot start the editor {editor!r} ({exc}); set $EDITOR", path) from exc
     if done.returncode != 0:
-        _warn(f"the editor {editor!r} exited with status {done.returncode}")
-
-
-def _warn(message: str) -> None:
-    typer.echo(f"attnkb: warning: {message}", err=True)
+        warn(f"the editor {editor!r} exited with status {done.returncode}")

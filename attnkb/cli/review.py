@@ -10,6 +10,7 @@ import typer
 
 from attnkb.cli import app
 from attnkb.cli.common import emit_json, load_notes, out, vault_root
+from attnkb.cli.render import line, markdown, math_readable, plain
 
 
 def _deck(ctx: typer.Context):
@@ -61,7 +62,6 @@ def review(
     new: int = typer.Option(None, "--new", min=0, help="Introduce at most N new cards today."),
 ) -> None:
     """Review due cards: space/Enter shows the answer, 1-4 grade, u undo, s skip, q quit."""
-    from rich.markdown import Markdown
     from rich.rule import Rule
 
     from attnkb import clock, frontmatter
@@ -79,9 +79,9 @@ def review(
     def show_prompt() -> None:
         item = session.current
         label = "new" if item.is_new else f"due {item.due:%Y-%m-%d}"
-        out.print(Rule(f"{session.pos + 1}/{len(session.queue)} · {item.title} · {label}", style="dim"))
-        out.print(f"[dim]{item.card.path}:{item.card.line}[/dim]")
-        out.print(Markdown(item.card.question if item.card.kind != "note" else f"# {item.card.question}"))
+        out.print(Rule(line(f"{session.pos + 1}/{len(session.queue)} · {item.title} · {label}"), style="dim"))
+        out.print(plain(f"{item.card.path}:{item.card.line}", "dim"))
+        out.print(markdown(item.card.question if item.card.kind != "note" else f"# {item.card.question}"))
         out.print("[dim]space/Enter: answer · s: skip · u: undo · q: quit[/dim]")
 
     def show_answer() -> None:
@@ -90,7 +90,7 @@ def review(
         if item.card.kind == "note":
             answer = first_section(frontmatter.split(read_text(deck.root, item.card.path)).body)
         out.print(Rule(style="dim"))
-        out.print(Markdown(answer or "_(no answer text)_"))
+        out.print(markdown(answer) if answer else plain("(no answer text)", "italic"))
         choices = deck.preview(item, clock.now())
         out.print("   ".join(f"[bold]{r}[/bold] {RATINGS[r]} ({_span(choices[r])})" for r in RATINGS))
 
@@ -155,7 +155,9 @@ def due(
     for name, label in (("overdue", "Overdue"), ("today", "Today"), ("week", "Next 7 days")):
         out.print(f"[bold]{label}[/bold] ({len(groups[name])})")
         for g in groups[name][:50]:
-            out.print(f"  {g['due'][:10]}  {g['title']} — {g['card']}  [dim]{g['path']}[/dim]")
+            out.print(
+                line(f"  {g['due'][:10]}  {g['title']} — {math_readable(g['card'])}  ", (g["path"], "dim"))
+            )
         if len(groups[name]) > 50:
             out.print(f"  [dim]… and {len(groups[name]) - 50} more[/dim]")
 
@@ -197,5 +199,17 @@ def stats(
     forecast = " ".join(str(f["due"]) for f in data["forecast"][:14])
     out.print(f"Due, next 14 days: {forecast}")
     out.print("[bold]Mastery by tag[/bold]")
-    for tag_name, m in list(data["mastery_by_tag"].items())[:30]:
-        out.print(f"  {tag_name:<24} {'█' * int(m * 20):<20} {m:.2f}")
+    out.print(_mastery_table(list(data["mastery_by_tag"].items())[:30]))
+
+
+def _mastery_table(rows: list[tuple[str, float]]):
+    """Tags padded by terminal cells, not characters: a CJK character takes two."""
+    from rich.table import Table
+
+    table = Table(box=None, show_header=False, padding=(0, 1))
+    table.add_column(overflow="fold")
+    table.add_column(width=20, no_wrap=True)
+    table.add_column(justify="right")
+    for tag_name, m in rows:
+        table.add_row(plain(tag_name), "█" * int(m * 20), f"{m:.2f}")
+    return table
