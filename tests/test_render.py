@@ -215,3 +215,19 @@ def test_review_shows_formulas_readably(make_vault, cli):
     r = cli("--vault", root, "review", input="enter\n3\n", env={"COLUMNS": "200"})
     assert r.exit_code == 0, r.output
     assert "Why divide by √(d_k)?" in r.stdout and "So that QKᵀ keeps unit variance." in r.stdout
+
+
+def test_run_example_labels_and_new_names_are_text(make_vault, cli):
+    block = (
+        "```attention\nop: scaled_dot\nq: [[1, 0]]\nk: [[1, 0], [0, 1]]\nv: [[1, 2], [3, 4]]\n"
+        'labels: {queries: ["[bold]q\\e[2J"], keys: ["[INST]", "k\\u202e"]}\n'
+        "expect:\n  weights: [[0.9, 0.1]]\n```\n"
+    )
+    root = make_vault({"[red]n[/red].md": "# Example\n\n" + block})
+    r = cli("--vault", root, "run-example", "[red]n[/red].md", env={"COLUMNS": "200"})
+    assert r.exit_code == 1, r.output  # the claimed weights are wrong: a failed check
+    assert not LIVE.search(r.stdout) and "[red]n[/red].md" in r.stdout
+    assert "[bold]q[2J" not in r.stdout and "[bold]q" in r.stdout and "[INST]" in r.stdout
+    r = cli("--vault", root, "new", "x\x1b]0;t\x07y", "--link", "l\x1bPk\x07\u202e")
+    assert r.exit_code == 0, r.output
+    assert not LIVE.search(r.stdout) and not LIVE.search(r.stderr) and "--link" in r.stderr
