@@ -46,7 +46,7 @@ app = typer.Typer(
     help="A spaced-repetition knowledge base for Markdown study notes.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

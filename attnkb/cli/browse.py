@@ -10,6 +10,7 @@ from rich.text import Text
 
 from attnkb.cli import app
 from attnkb.cli.common import emit_json, find_note, load_graph, load_summaries, out, vault_root, warn
+from attnkb.cli.complete import note_names, tag_names
 from attnkb.cli.render import clean, line, markdown, one_line, plain
 from attnkb.errors import UsageError
 
@@ -25,7 +26,7 @@ def init(
     """Make a folder a vault by creating its .attnkb/ (safe to run again)."""
     from attnkb.vault import init as init_vault
 
-    root = directory.resolve() if directory else vault_root(ctx)
+    root = directory.resolve() if directory else vault_root(ctx, need_notes=False)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -44,7 +45,9 @@ def init(
 @app.command("list")
 def list_notes(
     ctx: typer.Context,
-    tag: list[str] = typer.Option(None, "--tag", "-t", help="Only notes with this tag (repeat for all)."),
+    tag: list[str] = typer.Option(
+        None, "--tag", "-t", help="Only notes with this tag (repeat for all).", autocompletion=tag_names
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List the notes of the vault."""
@@ -71,7 +74,7 @@ def list_notes(
 @app.command()
 def show(
     ctx: typer.Context,
-    note: str = typer.Argument(..., help="Path, file name or title."),
+    note: str = typer.Argument(..., help="Path, file name or title.", autocompletion=note_names),
     raw: bool = typer.Option(False, "--raw", help="Formulas as their LaTeX source, not as Unicode."),
 ) -> None:
     """Show a note: its metadata and its text, rendered (formulas as Unicode)."""
@@ -103,7 +106,7 @@ def show(
 @app.command()
 def links(
     ctx: typer.Context,
-    note: str = typer.Argument(..., help="Path, file name or title."),
+    note: str = typer.Argument(..., help="Path, file name or title.", autocompletion=note_names),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show a note's outgoing links and its backlinks."""

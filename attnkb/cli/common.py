@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -12,7 +14,7 @@ import typer
 from rich.console import Console
 
 from attnkb.cli.render import json_escaped, one_line
-from attnkb.errors import AmbiguousNote, NoteNotFound
+from attnkb.errors import AmbiguousNote, NoteNotFound, UsageError
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -23,10 +25,32 @@ def warn(message: str) -> None:
     typer.echo(one_line(f"attnkb: warning: {message}"), err=True)
 
 
-def vault_root(ctx: typer.Context) -> Path:
-    from attnkb.vault import find_root
+def vault_root(ctx: typer.Context, *, need_notes: bool = True) -> Path:
+    """The vault this command works on. A folder with no notes that is not a vault either is
+    almost always the wrong place (a fresh terminal, a typo): say where we looked and how to make
+    one, instead of printing an empty list; an initialised but empty vault gets a hint."""
+    from attnkb.vault import STATE_DIR, find_root, walk
 
-    return find_root((ctx.obj or {}).get("vault"))
+    chosen = (ctx.obj or {}).get("vault")
+    root = find_root(chosen)
+    if not need_notes or next(walk(root), None) is not None:
+        return root
+    if (root / STATE_DIR).is_dir():
+        warn(
+            f"no notes in {root} yet: `attnkb new TITLE` writes one, `attnkb init --starter` copies in the starter notes"
+        )
+        return root
+    if chosen or os.environ.get("ATTNKB_VAULT"):
+        where = shlex.quote(str(root))
+        raise UsageError(
+            f"no notes in {root} (from {'--vault' if chosen else '$ATTNKB_VAULT'}) and it is not a vault:"
+            f" run `attnkb init {where} --starter` for the starter notes or `attnkb init {where}` for an empty vault"
+        )
+    raise UsageError(
+        f"no vault found: no {STATE_DIR}/ in {root} or any folder above it, no {root / 'notes'}/, no notes"
+        f" in {root}; run `attnkb init --starter` to make this folder a vault with the starter notes,"
+        " `attnkb init` for an empty one, or pass --vault PATH"
+    )
 
 
 class LazyProgress:

@@ -6,6 +6,7 @@ import typer
 
 from attnkb.cli import app
 from attnkb.cli.common import emit_json, find_note, load_graph, out, vault_root
+from attnkb.cli.complete import note_names
 from attnkb.cli.render import line, plain
 from attnkb.examples import DEFAULT_MAX_ELEMENTS
 
@@ -98,7 +99,9 @@ def _render(result, quiet: bool) -> None:
 @app.command("run-example")
 def run_example(
     ctx: typer.Context,
-    notes: list[str] = typer.Argument(None, help="Notes whose attention blocks to run."),
+    notes: list[str] = typer.Argument(
+        None, help="Notes whose attention blocks to run.", autocompletion=note_names
+    ),
     run_all: bool = typer.Option(False, "--all", help="Run every attention block in the vault."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON, one object per block."),
     update: bool = typer.Option(False, "--update", help="Rewrite expect values from live output."),

@@ -10,6 +10,7 @@ import typer
 
 from attnkb.cli import app
 from attnkb.cli.common import load_notes, vault_root, warn
+from attnkb.cli.complete import note_names, tag_names
 from attnkb.cli.render import one_line
 from attnkb.errors import NoteExists, UsageError
 
@@ -21,8 +22,12 @@ def new(
     template: str = typer.Option(
         "concept", "--template", "-T", help="concept, interview, lecture, or one in .attnkb/templates/."
     ),
-    tag: list[str] = typer.Option(None, "--tag", "-t", help="A tag (repeat for more)."),
-    link: list[str] = typer.Option(None, "--link", "-l", help="A related note (repeat for more)."),
+    tag: list[str] = typer.Option(
+        None, "--tag", "-t", help="A tag (repeat for more).", autocompletion=tag_names
+    ),
+    link: list[str] = typer.Option(
+        None, "--link", "-l", help="A related note (repeat for more).", autocompletion=note_names
+    ),
     subdir: str = typer.Option(None, "--dir", help="Folder inside the vault to put the note in."),
     edit: bool = typer.Option(False, "--edit", "-e", help="Open the note in $VISUAL or $EDITOR."),
 ) -> None:
@@ -30,7 +35,7 @@ def new(
     from attnkb import clock
     from attnkb.templates import Values, check_link, clean_title, create_note, find_template, target_folder
 
-    root = vault_root(ctx)
+    root = vault_root(ctx, need_notes=False)
     values = Values(
         title=clean_title(title),
         day=clock.today(),

@@ -10,6 +10,7 @@ import typer
 
 from attnkb.cli import app
 from attnkb.cli.common import emit_json, load_notes, out, vault_root
+from attnkb.cli.complete import tag_names
 from attnkb.cli.render import line, markdown, math_readable, plain
 
 
@@ -57,7 +58,9 @@ def _keys() -> Iterator[str]:
 @app.command()
 def review(
     ctx: typer.Context,
-    tag: list[str] = typer.Option(None, "--tag", "-t", help="Only cards of notes with this tag."),
+    tag: list[str] = typer.Option(
+        None, "--tag", "-t", help="Only cards of notes with this tag.", autocompletion=tag_names
+    ),
     limit: int = typer.Option(None, "--limit", min=0, help="Review at most N cards."),
     new: int = typer.Option(None, "--new", min=0, help="Introduce at most N new cards today."),
 ) -> None:
@@ -121,7 +124,9 @@ def review(
 @app.command()
 def due(
     ctx: typer.Context,
-    tag: list[str] = typer.Option(None, "--tag", "-t", help="Only cards of notes with this tag."),
+    tag: list[str] = typer.Option(
+        None, "--tag", "-t", help="Only cards of notes with this tag.", autocompletion=tag_names
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """What is overdue, due today, and due in the next 7 days."""
