@@ -287,3 +287,17 @@ def _first_text(body: str) -> str:
 def one_line(snippet: str) -> str:
     """A snippet for a terminal row: line breaks and runs of space become one space."""
     return " ".join(snippet.split())
+
+
+def mentions(db: sqlite3.Connection, names: list[str], exclude: set[str], limit: int = 1000) -> list[Hit]:
+    """Notes whose body names one of ``names`` (a title, an alias) as a phrase, best first,
+    leaving out the paths in ``exclude`` (the note itself and the notes that link to it)."""
+    best: dict[str, Hit] = {}
+    for name in names:
+        words = tokens(name)
+        if not words:
+            continue
+        for hit in search(db, '"' + " ".join(words) + '"', limit=limit, column="body"):
+            if hit.path not in exclude and (hit.path not in best or best[hit.path].score < hit.score):
+                best[hit.path] = hit
+    return sorted(best.values(), key=lambda h: (-h.score, h.path))

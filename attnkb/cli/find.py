@@ -6,7 +6,7 @@ import typer
 from typer.core import TyperCommand
 
 from attnkb.cli import app
-from attnkb.cli.common import LazyProgress, emit_json, out, vault_root
+from attnkb.cli.common import LazyProgress, emit_json, find_note, load_graph, out, vault_root
 
 
 def _search_db(root):
@@ -91,3 +91,95 @@ def search(
         out.print(Text("  ").append(_highlighted(h.snippet, color)))
     if not hits:
         typer.echo("no notes match", err=True)
+
+
+@app.command()
+def related(
+    ctx: typer.Context,
+    notes: list[str] = typer.Argument(None, help="Path, file name or title (with --write: any number)."),
+    limit: int = typer.Option(
+        None, "--limit", min=1, help="At most this many notes (default 10; --write: config)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    unlinked: bool = typer.Option(
+        False, "--unlinked", help="Only notes not yet linked either way: link suggestions."
+    ),
+    write: bool = typer.Option(False, "--write", help="Write the generated related section into the notes."),
+    all_notes: bool = typer.Option(False, "--all", help="With --write: every note of the vault."),
+    minimum: float = typer.Option(
+        None, "--min", min=0, max=100, help="Leave out notes below this similarity (percent)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="With --write: print the diff, change nothing."),
+) -> None:
+    """Notes similar in text to NOTE (Chinese by character pairs, tags count too)."""
+    from attnkb.errors import UsageError
+    from attnkb.related import Model, documents, rows
+    from attnkb.related_section import load_config
+    from attnkb.vault import STATE_DIR
+
+    notes = notes or []
+    if (all_notes or dry_run) and not write:
+        raise UsageError("--all and --dry-run go with --write")
+    if write and all_notes == bool(notes):
+        raise UsageError("--write needs NOTE... or --all (not both)")
+    if not write and len(notes) != 1:
+        raise UsageError("give one NOTE (several only with --write)")
+    if write and (unlinked or as_json):
+        raise UsageError("--unlinked and --json do not go with --write")
+    root = vault_root(ctx)
+    config = load_config(root / STATE_DIR)
+    graph = load_graph(root)
+    model = Model(documents(root, list(graph.notes.values()), config))
+    paths = sorted(graph.notes) if all_notes else [find_note(graph, root, n) for n in notes]
+    if not write:
+        found = rows(graph, model, paths[0], limit or 10, unlinked, minimum or 0.0)
+        if as_json:
+            emit_json({"path": paths[0], "related": [r.to_dict() for r in found]})
+            return
+        _print_related(graph.notes[paths[0]].title, paths[0], found)
+        return
+    _write(root, graph, model, paths, config, limit, minimum, dry_run)
+
+
+def _print_related(title: str, path: str, found) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    out.print(Text.assemble((_clean(title), "bold"), "  ", (_clean(path), "cyan")))
+    if not found:
+        out.print("no similar notes")
+        return
+    table = Table(box=None, show_header=True, header_style="bold")
+    table.add_column("similarity", justify="right")
+    table.add_column("linked")
+    table.add_column("title", overflow="fold")
+    table.add_column("path", style="cyan", overflow="fold")
+    for r in found:
+        table.add_row(
+            f"{r.percent}%", "linked" if r.linked else "-", Text(_clean(r.title)), Text(_clean(r.path))
+        )
+    out.print(table)
+
+
+def _write(root, graph, model, paths, config, limit, minimum, dry_run) -> None:
+    from attnkb.related import rows, write_section
+
+    skipped = updated = 0
+    for path in paths:
+        entries = rows(
+            graph, model, path, limit or config.limit, minimum=config.min if minimum is None else minimum
+        )
+        outcome = write_section(root, path, entries, config, dry_run=dry_run)
+        if outcome.status == "skipped":
+            skipped += 1
+            typer.echo(f"attnkb: {_clean(path)}: {outcome.message}", err=True)
+        elif outcome.status == "updated":
+            updated += 1
+            if dry_run:
+                typer.echo("\n".join(_clean(line) for line in outcome.diff.splitlines()))
+    verb = "would update" if dry_run else "updated"
+    typer.echo(
+        f"{verb} {updated} notes, {len(paths) - updated - skipped} unchanged, {skipped} skipped", err=dry_run
+    )
+    if skipped:
+        raise typer.Exit(1)
