@@ -29,8 +29,51 @@ _LINK = re.compile(r"!?\[\[([^\]|#]*)(?:#[^\]|]*)?(?:\|([^\]]*))?\]\]|!?\[([^\]]
 _MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.DOTALL)
 # words that say nothing about a topic in notes on machine learning written in English and Chinese
 STOPWORDS = frozenset(
-    "a an and are as at be by can for from has have in is it its of on or that the this to was we"
-    " with which not but if then than so such these those into each also more most other".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "we",
+        "with",
+        "which",
+        "not",
+        "but",
+        "if",
+        "then",
+        "than",
+        "so",
+        "such",
+        "these",
+        "those",
+        "into",
+        "each",
+        "also",
+        "more",
+        "most",
+        "other",
+    ]
 )
 
 K1, B = 1.2, 0.75
@@ -195,12 +238,8 @@ def write_section(
             return Outcome(path, "skipped", "not valid UTF-8; left unchanged")
         try:
             new = render(text, path, entries, config)
-        except ForeignSection:
-            return Outcome(
-                path,
-                "skipped",
-                f"has {config.heading!r} without the marker {config.marker!r}; left unchanged",
-            )
+        except ForeignSection as exc:
+            return Outcome(path, "skipped", str(exc))
         if new == text:
             return Outcome(path, "unchanged")
         if dry_run:

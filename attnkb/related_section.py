@@ -106,14 +106,17 @@ def link_line(source: str, entry: Entry) -> str:
 @dataclass
 class Block:
     """Where our block sits in a note: ``start`` is the marker line, ``end`` the last
-    non-blank character before the next heading (or the end of the file)."""
+    non-blank character before the next heading (or the end of the file); ``heading`` the
+    start of the section's heading line."""
 
+    heading: int
     start: int
     end: int
 
 
 class ForeignSection(Exception):
-    """The note has the heading but not our marker under it: the section is the user's."""
+    """A note we must not write into: the heading without our marker under it (the section is
+    the user's), or text ending inside an open code fence (a section appended would be code)."""
 
 
 def find_block(text: str, config: SectionConfig) -> Block | None:
@@ -141,18 +144,20 @@ def find_block(text: str, config: SectionConfig) -> Block | None:
         h = _HEADING.match(bare)
         if h:
             headings.append((i, len(h.group(1))))
+    if fence is not None:
+        raise ForeignSection("ends inside a code fence that is never closed; left unchanged")
     ours = [i for i, _ in headings if lines[i].rstrip("\r\n").lstrip("\ufeff").rstrip() == config.heading]
     if not ours:
         return None
     at = ours[-1]
     marker = next((j for j in range(at + 1, len(lines)) if lines[j].strip()), None)
     if marker is None or lines[marker].strip() != config.marker:
-        raise ForeignSection
+        raise ForeignSection(f"has {config.heading!r} without the marker {config.marker!r}; left unchanged")
     stop = next((i for i, level in headings if i > at and level <= config.level), len(lines))
     end = offsets[stop]
     while end > offsets[marker] and text[end - 1].isspace():
         end -= 1
-    return Block(offsets[marker], end)
+    return Block(offsets[at], offsets[marker], end)
 
 
 def newline_of(text: str) -> str:
@@ -167,7 +172,7 @@ def without_block(text: str, config: SectionConfig) -> str:
         block = find_block(text, config)
     except ForeignSection:
         return text
-    return text if block is None else text[: block.start] + text[block.end :]
+    return text if block is None else text[: block.heading] + text[block.end :]
 
 
 def render(text: str, source: str, entries: list[Entry], config: SectionConfig) -> str:
