@@ -289,6 +289,19 @@ def one_line(snippet: str) -> str:
     return " ".join(snippet.split())
 
 
+def names_of(note: Note) -> list[str]:
+    """What a note is called in other notes' text: its title (also without a trailing
+    parenthesis such as an English gloss), its file name and its aliases; a lone CJK
+    character is left out, it would match everywhere."""
+    bare = re.sub(r"\s*[(（][^()（）]*[)）]\s*$", "", note.title)
+    out = []
+    for name in dict.fromkeys([note.title, bare, note.stem, *note.aliases]):
+        words = tokens(name)
+        if len(words) > 1 or (words and not _CJK.fullmatch(words[0])):
+            out.append(name)
+    return out
+
+
 def mentions(db: sqlite3.Connection, names: list[str], exclude: set[str], limit: int = 1000) -> list[Hit]:
     """Notes whose body names one of ``names`` (a title, an alias) as a phrase, best first,
     leaving out the paths in ``exclude`` (the note itself and the notes that link to it)."""

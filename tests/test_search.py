@@ -143,3 +143,22 @@ def test_control_characters_and_markup_never_reach_the_terminal(cli, make_vault)
     assert result.exit_code == 0
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
     assert "[link=file:///]" in result.stdout
+
+
+def test_unlinked_mentions(cli, make_vault):
+    root = make_vault(
+        {
+            "多头注意力.md": "---\naliases: [MHA]\n---\n# 多头注意力 (Multi-Head Attention)\n\n正文\n",
+            "linked.md": "讲到多头注意力，见 [[多头注意力]]。\n",
+            "named.md": "# N\n\n这里用了多头注意力\n",
+            "alias.md": "Uses MHA here.\n",
+            "none.md": "多头 and 注意力 apart\n",
+        }
+    )
+    result = cli("--vault", root, "links", "MHA", "--mentions", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["mentions"]
+    assert sorted(r["path"] for r in rows) == ["alias.md", "named.md"]
+    assert next(r for r in rows if r["path"] == "named.md")["line"] == 3
+    text = cli("--vault", root, "links", "多头注意力", "--mentions")
+    assert "named.md:3" in text.stdout and "linked.md" not in text.stdout

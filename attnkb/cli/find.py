@@ -60,6 +60,36 @@ class _ExcludeWords(TyperCommand):
         return super().parse_args(ctx, kept + (["--", *moved, *tail] if moved or sep else []))
 
 
+def _print_hits(hits) -> None:
+    from rich.text import Text
+
+    color = out.is_terminal
+    for h in hits:
+        head = Text()
+        head.append(_clean(h.path), style="cyan" if color else None)
+        head.append(f":{h.line}  ")
+        head.append(_clean(h.title), style="bold" if color else None)
+        out.print(head)
+        out.print(Text("  ").append(_highlighted(h.snippet, color)))
+
+
+def print_mentions(root, graph, path: str, as_json: bool) -> None:
+    """``links NOTE --mentions``: unlinked mentions, from the search index."""
+    from attnkb.search import mentions, names_of
+
+    linking = {e.source for e in graph.backlinks.get(path, [])} | {path}
+    db = _search_db(root)
+    try:
+        hits = mentions(db, names_of(graph.notes[path]), linking)
+    finally:
+        db.close()
+    if as_json:
+        emit_json({"path": path, "mentions": [h.to_dict() for h in hits]})
+        return
+    _print_hits(hits)
+    typer.echo(f"{len(hits)} notes mention it without a link", err=True)
+
+
 @app.command(cls=_ExcludeWords)
 def search(
     ctx: typer.Context,
@@ -69,8 +99,6 @@ def search(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Search the text of every note (Chinese by character, other words by prefix)."""
-    from rich.text import Text
-
     from attnkb.search import search as run
 
     db = _search_db(vault_root(ctx))
@@ -81,14 +109,7 @@ def search(
     if as_json:
         emit_json([h.to_dict() for h in hits])
         return
-    color = out.is_terminal
-    for h in hits:
-        head = Text()
-        head.append(_clean(h.path), style="cyan" if color else None)
-        head.append(f":{h.line}  ")
-        head.append(_clean(h.title), style="bold" if color else None)
-        out.print(head)
-        out.print(Text("  ").append(_highlighted(h.snippet, color)))
+    _print_hits(hits)
     if not hits:
         typer.echo("no notes match", err=True)
 
