@@ -78,7 +78,7 @@ STOPWORDS = frozenset(
 
 K1, B = 1.2, 0.75
 TITLE_BOOST = 3.0  # a title term counts as this many occurrences in the body
-TAG_WEIGHT = 0.15  # share of the score that comes from shared tags
+TAG_WEIGHT = 0.1  # share of the score that comes from shared tags
 
 
 @dataclass
