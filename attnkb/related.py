@@ -79,6 +79,7 @@ STOPWORDS = frozenset(
 K1, B = 1.2, 0.75
 TITLE_BOOST = 3.0  # a title term counts as this many occurrences in the body
 TAG_WEIGHT = 0.1  # share of the score that comes from shared tags
+MENTION_WEIGHT = 0.2  # share that comes from naming the other note (its title, file name, alias)
 
 
 @dataclass
@@ -118,9 +119,20 @@ def readable(body: str, keep_link_text: bool = True) -> str:
 class Model:
     """BM25-weighted unit vectors of every note, for cosine similarity."""
 
-    def __init__(self, docs: list[Doc], tag_weight: float = TAG_WEIGHT, title_boost: float = TITLE_BOOST):
+    def __init__(
+        self,
+        docs: list[Doc],
+        tag_weight: float = TAG_WEIGHT,
+        title_boost: float = TITLE_BOOST,
+        mention_weight: float = MENTION_WEIGHT,
+    ):
+        from attnkb.search import names_of
+
         self.docs = {d.path: d for d in docs}
         self.tag_weight = tag_weight
+        self.mention_weight = mention_weight
+        self.lowered = {d.path: d.text.lower() for d in docs}
+        self.names = {d.path: [n.lower() for n in names_of(d.title, d.path, d.aliases)] for d in docs}
         counts: dict[str, Counter] = {}
         for d in docs:
             c = terms(d.text)
@@ -151,15 +163,19 @@ class Model:
             va, vb = vb, va
         return sum(w * vb.get(t, 0.0) for t, w in va.items())
 
+    def mentions(self, a: str, b: str) -> bool:
+        """Whether the text of ``a`` names ``b``: the strongest sign that one builds on the other."""
+        text = self.lowered[a]
+        return any(name in text for name in self.names[b])
+
     def score(self, a: str, b: str) -> float:
-        """Text similarity blended with tag overlap (Jaccard), from 0 to 1."""
-        text = self.cosine(a, b)
+        """Text similarity blended with tag overlap (Jaccard) and whether ``a`` names ``b``,
+        from 0 to 1."""
         ta = {t.lower() for t in self.docs[a].tags}
         tb = {t.lower() for t in self.docs[b].tags}
-        if not self.tag_weight or not (ta or tb):
-            return text
-        shared = len(ta & tb) / len(ta | tb)
-        return (1 - self.tag_weight) * text + self.tag_weight * shared
+        shared = len(ta & tb) / len(ta | tb) if ta or tb else 0.0
+        text = 1 - self.tag_weight - self.mention_weight
+        return text * self.cosine(a, b) + self.tag_weight * shared + self.mention_weight * self.mentions(a, b)
 
     def similar(self, path: str, limit: int | None = None) -> list[tuple[str, float]]:
         """Other notes, most similar first (ties by path, so output is stable)."""

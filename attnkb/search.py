@@ -289,13 +289,14 @@ def one_line(snippet: str) -> str:
     return " ".join(snippet.split())
 
 
-def names_of(note: Note) -> list[str]:
+def names_of(title: str, path: str, aliases: list[str]) -> list[str]:
     """What a note is called in other notes' text: its title (also without a trailing
     parenthesis such as an English gloss), its file name and its aliases; a lone CJK
     character is left out, it would match everywhere."""
-    bare = re.sub(r"\s*[(（][^()（）]*[)）]\s*$", "", note.title)
+    bare = re.sub(r"\s*[(（][^()（）]*[)）]\s*$", "", title)
+    stem = path.rsplit("/", 1)[-1].removesuffix(".md")
     out = []
-    for name in dict.fromkeys([note.title, bare, note.stem, *note.aliases]):
+    for name in dict.fromkeys([title, bare, stem, *aliases]):
         words = tokens(name)
         if len(words) > 1 or (words and not _CJK.fullmatch(words[0])):
             out.append(name)

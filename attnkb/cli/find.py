@@ -80,7 +80,8 @@ def print_mentions(root, graph, path: str, as_json: bool) -> None:
     linking = {e.source for e in graph.backlinks.get(path, [])} | {path}
     db = _search_db(root)
     try:
-        hits = mentions(db, names_of(graph.notes[path]), linking)
+        note = graph.notes[path]
+        hits = mentions(db, names_of(note.title, note.path, note.aliases), linking)
     finally:
         db.close()
     if as_json:
