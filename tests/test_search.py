@@ -81,6 +81,7 @@ def test_query_syntax(cli, make_vault):
             "2.md": "alpha delta\n",
             "3.md": "beta alpha\n",
             "4.md": "epsilon\n",
+            "5.md": "first\n\nCafé au lait\n",
         }
     )
     assert sorted(_paths(cli, root, "alpha", "beta")) == ["1.md", "3.md"]
@@ -89,6 +90,8 @@ def test_query_syntax(cli, make_vault):
     assert sorted(_paths(cli, root, "delta", "OR", "epsilon")) == ["2.md", "4.md"]
     assert sorted(_paths(cli, root, "ALP")) == ["1.md", "2.md", "3.md"]  # prefix, any case
     assert _paths(cli, root, "zeta") == []
+    rows = json.loads(cli("--vault", root, "search", "cafe", "--json").stdout)  # diacritics folded
+    assert [(r["path"], r["line"]) for r in rows] == [("5.md", 3)] and "Café" in rows[0]["snippet"]
 
 
 @pytest.mark.parametrize(
