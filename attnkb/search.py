@@ -248,10 +248,11 @@ def search(
     if column:
         expr = f"{column} : ({expr})"
     weights = ", ".join(str(w) for w in _WEIGHTS)
+    # without a tag filter SQLite keeps only the top rows while sorting: half the time
     rows = db.execute(
         f"SELECT rowid, path, tags, bm25({TABLE}, {weights}) AS score FROM {TABLE}"
-        f" WHERE {TABLE} MATCH ? ORDER BY score",
-        (expr,),
+        f" WHERE {TABLE} MATCH ? ORDER BY score LIMIT ?",
+        (expr, -1 if tags else limit),
     )
     hits: list[Hit] = []
     pattern = compiled.pattern()
@@ -339,13 +340,13 @@ def one_line(snippet: str) -> str:
 def names_of(title: str, path: str, aliases: list[str]) -> list[str]:
     """What a note is called in other notes' text: its title (also without a trailing
     parenthesis such as an English gloss), its file name and its aliases; a lone CJK
-    character is left out, it would match everywhere."""
+    character or a word of one or two letters is left out, it would match everywhere."""
     bare = re.sub(r"\s*[(（][^()（）]*[)）]\s*$", "", title)
     stem = path.rsplit("/", 1)[-1].removesuffix(".md")
     out = []
     for name in dict.fromkeys([title, bare, stem, *aliases]):
         words = tokens(name)
-        if len(words) > 1 or (words and not _CJK.fullmatch(words[0])):
+        if len(words) > 1 or (words and not _CJK.fullmatch(words[0]) and len(words[0]) > 2):
             out.append(name)
     return out
 

@@ -10,6 +10,7 @@ full-text rows switched off in the process (everything else identical).
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import subprocess
 import sys
@@ -33,10 +34,18 @@ def run(args: list[str], code: str | None = None) -> float:
     return time.perf_counter() - t0
 
 
-def cold(root: Path, code: str | None) -> tuple[float, int]:
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cold(root: Path, code: str | None) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (all processes; steadier than wall time on a shared machine)
+    and index size of indexing from scratch."""
     shutil.rmtree(root / ".attnkb", ignore_errors=True)
+    before = cpu()
     seconds = run(["--vault", str(root), "list", "--json"], code)
-    return seconds, (root / ".attnkb" / "index.sqlite").stat().st_size
+    return seconds, cpu() - before, (root / ".attnkb" / "index.sqlite").stat().st_size
 
 
 def main() -> None:
@@ -50,14 +59,16 @@ def main() -> None:
         generate(root, args.notes)
     size = sum(p.stat().st_size for p in root.rglob("*.md"))
     print(f"{args.notes} notes, {size / 1e6:.1f} MB")
-    t_plain, s_plain = cold(root, WITHOUT_FTS)
-    t_fts, s_fts = cold(root, None)
-    print(f"cold index without full text: {t_plain:.1f}s, {s_plain / 1e6:.0f} MB")
+    t_plain, c_plain, s_plain = cold(root, WITHOUT_FTS)
+    t_fts, c_fts, s_fts = cold(root, None)
+    print(f"cold index without full text: {t_plain:.1f}s wall, {c_plain:.1f}s CPU, {s_plain / 1e6:.0f} MB")
     print(
-        f"cold index with full text:    {t_fts:.1f}s, {s_fts / 1e6:.0f} MB"
-        f"  (+{100 * (t_fts / t_plain - 1):.0f}% time, +{(s_fts - s_plain) / 1e6:.0f} MB"
-        f" = +{100 * (s_fts / s_plain - 1):.0f}% size)"
+        f"cold index with full text:    {t_fts:.1f}s wall, {c_fts:.1f}s CPU, {s_fts / 1e6:.0f} MB"
+        f"  (+{100 * (t_fts / t_plain - 1):.0f}% wall, +{100 * (c_fts / c_plain - 1):.0f}% CPU,"
+        f" +{(s_fts - s_plain) / 1e6:.0f} MB = +{100 * (s_fts / s_plain - 1):.0f}% size)"
     )
+    times = sorted(run(["--help"]) for _ in range(5))
+    print(f"--help (the floor of any command): median {times[2]:.3f}s (min {times[0]:.3f}s)")
     for query in (
         ["注意力"],
         ["键"],
