@@ -116,6 +116,24 @@ def readable(body: str, keep_link_text: bool = True) -> str:
     return _LINK.sub(" ", body)
 
 
+def _wordy(c: str) -> bool:
+    return c.isascii() and c.isalnum()
+
+
+def names(text: str, name: str) -> bool:
+    """Whether ``name`` occurs in ``text`` as a whole: ``note-4`` is not in ``note-42``, while
+    Chinese, which has no word boundaries, matches anywhere."""
+    start = text.find(name)
+    while start >= 0:
+        end = start + len(name)
+        before_ok = not (_wordy(name[0]) and start > 0 and _wordy(text[start - 1]))
+        after_ok = not (_wordy(name[-1]) and end < len(text) and _wordy(text[end]))
+        if before_ok and after_ok:
+            return True
+        start = text.find(name, start + 1)
+    return False
+
+
 class Model:
     """BM25-weighted unit vectors of every note, for cosine similarity."""
 
@@ -166,7 +184,7 @@ class Model:
     def mentions(self, a: str, b: str) -> bool:
         """Whether the text of ``a`` names ``b``: the strongest sign that one builds on the other."""
         text = self.lowered[a]
-        return any(name in text for name in self.names[b])
+        return any(name in text and names(text, name) for name in self.names[b])
 
     def score(self, a: str, b: str) -> float:
         """Text similarity blended with tag overlap (Jaccard) and whether ``a`` names ``b``,

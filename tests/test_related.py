@@ -80,6 +80,13 @@ def test_line_format_and_links_resolve(make_vault):
     assert sorted(e.target for e in graph.outgoing("x/a.md")) == ["c d.md", "sub/b.md"]
 
 
+def test_names_are_whole_words_but_chinese_matches_anywhere():
+    from attnkb.related import names
+
+    assert names("see note-4.", "note-4") and not names("see note-42", "note-4")
+    assert not names("xmha", "mha") and names("用多头注意力时", "注意力")
+
+
 def test_none_line_when_nothing_passes():
     assert rs.render("x", "a.md", [], CONFIG) == "x\n\n## 相关笔记\n<!-- 自动生成 -->\n\n暂无相关笔记\n"
 
