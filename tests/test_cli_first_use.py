@@ -76,6 +76,8 @@ def test_completion_of_note_names_and_tags_in_bash(make_vault):
     assert _complete(root, f"attnkb --vault {root} list --tag m") == ["ml", "ml/basics"]
     assert _complete(root, f"attnkb --vault {root} due --tag 多") == ["多头注意力与分组查询注意力"]
     assert _complete(root, f"attnkb --vault {root} new X --link s") == ["softmax.md"]
+    assert _complete(root, f"attnkb --vault {root} related 多") == ["多头.md"]
+    assert _complete(root, f"attnkb --vault {root} search --tag ml/") == ["ml/basics"]
 
 
 def test_completion_without_a_vault_completes_nothing(tmp_path):
