@@ -34,6 +34,8 @@ class ReviewConfig:
     fuzz: bool = True
     day_starts_at: int = DEFAULT_ROLLOVER_HOUR  # the hour a study day starts (attnkb.srs.days)
     parameters: tuple[float, ...] | None = None  # fitted FSRS weights (attnkb optimize); None: defaults
+    learn_ahead: timedelta = timedelta(minutes=20)  # learning cards due this soon are shown now
+    new_order: str = "links"  # links | path | created
 
 
 def load(state_dir: Path) -> ReviewConfig:
