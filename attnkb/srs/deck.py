@@ -9,7 +9,6 @@ problem becomes a notice the caller shows.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -59,7 +58,7 @@ class Deck:
         self.history = self._read()
         for card in self.cards:
             self.items[card.key] = self._item(card)
-        self.notices.extend(self.history.warnings)
+        self.notices.extend(config.warnings + self.history.warnings)
 
     def _read(self) -> History:
         return effective_history(self.log, self.cards, self.notes.values())
@@ -203,6 +202,8 @@ class Deck:
                 if other.card.path == item.card.path:
                     fresh = self._item(other.card)
                     other.memory, other.due, other.planned = fresh.memory, fresh.due, fresh.planned
+            if not self.config.front_matter_summary:
+                return
             try:
                 self._write_summary(item.card.path, entry.time, count_delta)
             except (AttnkbError, OSError) as exc:
@@ -228,7 +229,7 @@ class Deck:
         text, problems = decode(file.read_bytes())
         if problems:
             raise AttnkbError("not valid UTF-8", path, problems[0].line)
-        if not os.access(file, os.W_OK):
+        if not file.stat().st_mode & 0o222:  # by its mode, as root may write anything
             raise AttnkbError("the note is read-only", path)
         parts = frontmatter.split(text)
         current = frontmatter.parse(parts.fm_text).data if parts.fm_text is not None else {}
