@@ -318,3 +318,19 @@ def test_history_stays_when_the_old_note_still_exists(make_vault):
     (root / "copy.md").write_text(text)
     d2 = deck(root)
     assert [i.card.path for i in d2.items.values() if i.memory is not None] == ["old.md"]
+
+
+def test_the_review_limit_counts_reviews_not_learning_steps(make_vault):
+    root = make_vault({"a.md": "# A\n", "b.md": "# B\n", "c.md": "# C\n"})
+    d = deck(root)
+    for item in d.queue(None, None, None):
+        d.grade(item, 4, NOW, 0)  # Easy: graduates at once
+    later = max(i.due for i in d.items.values()) + timedelta(hours=1)
+    config = ReviewConfig(reviews_per_day=2)
+    d2 = deck(root, now=later, config=config)
+    first = d2.queue(None, None, None)[0]
+    d2.grade(first, 1, later, 0)  # a lapse: relearning steps follow, the same day
+    d2.grade(first, 3, later + timedelta(minutes=10), 0)
+    d3 = deck(root, now=later + timedelta(minutes=20), config=config)
+    assert d3.reviewed_today() == (1, 0)
+    assert len(d3.queue(None, None, None)) == 1

@@ -9,6 +9,7 @@ problem becomes a notice the caller shows.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -122,14 +123,16 @@ class Deck:
         return {path: len({e.source for e in edges}) for path, edges in graph.backlinks.items()}
 
     def reviewed_today(self) -> tuple[int, int]:
-        """(reviews today, new cards first seen today), for the daily limits. Undone grades
-        are not in the effective history, so they never count."""
+        """(reviews today, new cards first seen today), for the daily limits. A review counts
+        when the card's previous grade was on an earlier day (same-day learning steps do not);
+        undone grades are not in the effective history, so they never count."""
         today = self.today()
         count = new = 0
         for history in self.history.reviews.values():
-            reviews = [e for e in history if e.is_review]
-            count += sum(1 for e in reviews if self.study_day(e.time) == today)
-            new += bool(reviews) and self.study_day(reviews[0].time) == today
+            days = [self.study_day(e.time) for e in history if e.is_review]
+            if days and days[0] == today:
+                new += 1
+            count += sum(1 for before, day in itertools.pairwise(days) if day == today > before)
         return count, new
 
     def queue(self, tags: list[str] | None, limit: int | None, new_limit: int | None) -> list[Item]:
