@@ -43,25 +43,9 @@ def test_days_turn_at_the_rollover_hour_not_after_24_hours():
 
 def test_streak_and_reviews_per_day_count_study_days(make_vault, cli):
     root = make_vault({"a.md": "# A\n", "b.md": "# B\n"})
-    env = {"ATTNKB_DEVICE": "t"}
-    cli(
-        "--vault",
-        root,
-        "review",
-        "--limit",
-        "1",
-        input="\n3\n",
-        env={**env, "ATTNKB_NOW": "2026-11-20T23:30:00+00:00"},
-    )
-    cli(
-        "--vault",
-        root,
-        "review",
-        "--limit",
-        "1",
-        input="\n3\n",
-        env={**env, "ATTNKB_NOW": "2026-11-21T03:30:00+00:00"},
-    )
+    for moment in ("2026-11-20T23:30:00+00:00", "2026-11-21T03:30:00+00:00"):
+        env = {"ATTNKB_DEVICE": "t", "ATTNKB_NOW": moment}
+        cli("--vault", root, "review", "--limit", "1", input="\n3\n", env=env)
     stats = json.loads(
         cli("--vault", root, "stats", "--json", env={"ATTNKB_NOW": "2026-11-21T12:00:00+00:00"}).stdout
     )
