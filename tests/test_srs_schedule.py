@@ -318,3 +318,39 @@ def test_the_review_limit_counts_reviews_not_learning_steps(make_vault):
     d3 = deck(root, now=later + timedelta(minutes=20), config=config)
     assert d3.reviewed_today() == (1, 0)
     assert len(d3.queue(None, None, None)) == 1
+
+
+def test_a_note_card_whose_note_is_gone_shows_no_answer_and_a_notice(make_vault):
+    root = make_vault({"d.md": "# D\n\nfirst section\n\n## More\n"})
+    d = deck(root)
+    (item,) = d.queue(None, None, None)
+    assert d.answer(item) == "first section"
+    (root / "d.md").unlink()
+    assert d.answer(item) == "" and "d.md: cannot read the note" in d.notices[-1]
+    d.grade(item, 3, NOW, 0)
+    assert len(ReviewLog(root / ".attnkb").entries()) == 1
+
+
+def test_stats_leave_out_undone_grades(make_vault, cli):
+    root = make_vault({"n.md": NOTE})
+    env = {"ATTNKB_NOW": "2026-11-21T10:00:00+00:00", "ATTNKB_DEVICE": "t"}
+    r = cli("--vault", root, "review", input="\n4\n\n1\nu\nq\n", env=env)
+    assert "Undid the last grade" in r.stdout and "Reviewed 1" in r.stdout
+    stats = json.loads(cli("--vault", root, "stats", "--json", env=env).stdout)
+    assert stats["reviews"] == 1 and stats["reviews_per_day"] == {"2026-11-21": 1}
+
+
+def test_an_imported_memory_carries_on(make_vault):
+    from attnkb.srs.log import SET_STATE, Entry, StartState
+
+    root = make_vault({"n.md": NOTE})
+    d = deck(root)
+    item = d.queue(None, None, None)[0]
+    due = NOW + timedelta(days=12)
+    with d.log.locked():
+        d.log.append(
+            Entry(NOW - timedelta(days=3), item.card.id, SET_STATE, 0, "n.md", StartState(15.0, 4.0, due))
+        )
+    again = deck(root).items[item.card.key]
+    assert again.memory.stability == 15.0 and again.due == due and not again.is_new
+    assert again.memory.interval == 15

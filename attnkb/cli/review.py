@@ -78,10 +78,7 @@ def review(
     from rich.markdown import Markdown
     from rich.rule import Rule
 
-    from attnkb import frontmatter
-    from attnkb.srs.cards import first_section
     from attnkb.srs.session import RATINGS, Session, SessionClock
-    from attnkb.vault import read_text
 
     deck = _deck(ctx)
     session = Session(deck, deck.queue(tag, limit, new), SessionClock.from_env())
@@ -109,10 +106,8 @@ def review(
         out.print("[dim]space/Enter: answer · s: skip · u: undo · q: quit[/dim]")
 
     def show_answer() -> None:
-        item = session.current
-        answer = item.card.answer
-        if item.card.kind == "note":
-            answer = first_section(frontmatter.split(read_text(deck.root, item.card.path)).body)
+        answer = deck.answer(session.current)
+        _warn(deck)
         out.print(Rule(style="dim"))
         out.print(Markdown(answer or "_(no answer text)_"))
         now = session.clock.now()

@@ -17,13 +17,13 @@ from attnkb import frontmatter
 from attnkb.errors import AttnkbError
 from attnkb.files import atomic_write
 from attnkb.note import Note, decode
-from attnkb.srs.cards import Card, cards_for
+from attnkb.srs.cards import Card, cards_for, first_section
 from attnkb.srs.config import ReviewConfig
 from attnkb.srs.days import day_start, study_day
 from attnkb.srs.history import History, effective_history, fingerprint
 from attnkb.srs.log import UNDO, Entry, ReviewLog, new_id
 from attnkb.srs.memory import Memory, Scheduler
-from attnkb.vault import STATE_DIR
+from attnkb.vault import STATE_DIR, read_text
 
 OWNED_KEYS = ("last_reviewed", "next_review", "review_count", "mastery_level")
 DUE_GROUPS = ("overdue", "today", "week")
@@ -176,6 +176,18 @@ class Deck:
     def preview(self, item: Item, when: datetime) -> dict[int, Memory]:
         """The state each grade would give: what a button shows is what the grade applies."""
         return self.sched.options(item.memory, when, item.card.id)
+
+    def answer(self, item: Item) -> str:
+        """The answer to show; a note card's is its first section, read now. A note that
+        cannot be read any more gives no answer and a notice, never the end of the session."""
+        if item.card.kind != "note":
+            return item.card.answer
+        try:
+            text = read_text(self.root, item.card.path)
+        except OSError as exc:
+            self.notices.append(f"{item.card.path}: cannot read the note ({exc.strerror or exc})")
+            return ""
+        return first_section(frontmatter.split(text).body)
 
     # --- recording --------------------------------------------------------------------------
 
