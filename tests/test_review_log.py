@@ -157,7 +157,7 @@ def test_undo_names_its_entry_across_two_sessions(make_vault):
     left = effective_history(ReviewLog(root / ".attnkb")).reviews[ia.card.key]
     assert [e.id for e in left] == [again.id]
     assert ia.memory is not None and ia.memory.history == left  # a sees b's grade after its undo
-    assert deck(root).reviewed_today() == (1, 1)  # the undone grade counts toward no limit
+    assert deck(root).reviewed_today() == (0, 1)  # one new card seen; the undone grade counts for nothing
 
 
 def test_front_matter_summary_comes_from_the_merged_log(make_vault):

@@ -10,6 +10,7 @@ problem becomes a notice the caller shows.
 from __future__ import annotations
 
 import itertools
+import posixpath
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -52,7 +53,6 @@ class Deck:
         self.log = ReviewLog(root / STATE_DIR)
         self.sched = Scheduler(config, self.tz)
         self.notes = {n.path: n for n in notes}
-        self.fingerprints = {n.path: fingerprint(n) for n in notes}
         self.cards = [c for n in notes for c in cards_for(n)]
         self.notices: list[str] = []  # what the caller should tell the user (warnings)
         self.items: dict[tuple[str, str], Item] = {}
@@ -116,11 +116,23 @@ class Deck:
         return sorted(items, key=lambda i: (i.card.path, i.card.line))
 
     def _incoming(self) -> dict[str, int]:
-        """How many other notes link to each note: foundations first."""
-        from attnkb.graph import Graph
+        """How many other notes link to each note: foundations first. Each link target is
+        resolved once per folder (the resolution depends on nothing else)."""
+        from attnkb.links import Resolver
 
-        graph = Graph(list(self.notes.values()))
-        return {path: len({e.source for e in edges}) for path, edges in graph.backlinks.items()}
+        resolver = Resolver(list(self.notes.values()))
+        resolved: dict[tuple[str, str], str | None] = {}
+        sources: dict[str, set[str]] = {}
+        for note in self.notes.values():
+            folder = posixpath.dirname(note.path)
+            for link in note.links:
+                key = (link.target, folder)
+                if key not in resolved:
+                    resolved[key] = resolver.resolve(link.target, note.path).path
+                target = resolved[key]
+                if target is not None and target != note.path:
+                    sources.setdefault(target, set()).add(note.path)
+        return {path: len(found) for path, found in sources.items()}
 
     def reviewed_today(self) -> tuple[int, int]:
         """(reviews today, new cards first seen today), for the daily limits. A review counts
@@ -150,7 +162,8 @@ class Deck:
             elif review_room > 0:
                 review_room -= 1
                 out.append(item)
-        out += self.new_items(tags)[:new_room]
+        if new_room:
+            out += self.new_items(tags)[:new_room]
         return out[:limit] if limit is not None else out
 
     def groups(self, tags: list[str] | None = None) -> dict[str, list[Item]]:
@@ -199,7 +212,7 @@ class Deck:
             duration_ms,
             item.card.path,
             id=new_id(),
-            fingerprint=self.fingerprints.get(item.card.path, ""),
+            fingerprint=fingerprint(self.notes[item.card.path]),
         )
         self._record(item, entry, +1)
         return entry

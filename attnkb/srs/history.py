@@ -48,14 +48,21 @@ def effective_history(
         if not e.is_undo and e.id not in undone:
             reviews.setdefault((e.path, e.card), []).append(e)
     if cards is not None:
-        _follow_moves(reviews, list(cards), {n.path: fingerprint(n) for n in notes or ()})
+        _follow_moves(reviews, list(cards), {n.path: n for n in notes or ()})
     return History(entries, reviews, list(log.warnings))
 
 
-def _follow_moves(reviews: dict[Key, list[Entry]], cards: list[Card], prints: dict[str, str]) -> None:
+def _follow_moves(reviews: dict[Key, list[Entry]], cards: list[Card], notes: dict[str, Note]) -> None:
     """History moves to a renamed note only when its old path is gone, the note's content
     matches what it was at the last review, and exactly one such card has no history yet."""
     present = {c.path for c in cards}
+    prints: dict[str, str] = {}
+
+    def print_of(path: str) -> str | None:  # computed only for notes a history might move to
+        if path not in prints and path in notes:
+            prints[path] = fingerprint(notes[path])
+        return prints.get(path)
+
     by_id: dict[str, list[Card]] = {}
     for c in cards:
         by_id.setdefault(c.id, []).append(c)
@@ -63,6 +70,6 @@ def _follow_moves(reviews: dict[Key, list[Entry]], cards: list[Card], prints: di
         if path in present:
             continue
         was = next((e.fingerprint for e in reversed(history) if e.fingerprint), "")
-        homes = [c for c in by_id.get(cid, []) if c.key not in reviews and was and prints.get(c.path) == was]
+        homes = [c for c in by_id.get(cid, []) if c.key not in reviews and was and print_of(c.path) == was]
         if len(homes) == 1:
             reviews[homes[0].key] = reviews.pop((path, cid))
