@@ -72,6 +72,25 @@ def test_parse_line_either_reads_or_says_why(line):
     assert parse_line(entry.line()[:-1]) == entry
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lines=st.lists(
+        st.binary(max_size=80)
+        | st.sampled_from(
+            [Entry(NOW, "c", 3, 1, "n.md", id="abc").line().encode(), b"#comment", b"\xff\xfe"]
+        ),
+        max_size=8,
+    )
+)
+def test_any_bytes_in_a_log_file_give_entries_or_warnings_never_an_error(tmp_path_factory, lines):
+    log = ReviewLog(tmp_path_factory.mktemp("v") / ".attnkb", device="d")
+    log.path.parent.mkdir(parents=True)
+    log.path.write_bytes(b"\n".join(lines))
+    entries = log.entries()
+    assert all(isinstance(e, Entry) for e in entries)
+    assert all(w.startswith(f"{log.path}:") for w in log.warnings)
+
+
 def test_bad_lines_are_skipped_with_their_file_and_line_and_nothing_else_stops(make_vault, cli):
     root = make_vault({"n.md": NOTE})
     log = ReviewLog(root / ".attnkb", device="a")

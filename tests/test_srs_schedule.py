@@ -354,3 +354,11 @@ def test_an_imported_memory_carries_on(make_vault):
     again = deck(root).items[item.card.key]
     assert again.memory.stability == 15.0 and again.due == due and not again.is_new
     assert again.memory.interval == 15
+
+
+def test_a_bare_date_in_attnkb_now_replays_that_study_day(make_vault, cli):
+    root = make_vault({"n.md": "# N\n"})
+    env = {"ATTNKB_NOW": "2026-11-21", "ATTNKB_DEVICE": "t"}
+    assert "Reviewed 1" in cli("--vault", root, "review", input="\n4\n", env=env).stdout
+    stats = json.loads(cli("--vault", root, "stats", "--json", env=env).stdout)
+    assert stats["reviews_per_day"] == {"2026-11-21": 1} and stats["streak_days"] == 1
