@@ -5,10 +5,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from attnkb.srs.config import ReviewConfig
+from attnkb.srs.config import CHECKS, ReviewConfig
 from attnkb.srs.deck import Deck
 from attnkb.srs.log import ReviewLog
 from attnkb.srs.memory import REVIEW, Memory, Scheduler
@@ -362,3 +362,32 @@ def test_a_bare_date_in_attnkb_now_replays_that_study_day(make_vault, cli):
     assert "Reviewed 1" in cli("--vault", root, "review", input="\n4\n", env=env).stdout
     stats = json.loads(cli("--vault", root, "stats", "--json", env=env).stdout)
     assert stats["reviews_per_day"] == {"2026-11-21": 1} and stats["streak_days"] == 1
+
+
+toml_values = st.recursive(
+    st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats()
+    | st.text(max_size=12)
+    | st.sampled_from(["10m", "0m", "1d", "365d", "366d", "99999999999999999999s", "links"]),
+    lambda inner: st.lists(inner, max_size=4),
+    max_leaves=8,
+)
+
+
+@given(key=st.sampled_from([*CHECKS, "other"]), value=toml_values)
+@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_config_value_loads_or_is_refused_with_its_key(tmp_path_factory, key, value):
+    import tomlkit
+
+    from attnkb.errors import ConfigError
+    from attnkb.srs.config import load
+
+    state = tmp_path_factory.mktemp("v")
+    (state / "config.toml").write_text(tomlkit.dumps({"review": {key: value}}))
+    try:
+        config = load(state)
+    except ConfigError as exc:
+        assert f"[review] {key}" in exc.message and exc.line == 2
+        return
+    Scheduler(config, UTC).options(review_card(3, 5, NOW - timedelta(days=2)), NOW, "c")
