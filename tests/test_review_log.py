@@ -247,7 +247,8 @@ def git(cwd, *args):
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
-def test_two_clones_merge_their_reviews_without_conflict(tmp_path, cli):
+@pytest.mark.parametrize("devices", [("a", "b"), ("same", "same")])  # two hosts of one name: merge=union
+def test_two_clones_merge_their_reviews_without_conflict(tmp_path, cli, devices):
     origin = tmp_path / "origin"
     origin.mkdir()
     git(origin, "init", "-q", "--bare", "-b", "main")
@@ -271,11 +272,17 @@ def test_two_clones_merge_their_reviews_without_conflict(tmp_path, cli):
     # a reviews n0 and n1, b reviews n1 (the same card) and n2
     assert (
         cli(
-            "--vault", a, "review", "--limit", "2", input="\n3\n\n4\n", env={**env, "ATTNKB_DEVICE": "a"}
+            "--vault",
+            a,
+            "review",
+            "--limit",
+            "2",
+            input="\n3\n\n4\n",
+            env={**env, "ATTNKB_DEVICE": devices[0]},
         ).exit_code
         == 0
     )
-    b_env = {"ATTNKB_NOW": "2026-11-21T18:00:00+00:00", "ATTNKB_DEVICE": "b"}
+    b_env = {"ATTNKB_NOW": "2026-11-21T18:00:00+00:00", "ATTNKB_DEVICE": devices[1]}
     r = cli("--vault", b, "review", input="s\n\n1\n\n3\n\n3\nq\n", env=b_env)
     assert r.exit_code == 0, r.output
     for clone, msg in ((a, "a"), (b, "b")):
