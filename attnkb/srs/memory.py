@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
 from fsrs_rs_python import DEFAULT_PARAMETERS, FSRS, MemoryState
@@ -161,32 +161,30 @@ class Scheduler:
         upper = min(max(upper, lower), maximum)
         return min(math.floor(lower + fuzz * (upper - lower + 1)), upper)
 
-    def apply(self, memory: Memory | None, entry: Entry) -> Memory:
-        """The card after one log entry: a review, or a memory imported from another tool."""
-        history = [*(memory.history if memory else []), entry]
+    def step(self, memory: Memory | None, entry: Entry) -> Memory:
+        """The card after one log entry: a review, or a memory imported from another tool.
+        The result's ``history`` is left empty (``replay`` fills it once)."""
         if entry.start is not None:
-            return self._start(memory, entry, history)
-        state = self.options(memory, entry.time, entry.card)[entry.rating]
-        return replace(state, history=history)
+            return self._start(memory, entry)
+        return self.options(memory, entry.time, entry.card)[entry.rating]
 
-    def _start(self, memory: Memory | None, entry: Entry, history: list[Entry]) -> Memory:
+    def _start(self, memory: Memory | None, entry: Entry) -> Memory:
         start = entry.start
         s = start.stability if start.stability is not None else (memory.stability if memory else None)
         d = start.difficulty if start.difficulty is not None else (memory.difficulty if memory else None)
         kept = start.stability is None and memory is not None and memory.last_review is not None
         last = memory.last_review if kept else entry.time
-        ivl = max(
-            study_day(start.due, self.tz, self.config.day_starts_at)
-            - study_day(last, self.tz, self.config.day_starts_at),
-            timedelta(days=1),
-        ).days
+        hour = self.config.day_starts_at
+        days = (study_day(start.due, self.tz, hour) - study_day(last, self.tz, hour)).days
         reps, lapses = (memory.reps, memory.lapses) if memory else (0, 0)
-        return Memory(REVIEW, 0, s, d, last, start.due, ivl, reps, lapses, history)
+        return Memory(REVIEW, 0, s, d, last, start.due, max(days, 1), reps, lapses)
 
     def replay(self, history: list[Entry]) -> Memory | None:
         memory = None
         for entry in history:
-            memory = self.apply(memory, entry)
+            memory = self.step(memory, entry)
+        if memory is not None:
+            memory.history = list(history)
         return memory
 
 
