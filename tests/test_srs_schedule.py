@@ -391,3 +391,14 @@ def test_any_config_value_loads_or_is_refused_with_its_key(tmp_path_factory, key
         assert f"[review] {key}" in exc.message and exc.line == 2
         return
     Scheduler(config, UTC).options(review_card(3, 5, NOW - timedelta(days=2)), NOW, "c")
+
+
+def test_a_note_edited_into_bad_front_matter_mid_session_keeps_the_grade(make_vault):
+    root = make_vault({"n.md": NOTE})
+    d = deck(root)
+    item = d.queue(None, None, None)[0]
+    bad = b"---\ndate: 2026-02-30\n---\n" + NOTE.encode()
+    (root / "n.md").write_bytes(bad)
+    d.grade(item, 3, NOW, 0)
+    assert (root / "n.md").read_bytes() == bad and "n.md" in d.notices[-1]
+    assert len(ReviewLog(root / ".attnkb").entries()) == 1

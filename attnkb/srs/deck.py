@@ -234,7 +234,8 @@ class Deck:
                 return
             try:
                 self._write_summary(item.card.path, entry.time, count_delta)
-            except (AttnkbError, OSError) as exc:
+            except (AttnkbError, OSError, ValueError, RecursionError) as exc:
+                # the note may have been edited into anything since it was indexed
                 where = f"{item.card.path}: " if not isinstance(exc, AttnkbError) else ""
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
                 self.notices.append(f"{where}{reason}; review logged, front matter not updated")
