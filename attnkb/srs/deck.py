@@ -236,7 +236,8 @@ class Deck:
                 self._write_summary(item.card.path, entry.time, count_delta)
             except (AttnkbError, OSError, ValueError, RecursionError) as exc:
                 # the note may have been edited into anything since it was indexed
-                where = f"{item.card.path}: " if not isinstance(exc, AttnkbError) else ""
+                named = isinstance(exc, AttnkbError) and exc.path is not None
+                where = "" if named else f"{item.card.path}: "
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
                 self.notices.append(f"{where}{reason}; review logged, front matter not updated")
 
