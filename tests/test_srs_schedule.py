@@ -134,7 +134,7 @@ def test_a_card_graded_again_comes_back_in_the_same_piped_session(make_vault, cl
     times = [e.time for e in ReviewLog(root / ".attnkb").entries()]
     assert times[1] - times[0] >= timedelta(minutes=1)  # the clock jumped to when it fell due
     r = cli("--vault", root, "review", input="", env=env)
-    assert "Nothing is due" in r.stdout
+    assert "Nothing is due. The next card is due 2026-11-2" in r.stdout
 
 
 def test_the_end_summary_says_what_comes_back(make_vault, cli):

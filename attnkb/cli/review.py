@@ -84,7 +84,9 @@ def review(
     session = Session(deck, deck.queue(tag, limit, new), SessionClock.from_env())
     session.start()
     if session.finished:
-        out.print("Nothing is due. [dim]attnkb due[/dim] shows what comes next.")
+        nxt = deck.next_due()
+        when = f" The next card is due {nxt:%Y-%m-%d %H:%M}." if nxt else ""
+        out.print(f"Nothing is due.{when} [dim]attnkb due[/dim] shows what comes next.")
         return
 
     def show_prompt() -> None:
