@@ -115,9 +115,8 @@ def test_hostile_note_text_is_shown_literally_by_every_command(cli, title, headi
         assert results["missing"].exit_code == 2
         # what the note parser made of the text (Markdown unescapes \\[), as the JSON gives it
         stored_title = json.loads(results["list-json"].stdout)[0]["title"]
-        stored_question = json.loads(cli("--vault", root, "due", "--json", env=env).stdout)["today"][0][
-            "card"
-        ]
+        due_json = json.loads(cli("--vault", root, "due", "--json", env=env).stdout)
+        stored_question = next(g["card"] for group in due_json.values() for g in group if g["path"] == "a.md")
         for name in ("list", "links", "review"):
             assert one_line(stored_title) in results[name].stdout, name
         assert one_line(math_readable(stored_question)) in results["due"].stdout

@@ -202,7 +202,7 @@ def _write(root, graph, model, paths, config, limit, minimum, dry_run) -> None:
         outcome = write_section(root, path, entries, config, dry_run=dry_run)
         if outcome.status == "skipped":
             skipped += 1
-            typer.echo(f"attnkb: {_clean(path)}: {outcome.message}", err=True)
+            typer.echo(clean(f"attnkb: {path}: {outcome.message}", multiline=False), err=True)
         elif outcome.status == "updated":
             updated += 1
             if dry_run:
