@@ -16,6 +16,7 @@ import argparse
 import sys
 import tempfile
 import time
+from datetime import UTC
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,8 +24,9 @@ from fsrs_csv import read_fsrs_csv
 from srs_protocol import cross_validate, dataset, fit_default, fit_optimize, fit_rs, predict
 
 from attnkb.srs.config import ReviewConfig
+from attnkb.srs.history import effective_history
 from attnkb.srs.log import Entry, ReviewLog
-from attnkb.srs.memory import replay, scheduler
+from attnkb.srs.memory import Scheduler
 from attnkb.srs.optimize import samples
 
 SHARED_LOG = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsrs-review-log.csv"
@@ -34,13 +36,15 @@ def replay_through_attnkb(path: Path) -> tuple[int, float, float]:
     reviews = read_fsrs_csv(path)
     entries = [Entry(r.time, r.card, r.rating, r.duration_ms, "replay.md") for r in reviews]
     with tempfile.TemporaryDirectory() as tmp:
-        log = ReviewLog(Path(tmp))
+        log = ReviewLog(Path(tmp), device="benchmark")
         t0 = time.perf_counter()
-        for e in entries:
-            log.append(e)
+        with log.locked():
+            for e in entries:
+                log.append(e)
         t_write = time.perf_counter() - t0
         t0 = time.perf_counter()
-        memories = replay(scheduler(ReviewConfig(fuzz=False)), log.entries())
+        sched = Scheduler(ReviewConfig(fuzz=False), UTC)
+        memories = {key: sched.replay(h) for key, h in effective_history(log).reviews.items()}
         t_replay = time.perf_counter() - t0
     return len(memories), t_write, t_replay
 

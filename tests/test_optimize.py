@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from attnkb.srs.config import load
-from attnkb.srs.log import HEADER, Entry
+from attnkb.srs.log import HEADER, LOG_DIR, Entry
 from attnkb.srs.optimize import MIN_ITEMS, samples
 
 START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
@@ -22,12 +22,13 @@ TRUE_PARAMETERS += [0.6, 1.9, 0.54, 0.09, 0.07, 0.5]
 
 
 def write_log(root: Path, reviews: list[tuple[str, datetime, int]]) -> None:
-    """The vault's review log as attnkb writes it, in one go (appending 10,000 lines with fsync
-    each would dominate the test's time)."""
-    state = root / ".attnkb"
-    state.mkdir(parents=True, exist_ok=True)
+    """One device's review log as attnkb writes it, in one go (appending 10,000 lines with
+    fsync each would dominate the test's time)."""
+    logs = root / ".attnkb" / LOG_DIR
+    logs.mkdir(parents=True, exist_ok=True)
+    (root / "n.md").write_text("# The note the reviews name\n", encoding="utf-8")
     lines = [Entry(when, card, rating, 4000, "n.md").line() for card, when, rating in reviews]
-    (state / "reviews.log").write_text(HEADER + "".join(lines), encoding="utf-8")
+    (logs / "test.log").write_text(HEADER + "".join(lines), encoding="utf-8")
 
 
 def simulated_reviews(cards: int, seed: int = 7) -> list[tuple[str, datetime, int]]:
@@ -142,13 +143,9 @@ def test_a_new_config_file_gets_a_review_table(cli, tmp_path):
         (b"[review]\nfuzz = true\n[review\n", ":3: ", "invalid TOML"),
         (b"review = 5\n", "(:1)?: ", "review must be a table"),
         (b"[[review]]\nfuzz = true\n", "(:1)?: ", "review must be a table"),
-        (
-            b"[review]\nparameters = [1, 2, 3]\n",
-            "(:2)?: ",
-            "[review] parameters: 3 numbers that FSRS cannot use",
-        ),
-        (b"[review]\nparameters = [nan, 1, 2]\n", "(:2)?: ", "[review] parameters"),
-        (b"[review]\ndesired_retention = 2\n", "(:2)?: ", "desired_retention"),
+        (b"[review]\nparameters = [1, 2, 3]\n", ":2: ", "parameters must hold 17, 19 or 21 FSRS weights"),
+        (b"[review]\nparameters = [nan, 1, 2]\n", ":2: ", "parameters must be a list of numbers"),
+        (b"[review]\ndesired_retention = 2\n", ":2: ", "desired_retention"),
         (b"\xff\xfe[review]\n", ": ", "not UTF-8"),
         (b"a = " + b"[" * 500 + b"]" * 500 + b"\n", ":1: ", "nested"),
     ],
@@ -239,3 +236,17 @@ def test_any_review_history_gives_a_result_or_a_clear_error(reviews, rollover):
         assert all(0 <= s.log_loss < 50 and 0 <= s.rmse_bins <= 1 for s in (result.current, result.fitted))
     else:
         assert result.current is None and result.fitted is None
+
+
+def test_fitting_reads_grades_and_leaves_out_cards_imported_with_a_memory():
+    from attnkb.srs.log import SET_STATE, StartState
+    from attnkb.srs.optimize import graded
+
+    t = START
+    own = [Entry(t, "a", 3, 1000, "n.md"), Entry(t + timedelta(days=2), "a", 1, 1000, "n.md")]
+    imported = [
+        Entry(t, "b", SET_STATE, 0, "n.md", start=StartState(12.0, 5.0, t + timedelta(days=12))),
+        Entry(t + timedelta(days=12), "b", 3, 1000, "n.md"),
+    ]
+    reviews = graded({("n.md", "a"): own, ("n.md", "b"): imported})
+    assert reviews == [(("n.md", "a"), t, 3), (("n.md", "a"), t + timedelta(days=2), 1)]

@@ -16,23 +16,18 @@ def optimize(
     """Fit FSRS parameters to your reviews; keep them in config.toml if they predict your log better."""
     from rich.table import Table
 
-    from attnkb import clock
+    from attnkb.cli.review import _deck
     from attnkb.srs import config_edit
-    from attnkb.srs.config import CONFIG_FILE, load
-    from attnkb.srs.log import ReviewLog
-    from attnkb.srs.memory import replay, scheduler
-    from attnkb.srs.optimize import MIN_ITEMS
+    from attnkb.srs.config import CONFIG_FILE
+    from attnkb.srs.optimize import MIN_ITEMS, graded
     from attnkb.srs.optimize import optimize as fit
     from attnkb.vault import STATE_DIR
 
-    state = vault_root(ctx) / STATE_DIR
-    path = state / CONFIG_FILE
+    path = vault_root(ctx, need_notes=False) / STATE_DIR / CONFIG_FILE
     document = config_edit.read(path)  # first: a broken file is reported with its line
-    config = load(state)
-    memories = replay(scheduler(config), ReviewLog(state).entries())
-    reviews = [(key, e.time, e.rating) for key, m in memories.items() for e in m.history]
-    # study days in the zone of this machine's clock, as the scheduler counts them
-    result = fit(reviews, config, tz=clock.now().tzinfo, source=str(path))
+    deck = _deck(ctx)  # the effective history, renames followed, as the scheduler reads it
+    config = deck.config
+    result = fit(graded(deck.history.reviews), config, tz=deck.tz, source=str(path))
     which = "your fitted" if config.parameters is not None else "the default"
 
     if not result.enough:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 import time as timer
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 
 from attnkb.errors import ConfigError, UsageError
 from attnkb.srs.config import ReviewConfig
 from attnkb.srs.days import DEFAULT_ROLLOVER_HOUR, study_day
+from attnkb.srs.log import Entry
 
 # fsrs-rs trains all parameters only from 64 items (fewer: only the first-day stabilities, and
 # fewer than 8: nothing); an item is a review on a later study day than the card's previous one.
@@ -71,6 +72,18 @@ def samples(
             steps.append((rating, 0 if k == 0 else (day - seq[k - 1][1]).days))
             out.append(Sample(card, when, tuple(steps)))
     out.sort(key=lambda h: h.time)
+    return out
+
+
+def graded(reviews: Mapping[Hashable, Iterable[Entry]]) -> list[Review]:
+    """The grades of the effective history (``attnkb.srs.history``), card by card. A card that
+    holds a memory imported from another tool is left out: FSRS learns from whole histories,
+    and its history before the import is not in the log."""
+    out: list[Review] = []
+    for card, entries in reviews.items():
+        entries = list(entries)
+        if all(e.start is None for e in entries):
+            out += [(card, e.time, e.rating) for e in entries if e.is_review]
     return out
 
 
@@ -140,24 +153,10 @@ def _rounded(parameters: Iterable[float]) -> tuple[float, ...]:
     return tuple(round(float(w), 4) for w in parameters)
 
 
-def checked_parameters(parameters: Iterable[float] | None, source: str | None = None) -> tuple[float, ...]:
-    """The parameters FSRS-6 will use: the defaults for None; FSRS-4.5/5 lists (17/19 numbers)
-    are completed the way fsrs-rs completes them."""
-    import fsrs_rs_python as rs
-
-    if parameters is None:
-        return default_parameters()
-    parameters = list(parameters)
-    try:
-        if not all(math.isfinite(w) for w in parameters):
-            raise ValueError
-        return _rounded(rs.check_and_fill_parameters(parameters))
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(
-            f"[review] parameters: {len(parameters)} numbers that FSRS cannot use"
-            " (FSRS-6 takes 21 finite numbers; 17 or 19 from older versions are completed)",
-            path=source,
-        ) from exc
+def current_parameters(config: ReviewConfig) -> tuple[float, ...]:
+    """What the scheduler uses: the config's parameters (checked and completed to FSRS-6 when
+    read) or the defaults."""
+    return default_parameters() if config.parameters is None else _rounded(config.parameters)
 
 
 def score(parameters: tuple[float, ...], items: list) -> Scored:
@@ -186,7 +185,6 @@ def optimize(
     """Fit, score current and fitted parameters on the same log, and find the optimal retention.
 
     ``source`` names the config file in errors about its parameters."""
-    current_parameters = checked_parameters(config.parameters, source)
     reviews = list(reviews)
     seen = samples(reviews, tz, config.day_starts_at)
     train = [h for h in seen if h.trains]
@@ -194,7 +192,7 @@ def optimize(
         return Optimization(len(reviews), len(train), None, None)
     items = [fsrs_item(h.steps) for h in train]
     try:
-        current = score(current_parameters, items)
+        current = score(current_parameters(config), items)
     except ValueError as exc:
         raise ConfigError(f"[review] parameters cannot predict this log ({exc})", path=source) from exc
     t0 = clock()
