@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from attnkb.graph import Finding, Graph
+from attnkb.findings import Finding
+from attnkb.graph import Graph
 
 
-def check_vault(graph: Graph) -> list[Finding]:
-    """Front matter problems, broken and ambiguous links, orphans, and failing examples."""
+def check_vault(graph: Graph, skipped: list[Finding] | None = None) -> list[Finding]:
+    """Front matter problems, broken and ambiguous links, orphans, failing examples, and the
+    files the index left out (``skipped``: unreadable names, binary or oversized files)."""
     from attnkb.examples.runner import run_note_examples
 
-    findings = graph.findings()
+    findings = graph.findings() + list(skipped or [])
     for note in graph.notes.values():
         for result in run_note_examples(note):
             if result.status != "pass":

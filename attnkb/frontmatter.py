@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from attnkb.errors import FrontMatterError
+from attnkb.findings import Problem
 
 try:  # the C loader is ~10x faster; both are "safe": no Python objects are ever built
     _Loader: type = yaml.CSafeLoader
@@ -58,13 +59,6 @@ def split(text: str) -> Split:
         pos = nl + 1
         line_no += 1
     return Split(bom, None, rest, 1, unclosed=True)
-
-
-@dataclass
-class Problem:
-    line: int
-    message: str
-    severity: str = "error"
 
 
 @dataclass

@@ -6,6 +6,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 
+from attnkb.findings import Finding
 from attnkb.links import Resolution, Resolver
 from attnkb.markdown import RawLink
 from attnkb.note import Note
@@ -20,26 +21,6 @@ class Edge:
     @property
     def target(self) -> str | None:
         return self.resolution.path
-
-
-@dataclass
-class Finding:
-    """Something ``check`` reports; ``severity`` is error (exit 1) or warning."""
-
-    path: str
-    line: int
-    kind: str
-    message: str
-    severity: str = "error"
-
-    def to_dict(self) -> dict:
-        return {
-            "path": self.path,
-            "line": self.line,
-            "kind": self.kind,
-            "severity": self.severity,
-            "message": self.message,
-        }
 
 
 class Graph:

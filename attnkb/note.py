@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from attnkb import frontmatter
-from attnkb.frontmatter import Problem
+from attnkb.findings import Problem
 from attnkb.markdown import CardSource, ExampleSource, Heading, RawLink, extract
 
 DATE_KEYS = ("date", "created", "last_reviewed", "next_review")
@@ -105,8 +105,10 @@ def _as_date(value: str) -> date:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
 
 
-def is_binary(data: bytes) -> bool:
-    return b"\x00" in data
+def nul_line(data: bytes) -> int:
+    """The line of the first NUL byte (0 if none): a file holding one is binary, not a note."""
+    at = data.find(b"\x00")
+    return 0 if at < 0 else data.count(b"\n", 0, at) + 1
 
 
 def decode(data: bytes) -> tuple[str, list[Problem]]:

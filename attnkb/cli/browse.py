@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from attnkb.cli import app
-from attnkb.cli.common import emit_json, find_note, load_graph, load_summaries, out, vault_root
+from attnkb.cli.common import emit_json, find_note, load_graph, load_index, load_summaries, out, vault_root
 from attnkb.errors import UsageError
 
 
@@ -194,10 +194,11 @@ def check(
 ) -> None:
     """Report invalid front matter, broken and ambiguous links, failing examples, and orphans."""
     from attnkb.checks import check_vault
+    from attnkb.graph import Graph
 
-    root = vault_root(ctx)
-    g = load_graph(root)
-    findings = check_vault(g)
+    notes, skipped = load_index(vault_root(ctx), "data", warn=False)
+    g = Graph(notes)
+    findings = check_vault(g, skipped)
     errors = [f for f in findings if f.severity == "error"]
     if as_json:
         emit_json(
@@ -210,8 +211,7 @@ def check(
         )
     else:
         for f in findings:
-            label = "" if f.severity == "error" else f"{f.severity}: "
-            typer.echo(f"attnkb: {f.path}:{f.line}: {label}{f.message}", err=True)
+            typer.echo(f"attnkb: {f}", err=True)
         summary = f"{len(g.notes)} notes, {len(errors)} errors, {len(findings) - len(errors)} warnings"
         out.print(summary)
     if errors:

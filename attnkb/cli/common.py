@@ -48,25 +48,30 @@ class LazyProgress:
             self.bar.stop()
 
 
-def _indexed(load):
-    """Run an index load with the progress bar that appears only when it is slow."""
-    progress = LazyProgress()
-    try:
-        return load(progress)
-    finally:
-        progress.close()
-
-
-def load_notes(root: Path):
+def load_index(root: Path, column: str, create: bool = False, warn: bool = True) -> tuple[list, list]:
+    """Notes (``"data"``) or summaries (``"summary"``) and the index's findings (files left
+    out, a rebuilt cache), with the progress bar that appears only when it is slow. With
+    ``warn`` the findings are printed as warnings; ``check`` reports them itself."""
     from attnkb.vault import Index
 
-    return _indexed(Index(root).notes)
+    index = Index(root, create=create)
+    progress = LazyProgress()
+    try:
+        items = index.notes(progress) if column == "data" else index.summaries(progress)
+    finally:
+        progress.close()
+    if warn:
+        for finding in index.findings:
+            typer.echo(f"attnkb: {finding.location()}warning: {finding.message}", err=True)
+    return items, index.findings
+
+
+def load_notes(root: Path, create: bool = False):
+    return load_index(root, "data", create)[0]
 
 
 def load_summaries(root: Path) -> list[dict]:
-    from attnkb.vault import Index
-
-    return _indexed(Index(root).summaries)
+    return load_index(root, "summary")[0]
 
 
 def load_graph(root: Path):

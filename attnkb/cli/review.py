@@ -12,14 +12,14 @@ from attnkb.cli import app
 from attnkb.cli.common import emit_json, load_notes, out, vault_root
 
 
-def _deck(ctx: typer.Context):
+def _deck(ctx: typer.Context, writes: bool = False):
     from attnkb import clock
     from attnkb.srs.config import load
     from attnkb.srs.deck import Deck
     from attnkb.vault import STATE_DIR
 
     root = vault_root(ctx)
-    return Deck(root, load_notes(root), load(root / STATE_DIR), clock.now())
+    return Deck(root, load_notes(root, create=writes), load(root / STATE_DIR), clock.now())
 
 
 def _span(delta: timedelta) -> str:
@@ -69,7 +69,7 @@ def review(
     from attnkb.srs.session import RATINGS, Session
     from attnkb.vault import read_text
 
-    deck = _deck(ctx)
+    deck = _deck(ctx, writes=True)
     session = Session(deck, deck.queue(tag, limit, new), clock.now)
     session.start()
     if session.finished:

@@ -1,0 +1,108 @@
+"""The vault as the index sees it: odd file names, binary and huge files, the cache's life."""
+
+import json
+import os
+
+from attnkb.markdown import extract
+from attnkb.vault import Index, walk
+
+BAD_NAME = os.fsdecode(b"caf\xe9.md")  # Latin-1 bytes: not UTF-8, kept by the OS as a surrogate
+
+
+def test_non_utf8_file_name_is_reported_and_skipped(make_vault, cli):
+    root = make_vault({"ok.md": "# OK\n\n[[other]]\n", "other.md": "[[ok]]\n"})
+    (root / BAD_NAME).write_text("# Café\n")
+    (root / os.fsdecode(b"dir\xff")).mkdir()
+    (root / os.fsdecode(b"dir\xff") / "inside.md").write_text("# Inside\n")
+    cli("init", root)
+    for command in ("list", "due", "check"):
+        r = cli("--vault", root, command, "--json")
+        assert "internal error" not in r.output
+        assert "caf\\xe9.md" in r.stderr or command == "check", (command, r.stderr)
+    r = cli("--vault", root, "list", "--json")
+    assert r.exit_code == 0
+    assert [n["path"] for n in json.loads(r.stdout)] == ["ok.md", "other.md"]
+    assert "caf\\xe9.md: warning: file name is not valid UTF-8" in r.stderr
+    assert "dir\\xff: warning: folder name is not valid UTF-8" in r.stderr
+    r = cli("--vault", root, "check", "--json")
+    assert r.exit_code == 1
+    problems = {(p["path"], p["kind"]) for p in json.loads(r.stdout)["problems"]}
+    assert ("caf\\xe9.md", "skipped") in problems and ("dir\\xff", "skipped") in problems
+    r = cli("--vault", root, "review", input="q\n")
+    assert r.exit_code == 0, r.output
+
+
+def test_note_with_a_nul_byte_is_reported_with_its_line(make_vault, cli):
+    root = make_vault({"a.md": "[[b]]\n", "b.md": b"# B\n\n[[a]]\nbroken \x00 here\n"})
+    for _ in range(2):  # cold, then from the cache
+        r = cli("--vault", root, "check")
+        assert r.exit_code == 1
+        assert "attnkb: b.md:4: holds a NUL byte" in r.stderr
+        cli("init", root)
+    r = cli("--vault", root, "list", "--json")
+    assert [n["path"] for n in json.loads(r.stdout)] == ["a.md"]
+    assert "b.md:4: warning: holds a NUL byte" in r.stderr
+
+
+def test_files_over_the_size_limit_are_skipped_unread(make_vault, cli, monkeypatch):
+    root = make_vault({"small.md": "# Small\n", "big.md": "# Big\n" + "x" * 5000})
+    r = cli("--vault", root, "list", "--json")
+    assert [n["path"] for n in json.loads(r.stdout)] == ["big.md", "small.md"]  # default: 20 MB
+    (root / ".attnkb").mkdir()
+    (root / ".attnkb" / "config.toml").write_text("[vault]\nmax_note_bytes = 1000\n")
+    opened = []
+    real_open = open
+
+    def spy(file, *args, **kwargs):
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", spy)
+    r = cli("--vault", root, "list", "--json")
+    assert r.exit_code == 0
+    assert [n["path"] for n in json.loads(r.stdout)] == ["small.md"]
+    assert "big.md: warning: 5006 bytes is over the 1000 bytes limit ([vault] max_note_bytes" in r.stderr
+    assert not any(f.endswith("big.md") for f in opened)
+    r = cli("--vault", root, "check", "--json")
+    found = [p for p in json.loads(r.stdout)["problems"] if p["path"] == "big.md"]
+    assert found[0]["kind"] == "skipped" and found[0]["severity"] == "warning"
+
+
+def test_bad_size_limit_is_a_config_error(make_vault, cli):
+    root = make_vault({"a.md": "# A\n", ".attnkb/config.toml": "[vault]\nmax_note_bytes = 'big'\n"})
+    r = cli("--vault", root, "list")
+    assert r.exit_code == 2
+    assert "config.toml: [vault] max_note_bytes must be a whole number" in r.stderr
+
+
+def test_wikilink_rule_reads_each_character_about_once(monkeypatch):
+    """Counted, not timed: 160 KB of ``[`` made the rule rescan to the end from every ``[[``."""
+    import attnkb.markdown as md
+
+    scanned = []
+
+    def counting_find(src, needle, start):
+        found = str.find(src, needle, start)
+        scanned.append((len(src) if found < 0 else found) - start)
+        return found
+
+    monkeypatch.setattr(md, "_find", counting_find)
+    for src in ("[" * 4000, "[[" * 2000 + "]]", "![[a" * 1000, "[[a]] x\n" * 500):
+        scanned.clear()
+        extract(src)
+        assert sum(scanned) <= 4 * len(src), (src[:8], sum(scanned))
+    links = extract("[[A|b]] ![[C#x]] [[bad\nx]] [[a[b]] `[[code]]` [[ ]]").links
+    assert [(x.target, x.text, x.anchor, x.embed) for x in links] == [
+        ("A", "b", "", False),
+        ("C", "", "x", True),
+    ]
+
+
+def test_walk_reports_nothing_without_a_list(make_vault):
+    root = make_vault({"a.md": "x"})
+    (root / BAD_NAME).write_text("x")
+    assert [f.rel for f in walk(root)] == ["a.md"]
+    skipped = []
+    assert [f.rel for f in walk(root, None, skipped)] == ["a.md"]
+    assert [s.path for s in skipped] == ["caf\\xe9.md"]
+    assert Index(root).summaries()[0]["path"] == "a.md"
