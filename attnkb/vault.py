@@ -33,7 +33,12 @@ Progress = Callable[[int, int], None]
 
 def find_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
     """--vault, else $ATTNKB_VAULT, else the nearest ancestor holding .attnkb/, else ./notes,
-    else the working directory."""
+    else the working directory.
+
+    As with git's GIT_CEILING_DIRECTORIES, the search never climbs into a folder listed in
+    $ATTNKB_CEILING_DIRECTORIES: a stray ``.attnkb/`` in /tmp or a shared home must not turn
+    everything below it into one vault.
+    """
     cwd = cwd or Path.cwd()
     chosen = explicit or os.environ.get("ATTNKB_VAULT")
     if chosen:
@@ -41,12 +46,20 @@ def find_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None
         if not root.is_dir():
             raise UsageError("vault is not a folder", path=str(chosen))
         return root
+    ceilings = _ceilings()
     for folder in (cwd, *cwd.parents):
+        if folder in ceilings:
+            break
         if (folder / STATE_DIR).is_dir():
             return folder
     if (cwd / "notes").is_dir():
         return cwd / "notes"
     return cwd
+
+
+def _ceilings() -> set[Path]:
+    listed = os.environ.get("ATTNKB_CEILING_DIRECTORIES", "")
+    return {Path(p).expanduser().resolve() for p in listed.split(os.pathsep) if p.strip()}
 
 
 def init(root: Path) -> Path:

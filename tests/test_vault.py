@@ -2,9 +2,10 @@
 
 import json
 import os
+import sqlite3
 
 from attnkb.markdown import extract
-from attnkb.vault import Index, walk
+from attnkb.vault import Index, find_root, walk
 
 BAD_NAME = os.fsdecode(b"caf\xe9.md")  # Latin-1 bytes: not UTF-8, kept by the OS as a surrogate
 
@@ -106,3 +107,63 @@ def test_walk_reports_nothing_without_a_list(make_vault):
     assert [f.rel for f in walk(root, None, skipped)] == ["a.md"]
     assert [s.path for s in skipped] == ["caf\\xe9.md"]
     assert Index(root).summaries()[0]["path"] == "a.md"
+
+
+READ_ONLY_COMMANDS = [
+    ("list",),
+    ("list", "--json"),
+    ("check",),
+    ("graph",),
+    ("show", "a"),
+    ("links", "a"),
+    ("due",),
+    ("stats",),
+    ("run-example", "--all"),
+]
+
+
+def test_reading_commands_never_create_the_state_folder(make_vault, cli):
+    root = make_vault({"a.md": "# A\n\n### Q: what?\n\nthis\n\n[[b]]\n", "b.md": "[[a]]\n"})
+    for args in READ_ONLY_COMMANDS:
+        r = cli("--vault", root, *args)
+        assert r.exit_code == 0, (args, r.output)
+        assert not (root / ".attnkb").exists(), args
+    r = cli("--vault", root, "review", input="q\n")
+    assert r.exit_code == 0, r.output
+    assert (root / ".attnkb" / "index.sqlite").is_file()  # a writing command may keep a cache
+
+
+def test_corrupt_index_is_deleted_and_rebuilt_with_a_warning(make_vault, cli):
+    root = make_vault({"a.md": "# A\n", ".attnkb/index.sqlite": b"this is not a database" * 100})
+    r = cli("--vault", root, "list", "--json")
+    assert r.exit_code == 0
+    assert [n["title"] for n in json.loads(r.stdout)] == ["A"]
+    assert "attnkb: .attnkb/index.sqlite: warning: the index cache is corrupt" in r.stderr
+    with sqlite3.connect(root / ".attnkb" / "index.sqlite") as db:  # rebuilt, and used again
+        assert db.execute("SELECT path FROM notes").fetchall() == [("a.md",)]
+    r = cli("--vault", root, "list", "--json")
+    assert r.exit_code == 0 and r.stderr == ""
+
+
+def test_corruption_found_while_reading_rows_rebuilds_too(make_vault):
+    root = make_vault({f"n{i}.md": f"# N{i}\n\n" + "text " * 800 for i in range(60)})
+    (root / ".attnkb").mkdir()
+    Index(root).notes()
+    db_file = root / ".attnkb" / "index.sqlite"
+    data = bytearray(db_file.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 16384] = b"\xff" * 16384
+    db_file.write_bytes(bytes(data))
+    index = Index(root)
+    assert len(index.notes()) == 60
+    assert [f.kind for f in index.findings] == ["index"]
+    again = Index(root)
+    assert len(again.notes()) == 60 and again.findings == []
+
+
+def test_stray_state_folder_above_the_ceiling_is_ignored(tmp_path, monkeypatch):
+    (tmp_path / ".attnkb").mkdir()
+    (tmp_path / "work" / "deep").mkdir(parents=True)
+    assert find_root(cwd=tmp_path / "work" / "deep") == tmp_path  # what a stray folder did
+    monkeypatch.setenv("ATTNKB_CEILING_DIRECTORIES", f"/nonexistent{os.pathsep}{tmp_path}")
+    assert find_root(cwd=tmp_path / "work" / "deep") == tmp_path / "work" / "deep"
