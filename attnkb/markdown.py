@@ -118,6 +118,35 @@ _INLINE_CARD = re.compile(r"^(?P<q>[^:\n]*?\S)\s*::\s*(?P<a>\S.*)$")
 _CODE_SPAN = re.compile(r"`+[^`]*`+")
 
 
+_NEWLINE = re.compile(r"\r\n?|\n")
+
+
+def split_lines(text: str, keepends: bool = False) -> list[str]:
+    """The lines of a text as markdown-it numbers them (its token maps index these): broken at
+    ``\n``, ``\r\n`` and a lone ``\r`` only. ``str.splitlines()`` also breaks at U+2028, NEL,
+    form feed and more, so its line numbers drift from the token maps: every line count over
+    note text goes through here."""
+    if not keepends:
+        return _NEWLINE.split(text)
+    out, pos = [], 0
+    for m in _NEWLINE.finditer(text):
+        out.append(text[pos : m.end()])
+        pos = m.end()
+    if pos < len(text):
+        out.append(text[pos:])
+    return out
+
+
+def heading_spans(body: str) -> list[tuple[int, int, int]]:
+    """(level, first line, line after it) of each heading, 0-based, from the token stream, so a
+    ``# comment`` in a fenced block is no heading and a setext heading spans both its lines."""
+    return [
+        (int(tok.tag[1:]), tok.map[0], tok.map[1])
+        for tok in parser().parse(body)
+        if tok.type == "heading_open" and tok.map
+    ]
+
+
 def split_target(raw: str) -> tuple[str, str]:
     target, _, anchor = raw.partition("#")
     return target.strip(), anchor.strip()
@@ -130,7 +159,7 @@ def extract(body: str, first_line: int = 1) -> Extracted:
     points into the file, front matter included.
     """
     tokens = parser().parse(body)
-    lines = body.splitlines()
+    lines = split_lines(body)
     out = Extracted()
     offset = first_line
     heading_level = 0

@@ -16,6 +16,7 @@ from attnkb.errors import ExampleError
 from attnkb.examples.runner import Result, score_variance
 from attnkb.examples.spec import MATRIX_KEYS, decimals, scalar_nodes
 from attnkb.files import atomic_write
+from attnkb.markdown import split_lines
 
 Edit = tuple[int, int, int, int, str]  # start line, start col, end line, end col (file, 0-based)
 
@@ -86,7 +87,7 @@ def block_edits(result: Result, add: set[str]) -> list[Edit]:
 
 def apply_edits(text: str, edits: list[Edit]) -> str:
     """Apply (line, col) edits, last first; line endings of untouched lines are kept."""
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text, keepends=True)
     newline = "\r\n" if "\r\n" in text else "\n"
     offsets = [0]
     for line in lines:
@@ -110,7 +111,7 @@ def update_note(root: Path, results: list[Result], add: set[str]) -> bool:
     text, problems = decode(file.read_bytes())
     if problems:
         raise ExampleError("file is not valid UTF-8; not rewriting it", path, problems[0].line)
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text, keepends=True)
     edits: list[Edit] = []
     for r in results:
         if r.status == "error" or r.block is None:
