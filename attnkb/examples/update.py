@@ -131,5 +131,5 @@ def update_note(root: Path, results: list[Result], add: set[str]) -> bool:
     for ex in parse_text(path, new).examples:
         if run_block(path, ex.line, ex.text).status == "error":
             raise ExampleError("updating would break this block; file left untouched", path, ex.line)
-    atomic_write(file, new)
+    atomic_write(file, new, root)
     return True

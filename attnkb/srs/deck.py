@@ -172,7 +172,7 @@ class Deck:
                 f"{exc.message}; review logged, front matter not updated", path, exc.line
             ) from exc
         if new != text:
-            atomic_write(file, new)
+            atomic_write(file, new, self.root)
 
 
 def _follow_moves(memories: dict[tuple[str, str], Memory], cards: list[Card]) -> None:
