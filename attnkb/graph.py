@@ -23,6 +23,13 @@ class Edge:
         return self.resolution.path
 
 
+def _written_target(link: RawLink) -> str:
+    """zk's ``href``: the target as written (``Note#anchor``), without brackets or alias."""
+    if link.kind == "markdown":
+        return link.href
+    return link.target + (f"#{link.anchor}" if link.anchor else "")
+
+
 class Graph:
     def __init__(self, notes: list[Note]):
         self.notes = {n.path: n for n in notes}
@@ -83,9 +90,9 @@ class Graph:
             {
                 "sourcePath": e.source,
                 "targetPath": e.target,
-                "href": e.link.href,
+                "href": _written_target(e.link),
                 "type": e.link.kind,
-                "title": e.link.text,
+                "title": e.link.text or _written_target(e.link),
                 "anchor": e.link.anchor,
                 "line": e.link.line,
                 "isExternal": False,

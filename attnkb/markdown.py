@@ -148,7 +148,8 @@ def heading_spans(body: str) -> list[tuple[int, int, int]]:
 
 
 def split_target(raw: str) -> tuple[str, str]:
-    target, _, anchor = raw.partition("#")
+    """``Note#anchor|shown`` as (note, anchor): what a wikilink or ``related`` entry names."""
+    target, _, anchor = raw.split("|", 1)[0].partition("#")
     return target.strip(), anchor.strip()
 
 

@@ -101,7 +101,7 @@ def test_math_protection_only_adds_backticks_and_spacing(text):
 def test_graph_formats(make_vault, cli):
     root = make_vault(FILES)
     data = json.loads(cli("--vault", root, "graph").stdout)
-    link = next(li for li in data["links"] if li["href"] == "[[missing]]")
+    link = next(li for li in data["links"] if li["href"] == "missing")
     assert link == {
         **link,
         "sourcePath": "intro.md",

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from attnkb.cli import app
-from attnkb.cli.common import emit_json, find_note, load_graph, load_index, load_summaries, out, vault_root
+from attnkb.cli.common import emit_json, load_graph, load_index, load_summaries, out, vault_root
 from attnkb.errors import UsageError
 
 
@@ -76,11 +76,12 @@ def show(ctx: typer.Context, note: str = typer.Argument(..., help="Path, file na
     from rich.panel import Panel
 
     from attnkb import frontmatter
+    from attnkb.links import find_note
     from attnkb.vault import read_text
 
     root = vault_root(ctx)
     graph = load_graph(root)
-    path = find_note(graph, root, note)
+    path = find_note(graph.resolver, root, note)
     n = graph.notes[path]
     facts = [f"[bold]{n.title}[/bold]", f"[cyan]{path}[/cyan]"]
     if n.tags:
@@ -130,9 +131,11 @@ def links(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show a note's outgoing links and its backlinks."""
+    from attnkb.links import find_note
+
     root = vault_root(ctx)
     graph = load_graph(root)
-    path = find_note(graph, root, note)
+    path = find_note(graph.resolver, root, note)
     outgoing = [
         {
             "href": e.link.href,

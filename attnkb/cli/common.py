@@ -11,8 +11,6 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from attnkb.errors import AmbiguousNote, NoteNotFound
-
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -78,24 +76,6 @@ def load_graph(root: Path):
     from attnkb.graph import Graph
 
     return Graph(load_notes(root))
-
-
-def find_note(graph, root: Path, spec: str) -> str:
-    """NOTE as a user types it: a path (from here or the vault), a file name, or a title."""
-    as_path = Path(spec).expanduser()
-    for candidate in (Path.cwd() / as_path, root / as_path):
-        try:
-            rel = candidate.resolve().relative_to(root.resolve()).as_posix()
-        except (ValueError, OSError):
-            continue
-        if rel in graph.notes:
-            return rel
-    hit = graph.resolver.resolve(spec)
-    if hit.path is not None:
-        return hit.path
-    if hit.ambiguous:
-        raise AmbiguousNote(f"{spec!r} could be: " + ", ".join(hit.candidates))
-    raise NoteNotFound(f"no note matches {spec!r}")
 
 
 def emit_json(data: Any) -> None:

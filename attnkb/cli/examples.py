@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from attnkb.cli import app
-from attnkb.cli.common import emit_json, find_note, load_graph, out, vault_root
+from attnkb.cli.common import emit_json, load_graph, out, vault_root
 from attnkb.examples import DEFAULT_MAX_ELEMENTS
 
 MAX_ROWS = 16  # a block's matrices are drawn up to this many rows, and as many columns as fit
@@ -111,6 +111,7 @@ def run_example(
     from attnkb.errors import UsageError
     from attnkb.examples.runner import run_note_examples
     from attnkb.examples.spec import MATRIX_KEYS
+    from attnkb.links import find_note
 
     if bool(notes) == run_all:
         raise UsageError("name one or more notes, or use --all")
@@ -121,7 +122,7 @@ def run_example(
         raise UsageError("--add goes with --update")
     root = vault_root(ctx)
     graph = load_graph(root)
-    paths = sorted(graph.notes) if run_all else [find_note(graph, root, n) for n in notes]
+    paths = sorted(graph.notes) if run_all else [find_note(graph.resolver, root, n) for n in notes]
     results = []
     for path in paths:
         note_results = run_note_examples(graph.notes[path], max_elements)
