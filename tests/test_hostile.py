@@ -10,10 +10,60 @@ from hypothesis import strategies as st
 
 NOW = {"ATTNKB_NOW": "2026-11-21T10:00:00+00:00"}
 TRICKY = [
-    "---", "\n", "\r\n", "\r", "\t", " ", ":", "- ", "[", "]", "[[", "]]", "|", "#", "### Q: ", "**Q: ",
-    "A: ", "::", "`", "```", "```attention\n", "$", "\\", "'", '"', "{", "}", "&a", "*a", "!!", "? ",
-    "\x00", "\x1b[2J", "\x07", "\u2028", "\x85", "\x0c", "\ufeff", "\ud800", "注意力", "é", "2026-02-30",
-    "[/INST]", "[b]", "# ", "\n# ", "title", "tags", "aliases", "related", "next_review", "review_count", "mastery_level", "date",
+    "---",
+    "\n",
+    "\r\n",
+    "\r",
+    "\t",
+    " ",
+    ":",
+    "- ",
+    "[",
+    "]",
+    "[[",
+    "]]",
+    "|",
+    "#",
+    "### Q: ",
+    "**Q: ",
+    "A: ",
+    "::",
+    "`",
+    "```",
+    "```attention\n",
+    "$",
+    "\\",
+    "'",
+    '"',
+    "{",
+    "}",
+    "&a",
+    "*a",
+    "!!",
+    "? ",
+    "\x00",
+    "\x1b[2J",
+    "\x07",
+    "\u2028",
+    "\x85",
+    "\x0c",
+    "\ufeff",
+    "\ud800",
+    "注意力",
+    "é",
+    "2026-02-30",
+    "[/INST]",
+    "[b]",
+    "# ",
+    "\n# ",
+    "title",
+    "tags",
+    "aliases",
+    "related",
+    "next_review",
+    "review_count",
+    "mastery_level",
+    "date",
 ]
 FM_KEYS = ["title", "tags", "aliases", "related", "next_review", "review_count", "mastery_level", "date", "x"]
 
@@ -30,7 +80,9 @@ front_matter = st.one_of(
         lambda d: "".join(f"{k}: {v if isinstance(v, str) else json.dumps(v)}\n" for k, v in d.items())
     ),
 )
-name_text = st.text(st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)), min_size=1, max_size=20)
+name_text = st.text(
+    st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)), min_size=1, max_size=20
+)
 raw_name = st.binary(min_size=1, max_size=12).filter(lambda b: b"/" not in b and b"\x00" not in b)
 file_names = st.one_of(name_text, raw_name.map(os.fsdecode)).filter(
     lambda n: not n.startswith(".") and len(os.fsencode(n)) < 200
