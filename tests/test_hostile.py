@@ -101,7 +101,12 @@ def assert_clean(r, args):
         assert r.stderr.startswith("attnkb: "), (args, r.stderr)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(vault=notes)
 def test_hostile_vaults_never_crash_a_command(vault, tmp_path, cli):
     root = tmp_path / f"v{next(counter)}"

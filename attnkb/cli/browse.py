@@ -199,7 +199,7 @@ def check(
     from attnkb.checks import check_vault
     from attnkb.graph import Graph
 
-    notes, skipped = load_index(vault_root(ctx), "data", warn=False)
+    notes, skipped = load_index(vault_root(ctx), "data", quiet=True)
     g = Graph(notes)
     findings = check_vault(g, skipped)
     errors = [f for f in findings if f.severity == "error"]

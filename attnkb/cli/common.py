@@ -46,10 +46,10 @@ class LazyProgress:
             self.bar.stop()
 
 
-def load_index(root: Path, column: str, create: bool = False, warn: bool = True) -> tuple[list, list]:
+def load_index(root: Path, column: str, create: bool = False, quiet: bool = False) -> tuple[list, list]:
     """Notes (``"data"``) or summaries (``"summary"``) and the index's findings (files left
-    out, a rebuilt cache), with the progress bar that appears only when it is slow. With
-    ``warn`` the findings are printed as warnings; ``check`` reports them itself."""
+    out, a rebuilt cache), with the progress bar that appears only when it is slow. Unless
+    ``quiet``, the findings are printed as warnings; ``check`` reports them itself."""
     from attnkb.vault import Index
 
     index = Index(root, create=create)
@@ -58,7 +58,7 @@ def load_index(root: Path, column: str, create: bool = False, warn: bool = True)
         items = index.notes(progress) if column == "data" else index.summaries(progress)
     finally:
         progress.close()
-    if warn:
+    if not quiet:
         for finding in index.findings:
             typer.echo(f"attnkb: {finding.location()}warning: {finding.message}", err=True)
     return items, index.findings
