@@ -172,11 +172,13 @@ def max_note_bytes(root: Path) -> int:
     if not path.is_file():
         return DEFAULT_MAX_NOTE_BYTES
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # Notepad writes a BOM
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read: {exc}", path=str(path)) from exc
     table = data.get("vault", {})
-    value = table.get("max_note_bytes", DEFAULT_MAX_NOTE_BYTES) if isinstance(table, dict) else None
+    if not isinstance(table, dict):
+        raise ConfigError("[vault] must be a table", str(path))
+    value = table.get("max_note_bytes", DEFAULT_MAX_NOTE_BYTES)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(
             f"[vault] max_note_bytes must be a whole number of bytes >= 1, got {value!r}", str(path)

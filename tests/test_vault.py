@@ -74,6 +74,9 @@ def test_bad_size_limit_is_a_config_error(make_vault, cli):
     r = cli("--vault", root, "list")
     assert r.exit_code == 2
     assert "config.toml: [vault] max_note_bytes must be a whole number" in r.stderr
+    (root / ".attnkb" / "config.toml").write_text("\ufeff[vault]\nmax_note_bytes = 2\n")  # a BOM
+    r = cli("--vault", root, "list", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout) == [] and "a.md: warning: 4 bytes is over" in r.stderr
 
 
 def test_wikilink_rule_reads_each_character_about_once(monkeypatch):
