@@ -17,6 +17,7 @@ import yaml
 from attnkb import yamlsafe
 from attnkb.errors import FrontMatterError
 from attnkb.findings import Problem
+from attnkb.markdown import split_lines
 
 BOM = "\ufeff"
 _FENCE = re.compile(r"---[ \t]*\r?\n")
@@ -244,7 +245,7 @@ def _value_spots(fm: str, owned: set[str]) -> dict[str, _Spot]:
 def _content_end(fm: str, start: int, end: int) -> int:
     """``end`` pulled back over trailing blank and comment lines and the last line break: YAML
     counts them into a block value, but they belong to the user."""
-    lines = fm[start:end].splitlines(keepends=True)
+    lines = split_lines(fm[start:end], keepends=True)
     while len(lines) > 1 and _COMMENT_OR_BLANK.fullmatch(lines[-1]):
         lines.pop()
     return start + len("".join(lines).rstrip("\r\n"))
