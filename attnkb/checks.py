@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from attnkb.findings import Finding
 from attnkb.graph import Graph
 
 
-def check_vault(graph: Graph, skipped: list[Finding] | None = None) -> list[Finding]:
-    """Front matter problems, broken and ambiguous links, orphans, failing examples, and the
-    files the index left out (``skipped``: unreadable names, binary or oversized files)."""
+def check_vault(
+    graph: Graph, root: Path | None = None, skipped: list[Finding] | None = None
+) -> list[Finding]:
+    """Front matter problems, broken and ambiguous links, orphans, failing examples, the files
+    the index left out (``skipped``: unreadable names, binary or oversized files) and, given
+    the vault ``root`` to read bodies from, formulas that disagree with the kernel."""
     from attnkb.examples.runner import run_note_examples
 
     findings = graph.findings() + list(skipped or [])
     for note in graph.notes.values():
-        for result in run_note_examples(note):
+        results = run_note_examples(note)
+        for result in results:
             if result.status != "pass":
                 findings.append(
                     Finding(
@@ -23,5 +29,17 @@ def check_vault(graph: Graph, skipped: list[Finding] | None = None) -> list[Find
                         f"attention example: {result.message}",
                     )
                 )
+        if root is not None:
+            findings.extend(_formula_findings(root, note, results))
     findings.sort(key=lambda f: (f.path, f.line, f.kind))
     return findings
+
+
+def _formula_findings(root: Path, note, results) -> list[Finding]:
+    from attnkb.formulas import check_note
+
+    return [
+        Finding(note.path, f.line, "formula-fail", f"formula {f.formula}: {f.message}")
+        for f in check_note(root, note, results)
+        if f.status == "fail"
+    ]

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -194,23 +194,27 @@ def _parser_version() -> str:
 
     digest = hashlib.sha1(attnkb.__version__.encode())
     here = Path(__file__).parent
-    for name in ("note.py", "markdown.py", "frontmatter.py", "vault.py"):
+    for name in ("note.py", "markdown.py", "frontmatter.py", "vault.py", "search.py"):
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:16]
 
 
 @dataclass
 class Parsed:
-    """One file's index row: the summary and whole-note JSON, or why the file was skipped."""
+    """One file's index row: the summary and whole-note JSON and its full-text row, or why
+    the file was skipped."""
 
     summary: str | None = None
     data: str | None = None
     skipped: str | None = None  # JSON of {"line", "message"}
+    document: tuple[str, ...] | None = None
 
 
 def _parse_file(root: str, rel: str, max_bytes: int | None = None) -> Parsed:
-    from attnkb.note import Note, nul_line, parse_note
+    from attnkb import search
+    from attnkb.note import Note, decode, nul_line, parse_text
 
+    text = ""
     try:
         with open(Path(root) / rel, "rb") as f:
             data = f.read() if max_bytes is None else f.read(max_bytes + 1)
@@ -223,8 +227,9 @@ def _parse_file(root: str, rel: str, max_bytes: int | None = None) -> Parsed:
         line = nul_line(data)
         if line:
             return _skip(line, "holds a NUL byte: a binary file, not a note; skipped")
-        note = parse_note(rel, data)
-    return Parsed(json.dumps(note.summary()), json.dumps(note.to_dict()))
+        text, problems = decode(data)
+        note = parse_text(rel, text, problems)
+    return Parsed(json.dumps(note.summary()), json.dumps(note.to_dict()), None, search.document(note, text))
 
 
 def _skip(line: int, message: str) -> Parsed:
@@ -252,6 +257,7 @@ class Index:
         self.root = root
         self.create = create
         self.findings: list[Finding] = []
+        self._db: sqlite3.Connection | None = None
 
     def _open(self) -> sqlite3.Connection | None:
         state = self.root / STATE_DIR
@@ -283,6 +289,17 @@ class Index:
         except (OSError, sqlite3.Error):
             return None
 
+    def search_db(self, progress: Progress | None = None) -> sqlite3.Connection:
+        """The index with its full-text table up to date; where there is no cache (a read-only
+        vault, or a folder that is no vault) an in-memory index built for this run."""
+        self.findings = []
+        self._db = self._open() or _prepare(sqlite3.connect(":memory:"))
+        self._refresh(None, progress)
+        if self._db is None:  # the cache was corrupt and could not be made again
+            self._db = _prepare(sqlite3.connect(":memory:"))
+            self._refresh(None, progress)
+        return self._db
+
     def notes(self, progress: Progress | None = None) -> list[Note]:
         """Every note, whole: links, cards and examples included."""
         from attnkb.note import Note
@@ -296,33 +313,62 @@ class Index:
     def _load(self, column: str, progress: Progress | None) -> list[str]:
         """The JSON text of ``column`` for each note, in walk order, parsing what is stale."""
         self.findings = []
+        self._db = self._open()
+        try:
+            return self._refresh(column, progress)
+        finally:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def _refresh(self, column: str | None, progress: Progress | None, retry: bool = True) -> list[str]:
+        """Bring the cache up to date; return ``column`` of every note (none when None). A cache
+        found corrupt on the way is replaced by a fresh one (``self._db``) and filled again."""
+        try:
+            return self._sync(column, progress)
+        except sqlite3.DatabaseError as exc:
+            if self._db is not None:
+                self._db.close()
+            corrupt = retry and not isinstance(exc, sqlite3.OperationalError)  # not just locked
+            self._db = self._rebuild(self.root / STATE_DIR / INDEX_FILE, exc) if corrupt else None
+            return self._refresh(column, progress, retry=False)
+
+    def _sync(self, column: str | None, progress: Progress | None) -> list[str]:
+        from attnkb import search
+
         max_bytes = max_note_bytes(self.root)
         files = list(walk(self.root, max_bytes, self.findings))
-        db = self._open()
         cached: dict[str, tuple[int, int, str | None, str | None]] = {}
-        if db is not None:
-            query = f"SELECT path, size, mtime_ns, {column}, skipped FROM notes"  # column is ours
+        if self._db is not None:
+            query = f"SELECT path, size, mtime_ns, {column or 'NULL'}, skipped FROM notes"  # column is ours
             try:
-                cached = {row[0]: row[1:] for row in db.execute(query)}
+                cached = {row[0]: row[1:] for row in self._db.execute(query)}
             except sqlite3.OperationalError:
                 cached = {}
-            except sqlite3.DatabaseError as exc:
-                db.close()
-                db = self._rebuild(self.root / STATE_DIR / INDEX_FILE, exc)
         stale = [f for f in files if (hit := cached.get(f.rel)) is None or hit[:2] != (f.size, f.mtime_ns)]
         parsed = dict(zip((f.rel for f in stale), self._parse(stale, max_bytes, progress), strict=True))
-        if db is not None:
+        if self._db is not None:
             try:
-                with db:
+                with self._db as db:
                     db.executemany(
                         "INSERT OR REPLACE INTO notes VALUES (?, ?, ?, ?, ?, ?)",
-                        [(f.rel, f.size, f.mtime_ns, *astuple(parsed[f.rel])) for f in stale],
+                        [
+                            (
+                                f.rel,
+                                f.size,
+                                f.mtime_ns,
+                                parsed[f.rel].summary,
+                                parsed[f.rel].data,
+                                parsed[f.rel].skipped,
+                            )
+                            for f in stale
+                        ],
                     )
                     gone = set(cached) - {f.rel for f in files}
                     db.executemany("DELETE FROM notes WHERE path = ?", [(p,) for p in gone])
-            except sqlite3.Error:
-                pass
-            db.close()
+                    search.sync(db, {rel: p.document for rel, p in parsed.items()}, gone, cold=not cached)
+            except sqlite3.OperationalError:
+                pass  # locked or read-only: this run's notes are right, the cache catches up later
         out = []
         for f in files:
             if f.rel in parsed:
@@ -333,7 +379,7 @@ class Index:
             if skipped is not None:
                 why = json.loads(skipped)
                 self.findings.append(Finding(f.rel, why["line"], "skipped", why["message"]))
-            elif raw is not None:
+            elif raw is not None and column is not None:
                 out.append(raw)
         return out
 
@@ -370,20 +416,29 @@ class Index:
 def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=10)
     try:
-        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        version = _parser_version()
-        row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
-        if row is None or row[0] != version:
-            with db:
-                db.execute("DROP TABLE IF EXISTS notes")
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (version,))
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS notes (path TEXT PRIMARY KEY, size INTEGER,"
-            " mtime_ns INTEGER, summary TEXT, data TEXT, skipped TEXT)"
-        )
+        return _prepare(db)
     except BaseException:
         db.close()
         raise
+
+
+def _prepare(db: sqlite3.Connection) -> sqlite3.Connection:
+    """Tables of the index, dropped whenever the parser changed."""
+    from attnkb import search
+
+    db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+    version = _parser_version()
+    row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+    if row is None or row[0] != version:
+        with db:
+            db.execute("DROP TABLE IF EXISTS notes")
+            search.drop(db)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (version,))
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS notes (path TEXT PRIMARY KEY, size INTEGER,"
+        " mtime_ns INTEGER, summary TEXT, data TEXT, skipped TEXT)"
+    )
+    search.create(db)
     return db
 
 

@@ -129,6 +129,9 @@ def links(
     ctx: typer.Context,
     note: str = typer.Argument(..., help="Path, file name or title."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    mentions: bool = typer.Option(
+        False, "--mentions", help="Instead: notes that name its title or an alias without linking to it."
+    ),
 ) -> None:
     """Show a note's outgoing links and its backlinks."""
     from attnkb.links import find_note
@@ -136,6 +139,11 @@ def links(
     root = vault_root(ctx)
     graph = load_graph(root)
     path = find_note(graph.resolver, root, note)
+    if mentions:
+        from attnkb.cli.find import print_mentions
+
+        print_mentions(root, graph, path, as_json)
+        return
     outgoing = [
         {
             "href": e.link.href,
@@ -199,9 +207,10 @@ def check(
     from attnkb.checks import check_vault
     from attnkb.graph import Graph
 
-    notes, skipped = load_index(vault_root(ctx), "data", quiet=True)
+    root = vault_root(ctx)
+    notes, skipped = load_index(root, "data", quiet=True)
     g = Graph(notes)
-    findings = check_vault(g, skipped)
+    findings = check_vault(g, root, skipped)
     errors = [f for f in findings if f.severity == "error"]
     if as_json:
         emit_json(

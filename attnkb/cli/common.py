@@ -59,9 +59,14 @@ def load_index(root: Path, column: str, create: bool = False, quiet: bool = Fals
     finally:
         progress.close()
     if not quiet:
-        for finding in index.findings:
-            typer.echo(f"attnkb: {finding.location()}warning: {finding.message}", err=True)
+        report(index.findings)
     return items, index.findings
+
+
+def report(findings: list) -> None:
+    """The index's findings (files left out, a rebuilt cache) as warnings on stderr."""
+    for finding in findings:
+        typer.echo(f"attnkb: {finding.location()}warning: {finding.message}", err=True)
 
 
 def load_notes(root: Path, create: bool = False):
