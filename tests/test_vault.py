@@ -122,6 +122,9 @@ READ_ONLY_COMMANDS = [
     ("due",),
     ("stats",),
     ("run-example", "--all"),
+    ("search", "this"),
+    ("related", "a"),
+    ("links", "a", "--mentions"),
 ]
 
 
