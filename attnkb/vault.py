@@ -63,10 +63,13 @@ def _ceilings() -> set[Path]:
 
 
 def init(root: Path) -> Path:
-    """Create ``.attnkb/`` (idempotent)."""
+    """Create ``.attnkb/`` with its git files (idempotent)."""
+    from attnkb.srs.log import write_git_files
+
     state = root / STATE_DIR
     try:
         state.mkdir(parents=True, exist_ok=True)
+        write_git_files(state)
     except OSError as exc:
         raise UsageError(f"cannot create {STATE_DIR}/: {exc.strerror}", path=str(root)) from exc
     return state

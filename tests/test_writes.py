@@ -72,7 +72,9 @@ def test_review_never_replaces_what_it_must_not_write(make_vault, cli, tmp_path,
     assert protected.read_text() == NOTE  # the user's file is as it was
     if kind == "outside-link":
         assert (root / "n.md").is_symlink()
-    assert (root / ".attnkb" / "reviews.log").read_text().count("\t3\t") == 1  # the grade is kept
+    logs = "".join(p.read_text() for p in (root / ".attnkb" / "reviews").glob("*.log"))
+    assert logs.count("\t3\t") == 1  # the grade is kept, and the session went on
+    assert r.exit_code == 0 and "Session over" in r.stdout
 
 
 def test_run_example_update_follows_the_same_rule(make_vault, cli, tmp_path):
