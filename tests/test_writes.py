@@ -92,3 +92,14 @@ def test_run_example_update_follows_the_same_rule(make_vault, cli, tmp_path):
     r = cli("--vault", root, "run-example", "out.md", "--update")
     assert r.exit_code == 2 and "attnkb: out.md: leads to" in r.stderr and "outside the vault" in r.stderr
     assert (tmp_path / "out.md").read_text() == BLOCK
+
+
+def test_related_write_skips_a_read_only_note_and_writes_the_others(make_vault, cli):
+    words = "scaled dot product attention softmax query key value"
+    root = make_vault({"a.md": f"# Attention\n\n{words}\n", "b.md": f"# Self attention\n\n{words} heads\n"})
+    os.chmod(root / "b.md", 0o444)
+    r = cli("--vault", root, "related", "--write", "--all")
+    assert r.exit_code == 1 and "attnkb: b.md: is read-only" in r.stderr
+    assert "updated 1 notes" in r.stdout
+    assert (root / "b.md").read_text() == f"# Self attention\n\n{words} heads\n"
+    assert (root / "a.md").read_text() != f"# Attention\n\n{words}\n"  # the other note got its section
