@@ -2,37 +2,73 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from attnkb.findings import Finding
 from attnkb.graph import Graph
 
+if TYPE_CHECKING:
+    from attnkb.note import Note
+    from attnkb.vault import Index
+
+RESULTS = "check"  # the name of the per-note findings kept in the index
+# what a note's example and formula findings depend on besides its bytes: this code, the
+# kernel's, the libraries that run them, and the vault's config
+_CODE = ("checks.py", "findings.py", "yamlsafe.py", "note.py")
+_CODE_DIRS = ("examples", "formulas", "kernel")
+_LIBRARIES = ("numpy", "lark", "markdown-it-py", "mdit-py-plugins", "pyyaml")
+
 
 def check_vault(
-    graph: Graph, root: Path | None = None, skipped: list[Finding] | None = None
+    graph: Graph, root: Path | None = None, skipped: list[Finding] | None = None, index: Index | None = None
 ) -> list[Finding]:
     """Front matter problems, broken and ambiguous links, orphans, failing examples, the files
     the index left out (``skipped``: unreadable names, binary or oversized files) and, given
-    the vault ``root`` to read bodies from, formulas that disagree with the kernel."""
-    from attnkb.examples.runner import run_note_examples
+    the vault ``root`` to read bodies from, formulas that disagree with the kernel.
 
+    Given the ``index`` the notes came from, a note's example and formula findings are kept
+    there, keyed by the SHA-1 of its bytes and the version of the code that found them, and
+    reused while both stay the same: running every example and parsing every note for its
+    formulas is most of the time of a check."""
     findings = graph.findings() + list(skipped or [])
+    cached = root is not None and index is not None
+    version = _version(root) if cached else ""
+    kept = index.results(RESULTS, version) if cached else {}
+    fresh: list[tuple[str, str, str]] = []
     for note in graph.notes.values():
-        results = run_note_examples(note)
-        for result in results:
-            if result.status != "pass":
-                findings.append(
-                    Finding(
-                        note.path,
-                        result.line,
-                        f"example-{result.status}",
-                        f"attention example: {result.message}",
-                    )
-                )
-        if root is not None:
-            findings.extend(_formula_findings(root, note, results))
+        raw = kept.get(note.path)
+        if raw is not None:
+            findings.extend(Finding(**f) for f in json.loads(raw))
+            continue
+        found = _note_findings(root, note)
+        findings.extend(found)
+        digest = index.digests.get(note.path) if cached else None
+        if digest and digest == _digest(root / note.path):  # unchanged while we looked
+            fresh.append((note.path, digest, json.dumps([f.to_dict() for f in found])))
+    if cached:
+        index.keep_results(RESULTS, version, fresh)
     findings.sort(key=lambda f: (f.path, f.line, f.kind))
     return findings
+
+
+def _note_findings(root: Path | None, note: Note) -> list[Finding]:
+    from attnkb.examples.runner import run_note_examples
+
+    found = []
+    results = run_note_examples(note)
+    for result in results:
+        if result.status != "pass":
+            found.append(
+                Finding(
+                    note.path, result.line, f"example-{result.status}", f"attention example: {result.message}"
+                )
+            )
+    if root is not None:
+        found.extend(_formula_findings(root, note, results))
+    return found
 
 
 def _formula_findings(root: Path, note, results) -> list[Finding]:
@@ -43,3 +79,34 @@ def _formula_findings(root: Path, note, results) -> list[Finding]:
         for f in check_note(root, note, results)
         if f.status == "fail"
     ]
+
+
+def _digest(path: Path) -> str | None:
+    import hashlib
+
+    try:
+        return hashlib.sha1(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _version(root: Path) -> str:
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    from attnkb.vault import CONFIG_FILE, STATE_DIR, code_version
+
+    here = Path(__file__).parent
+    names = [
+        *_CODE,
+        *sorted(p.relative_to(here).as_posix() for d in _CODE_DIRS for p in (here / d).glob("*.py")),
+    ]
+    digest = hashlib.sha1(code_version(*names).encode())
+    for name in _LIBRARIES:
+        try:
+            digest.update(f"{name} {version(name)}\n".encode())
+        except PackageNotFoundError:
+            digest.update(f"{name} -\n".encode())
+    with contextlib.suppress(OSError):  # no config: the defaults
+        digest.update((root / STATE_DIR / CONFIG_FILE).read_bytes())
+    return digest.hexdigest()[:16]

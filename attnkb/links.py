@@ -46,10 +46,17 @@ class Resolver:
             for alias in n.aliases:
                 self._alias[alias.lower()].append(n.path)
             self._title[n.title.lower()].append(n.path)
+        # resolutions are memoised: a vault's links repeat targets, and the relative step depends
+        # only on the linking note's folder (Resolutions are shared: never change one)
+        self._relative: dict[tuple[str, str], Resolution | None] = {}
+        self._anywhere: dict[str, Resolution] = {}
 
     def _by_path(self, path: str | None) -> Resolution | None:
         if path is None:
             return None
+        lower = path.lower()
+        if lower not in self._lower_path and lower + ".md" not in self._lower_path:
+            return None  # no note there, whatever the case
         for candidate in (path, path + ".md") if not path.lower().endswith(".md") else (path,):
             if candidate in self.notes:
                 return Resolution(candidate, [candidate])
@@ -74,10 +81,20 @@ class Resolver:
         target = target.strip()
         if not target:
             return Resolution(source, [source] if source else [])
-        if source is not None:
-            hit = self._by_path(_norm(posixpath.join(posixpath.dirname(source), target)))
+        folder = posixpath.dirname(source) if source is not None else ""
+        if folder:  # from the vault's top folder the relative path is the vault path
+            key = (target, folder)
+            if key not in self._relative:
+                self._relative[key] = self._by_path(_norm(posixpath.join(folder, target)))
+            hit = self._relative[key]
             if hit:
                 return hit
+        if target not in self._anywhere:
+            self._anywhere[target] = self._resolve_anywhere(target)
+        return self._anywhere[target]
+
+    def _resolve_anywhere(self, target: str) -> Resolution:
+        """What ``target`` reaches from any folder: vault path, file name, alias, title."""
         hit = self._by_path(_norm(target))
         if hit:
             return hit

@@ -40,8 +40,7 @@ class Note:
         return PurePosixPath(self.path).stem
 
     def date_field(self, key: str) -> date | None:
-        value = self.meta.get(key)
-        return _as_date(value) if isinstance(value, str) else None
+        return date_of(self.meta.get(key))
 
     def has_tags(self, wanted: list[str]) -> bool:
         return tags_match(self.tags, wanted)
@@ -87,6 +86,11 @@ def tags_match(tags: list[str], wanted: list[str]) -> bool:
         if not any(t == w or t.startswith(w + "/") for t in lowered):
             return False
     return True
+
+
+def date_of(value: Any) -> date | None:
+    """The day a front matter value names (as the index keeps it: ISO text), else None."""
+    return _as_date(value) if isinstance(value, str) else None
 
 
 def _as_date(value: str) -> date | None:

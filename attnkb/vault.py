@@ -21,6 +21,7 @@ from attnkb.findings import Finding, Problem
 
 if TYPE_CHECKING:
     from attnkb.note import Note
+    from attnkb.srs.cards import DeckNote
 
 STATE_DIR = ".attnkb"
 INDEX_FILE = "index.sqlite"
@@ -29,6 +30,8 @@ DEFAULT_MAX_NOTE_BYTES = 20_000_000
 PARALLEL_THRESHOLD = 64  # below this many changed files a process pool costs more than it saves
 
 Progress = Callable[[int, int], None]
+# the index's columns in table order: small ones first (see Index)
+COLUMNS = ("path", "size", "mtime_ns", "skipped", "summary", "deck", "digest", "data", "answers")
 
 
 def find_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
@@ -189,54 +192,103 @@ def max_note_bytes(root: Path) -> int:
     return value
 
 
-def _parser_version() -> str:
-    """Changes whenever the parsing code does, so a cache never outlives its parser."""
+def code_version(*names: str) -> str:
+    """A digest of attnkb's version and the named source files (relative to the package):
+    a cache keyed by it never outlives the code that filled it."""
     import hashlib
 
     import attnkb
 
     digest = hashlib.sha1(attnkb.__version__.encode())
     here = Path(__file__).parent
-    for name in ("note.py", "markdown.py", "frontmatter.py", "vault.py", "search.py"):
+    for name in names:
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:16]
 
 
+def _parser_version() -> str:
+    """Changes whenever the parsing code does, so a cache never outlives its parser."""
+    return code_version(
+        "note.py", "markdown.py", "frontmatter.py", "vault.py", "search.py", "srs/cards.py", "srs/history.py"
+    )
+
+
+def to_json(value: object) -> str:
+    """JSON as the index stores it: non-ASCII kept as is (CJK text takes a third of the room
+    and a quarter of the decoding time of ``\\u`` escapes), escaped only when a string holds a
+    lone surrogate (YAML's ``"\\ud800"``), which SQLite cannot store."""
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value)
+    return text
+
+
 @dataclass
 class Parsed:
-    """One file's index row: the summary and whole-note JSON and its full-text row, or why
+    """One file's index row (JSON columns, see :class:`Index`) and its full-text row, or why
     the file was skipped."""
 
     summary: str | None = None
+    deck: str | None = None
+    digest: str | None = None
     data: str | None = None
+    answers: str | None = None
     skipped: str | None = None  # JSON of {"line", "message"}
     document: tuple[str, ...] | None = None
 
 
-def _parse_file(root: str, rel: str, max_bytes: int | None = None) -> Parsed:
-    from attnkb import search
+class NotANote(Exception):
+    """A file the index leaves out (binary, or grown over the size limit), and why."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def read_note(root: Path, rel: str, max_bytes: int | None = None) -> tuple[Note, str, str]:
+    """A note as the index reads it: the note, its text and the SHA-1 of its bytes. An
+    unreadable file is a note with that problem; a binary or oversized one raises NotANote."""
+    import hashlib
+
     from attnkb.note import Note, decode, nul_line, parse_text
 
-    text = ""
     try:
         with open(Path(root) / rel, "rb") as f:
             data = f.read() if max_bytes is None else f.read(max_bytes + 1)
     except OSError as exc:
         note = Note(path=rel, title=Path(rel).stem)
         note.problems.append(Problem(1, f"cannot read: {exc.strerror}"))
-    else:
-        if max_bytes is not None and len(data) > max_bytes:  # it grew since it was listed
-            return _skip(0, f"grew over the {_mb(max_bytes)} limit while being read; skipped")
-        line = nul_line(data)
-        if line:
-            return _skip(line, "holds a NUL byte: a binary file, not a note; skipped")
-        text, problems = decode(data)
-        note = parse_text(rel, text, problems)
-    return Parsed(json.dumps(note.summary()), json.dumps(note.to_dict()), None, search.document(note, text))
+        return note, "", ""
+    if max_bytes is not None and len(data) > max_bytes:  # it grew since it was listed
+        raise NotANote(0, f"grew over the {_mb(max_bytes)} limit while being read; skipped")
+    line = nul_line(data)
+    if line:
+        raise NotANote(line, "holds a NUL byte: a binary file, not a note; skipped")
+    text, problems = decode(data)
+    return parse_text(rel, text, problems), text, hashlib.sha1(data).hexdigest()
 
 
-def _skip(line: int, message: str) -> Parsed:
-    return Parsed(skipped=json.dumps({"line": line, "message": message}))
+def _parse_file(root: str, rel: str, max_bytes: int | None = None) -> Parsed:
+    from attnkb import search
+    from attnkb.srs.cards import DeckNote
+
+    try:
+        note, text, digest = read_note(Path(root), rel, max_bytes)
+    except NotANote as exc:
+        return Parsed(skipped=json.dumps({"line": exc.line, "message": exc.message}))
+    whole = note.to_dict()
+    answers = [card.pop("answer") for card in whole["cards"]]  # often most of the note: apart
+    return Parsed(
+        summary=to_json(note.summary()),
+        deck=DeckNote.of(note).to_json(),
+        digest=digest,
+        data=to_json(whole),
+        answers=to_json(answers),
+        document=search.document(note, text),
+    )
 
 
 def _parse_chunk(root: str, rels: list[str], max_bytes: int | None) -> list[Parsed]:
@@ -246,9 +298,11 @@ def _parse_chunk(root: str, rels: list[str], max_bytes: int | None) -> list[Pars
 class Index:
     """The notes of a vault, from the cache where it is fresh and from disk where not.
 
-    Each row keeps a note's summary apart from the whole note, so ``list`` reads and decodes
-    only the small part; the summary column comes first so SQLite never touches the overflow
-    pages of the large one.
+    Each row keeps what each kind of command needs apart, small columns first so SQLite never
+    follows the overflow pages of the large ones: ``summary`` (``list``), ``deck`` (the cards
+    of ``due``, ``review`` and ``stats``, without answers), ``digest`` (the SHA-1 of the file,
+    which keys results cached for ``check``), ``data`` (the whole note but its cards' answers)
+    and ``answers`` (a heading card's answer is its whole section).
 
     Reading never creates ``.attnkb/`` (that would make any folder a vault for everything
     below it): without one, notes are parsed every time, unless ``create`` says this command
@@ -260,6 +314,7 @@ class Index:
         self.root = root
         self.create = create
         self.findings: list[Finding] = []
+        self.digests: dict[str, str] = {}  # after a load: the SHA-1 of each note's bytes
         self._db: sqlite3.Connection | None = None
 
     def _open(self) -> sqlite3.Connection | None:
@@ -297,55 +352,110 @@ class Index:
         vault, or a folder that is no vault) an in-memory index built for this run."""
         self.findings = []
         self._db = self._open() or _prepare(sqlite3.connect(":memory:"))
-        self._refresh(None, progress)
+        self._refresh((), progress)
         if self._db is None:  # the cache was corrupt and could not be made again
             self._db = _prepare(sqlite3.connect(":memory:"))
-            self._refresh(None, progress)
+            self._refresh((), progress)
         return self._db
 
-    def notes(self, progress: Progress | None = None) -> list[Note]:
-        """Every note, whole: links, cards and examples included."""
+    def notes(self, progress: Progress | None = None, answers: bool = True) -> list[Note]:
+        """Every note, whole: links, cards and examples included; ``answers=False`` leaves the
+        cards' answers empty (``check`` and the graph never show them, and they are most of
+        the bytes)."""
         from attnkb.note import Note
 
-        return [Note.from_dict(json.loads(raw)) for raw in self._load("data", progress)]
+        out = []
+        for row in self._load(("data", "answers") if answers else ("data",), progress):
+            whole = json.loads(row[0])
+            texts = json.loads(row[1]) if answers else [""] * len(whole["cards"])
+            for card, text in zip(whole["cards"], texts, strict=True):
+                card["answer"] = text
+            out.append(Note.from_dict(whole))
+        return out
 
     def summaries(self, progress: Progress | None = None) -> list[dict]:
         """Every note as :meth:`Note.summary` gives it, without decoding whole notes."""
-        return [json.loads(raw) for raw in self._load("summary", progress)]
+        return [json.loads(raw) for (raw,) in self._load(("summary",), progress)]
 
-    def _load(self, column: str, progress: Progress | None) -> list[str]:
-        """The JSON text of ``column`` for each note, in walk order, parsing what is stale."""
+    def deck_notes(self, progress: Progress | None = None) -> list[DeckNote]:
+        """What the deck needs of every note (cards without answers), without whole notes."""
+        from attnkb.srs.cards import DeckNote
+
+        return [DeckNote.from_json(raw) for (raw,) in self._load(("deck",), progress)]
+
+    def results(self, name: str, version: str) -> dict[str, str]:
+        """Results named ``name`` kept for notes whose bytes are unchanged since (by digest)
+        and computed by the same code (``version``): path to JSON."""
+        db = self._open()
+        if db is None:
+            return {}
+        try:
+            rows = db.execute(
+                "SELECT r.path, r.value FROM results r JOIN notes n ON n.path = r.path AND"
+                " n.digest = r.digest WHERE r.name = ? AND r.version = ?",
+                (name, version),
+            )
+            return dict(rows)
+        except sqlite3.Error:
+            return {}
+        finally:
+            db.close()
+
+    def keep_results(self, name: str, version: str, rows: list[tuple[str, str, str]]) -> None:
+        """Keep (path, digest of the bytes the result was computed from, JSON) for later runs;
+        best effort, as everything in the cache."""
+        db = self._open()
+        if db is None or not rows:
+            return
+        try:
+            with db:
+                db.executemany(
+                    "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?)",
+                    [(name, path, digest, version, value) for path, digest, value in rows],
+                )
+        except sqlite3.Error:
+            pass
+        finally:
+            db.close()
+
+    def _load(self, columns: tuple[str, ...], progress: Progress | None) -> list[tuple[str, ...]]:
+        """``columns`` (JSON text) of each note, in walk order, parsing what is stale."""
         self.findings = []
         self._db = self._open()
         try:
-            return self._refresh(column, progress)
+            return self._refresh(columns, progress)
         finally:
             if self._db is not None:
                 self._db.close()
                 self._db = None
 
-    def _refresh(self, column: str | None, progress: Progress | None, retry: bool = True) -> list[str]:
-        """Bring the cache up to date; return ``column`` of every note (none when None). A cache
-        found corrupt on the way is replaced by a fresh one (``self._db``) and filled again."""
+    def _refresh(
+        self, columns: tuple[str, ...], progress: Progress | None, retry: bool = True
+    ) -> list[tuple[str, ...]]:
+        """Bring the cache up to date; return ``columns`` of every note (none when empty). A
+        cache found corrupt on the way is replaced by a fresh one (``self._db``) and filled again."""
         try:
-            return self._sync(column, progress)
+            return self._sync(columns, progress)
         except sqlite3.DatabaseError as exc:
             if self._db is not None:
                 self._db.close()
             corrupt = retry and not isinstance(exc, sqlite3.OperationalError)  # not just locked
             self._db = self._rebuild(self.root / STATE_DIR / INDEX_FILE, exc) if corrupt else None
-            return self._refresh(column, progress, retry=False)
+            return self._refresh(columns, progress, retry=False)
 
-    def _sync(self, column: str | None, progress: Progress | None) -> list[str]:
+    def _sync(self, columns: tuple[str, ...], progress: Progress | None) -> list[tuple[str, ...]]:
         from attnkb import search
 
         max_bytes = max_note_bytes(self.root)
         files = list(walk(self.root, max_bytes, self.findings))
-        cached: dict[str, tuple[int, int, str | None, str | None]] = {}
+        cached: dict[str, tuple] = {}
         if self._db is not None:
-            query = f"SELECT path, size, mtime_ns, {column or 'NULL'}, skipped FROM notes"  # column is ours
+            wanted = "".join(f", {c}" for c in ("digest", *columns))  # our own column names
             try:
-                cached = {row[0]: row[1:] for row in self._db.execute(query)}
+                cached = {
+                    row[0]: row[1:]
+                    for row in self._db.execute(f"SELECT path, size, mtime_ns, skipped{wanted} FROM notes")
+                }
             except sqlite3.OperationalError:
                 cached = {}
         stale = [f for f in files if (hit := cached.get(f.rel)) is None or hit[:2] != (f.size, f.mtime_ns)]
@@ -354,16 +464,9 @@ class Index:
             try:
                 with self._db as db:
                     db.executemany(
-                        "INSERT OR REPLACE INTO notes VALUES (?, ?, ?, ?, ?, ?)",
+                        f"INSERT OR REPLACE INTO notes ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
                         [
-                            (
-                                f.rel,
-                                f.size,
-                                f.mtime_ns,
-                                parsed[f.rel].summary,
-                                parsed[f.rel].data,
-                                parsed[f.rel].skipped,
-                            )
+                            (f.rel, f.size, f.mtime_ns, *(getattr(parsed[f.rel], c) for c in COLUMNS[3:]))
                             for f in stale
                         ],
                     )
@@ -373,17 +476,21 @@ class Index:
             except sqlite3.OperationalError:
                 pass  # locked or read-only: this run's notes are right, the cache catches up later
         out = []
+        self.digests = {}
         for f in files:
             if f.rel in parsed:
                 entry = parsed[f.rel]
-                raw, skipped = (entry.summary if column == "summary" else entry.data), entry.skipped
+                skipped, digest = entry.skipped, entry.digest
+                row = tuple(getattr(entry, c) for c in columns)
             else:
-                raw, skipped = cached[f.rel][2:]
+                skipped, digest, row = cached[f.rel][2], cached[f.rel][3], cached[f.rel][4:]
+            if digest:
+                self.digests[f.rel] = digest
             if skipped is not None:
                 why = json.loads(skipped)
                 self.findings.append(Finding(f.rel, why["line"], "skipped", why["message"]))
-            elif raw is not None and column is not None:
-                out.append(raw)
+            elif columns:
+                out.append(row)
         return out
 
     def _parse(self, stale: list[FileStat], max_bytes: int, progress: Progress | None) -> list[Parsed]:
@@ -435,11 +542,16 @@ def _prepare(db: sqlite3.Connection) -> sqlite3.Connection:
     if row is None or row[0] != version:
         with db:
             db.execute("DROP TABLE IF EXISTS notes")
+            db.execute("DROP TABLE IF EXISTS results")
             search.drop(db)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (version,))
     db.execute(
-        "CREATE TABLE IF NOT EXISTS notes (path TEXT PRIMARY KEY, size INTEGER,"
-        " mtime_ns INTEGER, summary TEXT, data TEXT, skipped TEXT)"
+        "CREATE TABLE IF NOT EXISTS notes (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER,"
+        " skipped TEXT, summary TEXT, deck TEXT, digest TEXT, data TEXT, answers TEXT)"
+    )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS results (name TEXT, path TEXT, digest TEXT, version TEXT,"
+        " value TEXT, PRIMARY KEY (name, path))"
     )
     search.create(db)
     return db

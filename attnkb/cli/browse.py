@@ -188,11 +188,13 @@ def check(
     """Report invalid front matter, broken and ambiguous links, failing examples, and orphans."""
     from attnkb.checks import check_vault
     from attnkb.graph import Graph
+    from attnkb.vault import Index
 
     root = vault_root(ctx)
-    notes, skipped = load_index(root, "data", quiet=True)
+    index = Index(root)
+    notes, skipped = load_index(root, "data", quiet=True, answers=False, index=index)
     g = Graph(notes)
-    findings = check_vault(g, root, skipped)
+    findings = check_vault(g, root, skipped, index)
     errors = [f for f in findings if f.severity == "error"]
     if as_json:
         emit_json(

@@ -8,13 +8,16 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from attnkb.cli.render import json_escaped, one_line
 from attnkb.errors import UsageError
+
+if TYPE_CHECKING:
+    from attnkb.vault import Index
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -78,16 +81,28 @@ class LazyProgress:
             self.bar.stop()
 
 
-def load_index(root: Path, column: str, create: bool = False, quiet: bool = False) -> tuple[list, list]:
-    """Notes (``"data"``) or summaries (``"summary"``) and the index's findings (files left
+def load_index(
+    root: Path,
+    column: str,
+    create: bool = False,
+    quiet: bool = False,
+    answers: bool = True,
+    index: Index | None = None,
+) -> tuple[list, list]:
+    """Notes (``"data"``; ``answers=False`` leaves the cards' answers out), summaries
+    (``"summary"``) or the deck's records (``"deck"``), and the index's findings (files left
     out, a rebuilt cache), with the progress bar that appears only when it is slow. Unless
-    ``quiet``, the findings are printed as warnings; ``check`` reports them itself."""
+    ``quiet``, the findings are printed as warnings; ``check`` reports them itself. A caller
+    that keeps results in the index passes its own ``index``."""
     from attnkb.vault import Index
 
-    index = Index(root, create=create)
+    index = index or Index(root, create=create)
     progress = LazyProgress()
     try:
-        items = index.notes(progress) if column == "data" else index.summaries(progress)
+        if column == "data":
+            items = index.notes(progress, answers=answers)
+        else:
+            items = index.deck_notes(progress) if column == "deck" else index.summaries(progress)
     finally:
         progress.close()
     if not quiet:

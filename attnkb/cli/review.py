@@ -9,7 +9,7 @@ from datetime import timedelta
 import typer
 
 from attnkb.cli import app
-from attnkb.cli.common import emit_json, load_notes, out, vault_root, warn
+from attnkb.cli.common import emit_json, load_index, out, vault_root, warn
 from attnkb.cli.complete import tag_names
 from attnkb.cli.render import line, markdown, math_readable, plain
 
@@ -21,7 +21,8 @@ def _deck(ctx: typer.Context, writes: bool = False):
     from attnkb.vault import STATE_DIR
 
     root = vault_root(ctx)
-    deck = Deck(root, load_notes(root, create=writes), load(root / STATE_DIR), clock.now())
+    notes = load_index(root, "deck", create=writes)[0]
+    deck = Deck(root, notes, load(root / STATE_DIR), clock.now())
     _warn(deck)
     return deck
 

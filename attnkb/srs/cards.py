@@ -8,10 +8,14 @@ whose prompt is its title.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
+from datetime import date
+from pathlib import PurePosixPath
+from typing import Any
 
-from attnkb.note import Note
+from attnkb.note import Note, date_of, tags_match
 
 
 @dataclass(frozen=True)
@@ -20,7 +24,7 @@ class Card:
     path: str
     kind: str  # heading | bold | inline | note
     question: str
-    answer: str
+    answer: str | None  # None: not loaded (cards kept in the index); Deck.answer reads it
     line: int
 
     @property
@@ -45,6 +49,71 @@ def cards_for(note: Note) -> list[Card]:
             cid = f"{cid}-{seen[cid]}"
         out.append(Card(cid, note.path, c.kind, c.question, c.answer, c.line))
     return out
+
+
+@dataclass
+class DeckNote:
+    """What the deck needs of a note: its cards without their answers, its name, front matter,
+    link targets and fingerprint. The index keeps it beside the summary, so ``due``, ``review``
+    and ``stats`` never decode whole notes (a heading card's answer is its whole section)."""
+
+    path: str
+    title: str
+    tags: list[str]
+    aliases: list[str]
+    meta: dict[str, Any]
+    links: list[str]  # targets as written
+    fingerprint: str
+    cards: list[Card]
+
+    @property
+    def stem(self) -> str:
+        return PurePosixPath(self.path).stem
+
+    def date_field(self, key: str) -> date | None:
+        return date_of(self.meta.get(key))
+
+    def has_tags(self, wanted: list[str]) -> bool:
+        return tags_match(self.tags, wanted)
+
+    @classmethod
+    def of(cls, note: Note) -> DeckNote:
+        """From a whole note; its cards keep their answers."""
+        from attnkb.srs.history import fingerprint
+
+        links = [link.target for link in note.links]
+        return cls(
+            note.path,
+            note.title,
+            note.tags,
+            note.aliases,
+            note.meta,
+            links,
+            fingerprint(note),
+            cards_for(note),
+        )
+
+    def to_json(self) -> str:
+        from attnkb.vault import to_json
+
+        cards = [[c.id, c.kind, c.question, c.line] for c in self.cards]
+        return to_json(
+            [self.path, self.title, self.tags, self.aliases, self.meta, self.links, self.fingerprint, cards]
+        )
+
+    @classmethod
+    def from_json(cls, raw: str) -> DeckNote:
+        path, title, tags, aliases, meta, links, fingerprint, cards = json.loads(raw)
+        return cls(
+            path,
+            title,
+            tags,
+            aliases,
+            meta,
+            links,
+            fingerprint,
+            [Card(cid, path, kind, question, None, line) for cid, kind, question, line in cards],
+        )
 
 
 def first_section(body: str) -> str:

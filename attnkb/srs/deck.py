@@ -10,7 +10,7 @@ problem becomes a notice the caller shows.
 from __future__ import annotations
 
 import itertools
-import posixpath
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -18,13 +18,13 @@ from attnkb import frontmatter
 from attnkb.errors import AttnkbError
 from attnkb.files import atomic_write
 from attnkb.note import Note, decode
-from attnkb.srs.cards import Card, cards_for, first_section
+from attnkb.srs.cards import Card, DeckNote, cards_for, first_section
 from attnkb.srs.config import ReviewConfig
 from attnkb.srs.days import day_start, study_day
-from attnkb.srs.history import History, effective_history, fingerprint
+from attnkb.srs.history import History, effective_history
 from attnkb.srs.log import UNDO, Entry, ReviewLog, new_id
 from attnkb.srs.memory import Memory, Scheduler
-from attnkb.vault import STATE_DIR, read_text
+from attnkb.vault import STATE_DIR, NotANote, read_note, read_text
 
 OWNED_KEYS = ("last_reviewed", "next_review", "review_count", "mastery_level")
 DUE_GROUPS = ("overdue", "today", "week")
@@ -45,35 +45,49 @@ class Item:
 
 
 class Deck:
-    def __init__(self, root, notes: list[Note], config: ReviewConfig, now: datetime):
+    """Every card of the notes given: the index's :class:`DeckNote` records (cards without
+    answers, read when shown) or whole notes (their cards keep their answers)."""
+
+    def __init__(self, root, notes: Iterable[Note | DeckNote], config: ReviewConfig, now: datetime):
         self.root = root
         self.now = now
         self.tz = now.tzinfo
         self.config = config
         self.log = ReviewLog(root / STATE_DIR)
         self.sched = Scheduler(config, self.tz)
-        self.notes = {n.path: n for n in notes}
-        self.cards = [c for n in notes for c in cards_for(n)]
+        self.notes = {n.path: n if isinstance(n, DeckNote) else DeckNote.of(n) for n in notes}
+        self.cards = [c for n in self.notes.values() for c in n.cards]
         self.notices: list[str] = []  # what the caller should tell the user (warnings)
         self.items: dict[tuple[str, str], Item] = {}
+        self.by_path: dict[str, list[Item]] = {}  # each note's items, in card order
         self.history = self._read()
+        planned = {path: self._planned(note) for path, note in self.notes.items()}
         for card in self.cards:
-            self.items[card.key] = self._item(card)
+            item = self._item(card, planned[card.path])
+            self.items[card.key] = item
+            self.by_path.setdefault(card.path, []).append(item)
         self.notices.extend(config.warnings + self.history.warnings)
 
     def _read(self) -> History:
         return effective_history(self.log, self.cards, self.notes.values())
 
-    def _item(self, card: Card) -> Item:
-        note = self.notes[card.path]
-        memory = self.sched.replay(self.history.reviews.get(card.key, []))
-        if memory is not None:
-            return Item(card, note.title, memory, memory.due)
-        planned = note.date_field("next_review")
+    def _planned(self, note: DeckNote) -> datetime | None:
+        """A hand-kept schedule: ``next_review`` with ``review_count`` > 0, before any log."""
         count = note.meta.get("review_count")
-        if planned and isinstance(count, int) and not isinstance(count, bool) and count > 0:
-            return Item(card, note.title, None, self.day_start(planned), planned=True)
-        return Item(card, note.title, None, self.now)
+        if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+            day = note.date_field("next_review")
+            return self.day_start(day) if day else None
+        return None
+
+    def _item(self, card: Card, planned: datetime | None) -> Item:
+        title = self.notes[card.path].title
+        history = self.history.reviews.get(card.key)
+        memory = self.sched.replay(history) if history else None
+        if memory is not None:
+            return Item(card, title, memory, memory.due)
+        if planned is not None:
+            return Item(card, title, None, planned, planned=True)
+        return Item(card, title, None, self.now)
 
     # --- days -----------------------------------------------------------------------------
 
@@ -116,22 +130,16 @@ class Deck:
         return sorted(items, key=lambda i: (i.card.path, i.card.line))
 
     def _incoming(self) -> dict[str, int]:
-        """How many other notes link to each note: foundations first. Each link target is
-        resolved once per folder (the resolution depends on nothing else)."""
+        """How many other notes link to each note: foundations first."""
         from attnkb.links import Resolver
 
         resolver = Resolver(list(self.notes.values()))
-        resolved: dict[tuple[str, str], str | None] = {}
         sources: dict[str, set[str]] = {}
         for note in self.notes.values():
-            folder = posixpath.dirname(note.path)
-            for link in note.links:
-                key = (link.target, folder)
-                if key not in resolved:
-                    resolved[key] = resolver.resolve(link.target, note.path).path
-                target = resolved[key]
-                if target is not None and target != note.path:
-                    sources.setdefault(target, set()).add(note.path)
+            for target in note.links:
+                found = resolver.resolve(target, note.path).path
+                if found is not None and found != note.path:
+                    sources.setdefault(found, set()).add(note.path)
         return {path: len(found) for path, found in sources.items()}
 
     def reviewed_today(self) -> tuple[int, int]:
@@ -191,16 +199,27 @@ class Deck:
         return self.sched.options(item.memory, when, item.card.id)
 
     def answer(self, item: Item) -> str:
-        """The answer to show; a note card's is its first section, read now. A note that
-        cannot be read any more gives no answer and a notice, never the end of the session."""
-        if item.card.kind != "note":
-            return item.card.answer
+        """The answer to show; a note card's is its first section, and the answer of a card
+        kept in the index without it is the card's in the note, both read now. A note that
+        cannot be read any more, or no longer holds the card, gives no answer and a notice,
+        never the end of the session."""
+        card = item.card
+        if card.answer is not None and card.kind != "note":
+            return card.answer
         try:
-            text = read_text(self.root, item.card.path)
+            if card.kind == "note":
+                return first_section(frontmatter.split(read_text(self.root, card.path)).body)
+            note, _, _ = read_note(self.root, card.path)
         except OSError as exc:
-            self.notices.append(f"{item.card.path}: cannot read the note ({exc.strerror or exc})")
+            self.notices.append(f"{card.path}: cannot read the note ({exc.strerror or exc})")
             return ""
-        return first_section(frontmatter.split(text).body)
+        except NotANote as exc:
+            self.notices.append(f"{card.path}: {exc.message}")
+            return ""
+        found = next((c.answer for c in cards_for(note) if c.id == card.id), None)
+        if found is None:
+            self.notices.append(f"{card.path}: the note no longer holds this question; no answer to show")
+        return found or ""
 
     # --- recording --------------------------------------------------------------------------
 
@@ -212,7 +231,7 @@ class Deck:
             duration_ms,
             item.card.path,
             id=new_id(),
-            fingerprint=fingerprint(self.notes[item.card.path]),
+            fingerprint=self.notes[item.card.path].fingerprint,
         )
         self._record(item, entry, +1)
         return entry
@@ -226,10 +245,10 @@ class Deck:
         with self.log.locked():
             self.log.append(entry)  # raises before the note is touched if the line cannot be written
             self.history = self._read()  # every device and session, as the log stands now
-            for other in self.items.values():
-                if other.card.path == item.card.path:
-                    fresh = self._item(other.card)
-                    other.memory, other.due, other.planned = fresh.memory, fresh.due, fresh.planned
+            planned = self._planned(self.notes[item.card.path])
+            for other in self.by_path[item.card.path]:
+                fresh = self._item(other.card, planned)
+                other.memory, other.due, other.planned = fresh.memory, fresh.due, fresh.planned
             if not self.config.front_matter_summary:
                 return
             try:
@@ -242,7 +261,7 @@ class Deck:
                 self.notices.append(f"{where}{reason}; review logged, front matter not updated")
 
     def summary(self, path: str) -> dict[str, object]:
-        items = [i for i in self.items.values() if i.card.path == path]
+        items = self.by_path.get(path, [])
         masteries = [i.memory.mastery if i.memory else 0.0 for i in items]
         reviewed = [i.memory.last_review for i in items if i.memory and i.memory.last_review]
         dues = [i.due for i in items if not i.is_new] or [self.now]

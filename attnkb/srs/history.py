@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from attnkb.note import Note
-from attnkb.srs.cards import Card
+from attnkb.srs.cards import Card, DeckNote
 from attnkb.srs.log import Entry, ReviewLog
 
 Key = tuple[str, str]  # (note path, card id)
@@ -36,7 +36,7 @@ def fingerprint(note: Note) -> str:
 
 
 def effective_history(
-    log: ReviewLog, cards: Iterable[Card] | None = None, notes: Iterable[Note] | None = None
+    log: ReviewLog, cards: Iterable[Card] | None = None, notes: Iterable[DeckNote] | None = None
 ) -> History:
     """Read the log once: duplicates dropped, undone grades removed (an undo names its entry),
     and, given the vault's current cards and notes, the history of a note that is gone moved to
@@ -52,16 +52,13 @@ def effective_history(
     return History(entries, reviews, list(log.warnings))
 
 
-def _follow_moves(reviews: dict[Key, list[Entry]], cards: list[Card], notes: dict[str, Note]) -> None:
+def _follow_moves(reviews: dict[Key, list[Entry]], cards: list[Card], notes: dict[str, DeckNote]) -> None:
     """History moves to a renamed note only when its old path is gone, the note's content
     matches what it was at the last review, and exactly one such card has no history yet."""
     present = {c.path for c in cards}
-    prints: dict[str, str] = {}
 
-    def print_of(path: str) -> str | None:  # computed only for notes a history might move to
-        if path not in prints and path in notes:
-            prints[path] = fingerprint(notes[path])
-        return prints.get(path)
+    def print_of(path: str) -> str | None:
+        return notes[path].fingerprint if path in notes else None
 
     by_id: dict[str, list[Card]] = {}
     for c in cards:
