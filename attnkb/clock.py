@@ -23,6 +23,17 @@ def parse_instant(text: str) -> datetime:
     return moment
 
 
+def day_of(value: object) -> date | None:
+    """The day an ISO date or datetime text names, as written (no shift to another zone);
+    None for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_instant(value).date()
+    except ConfigError:
+        return None
+
+
 def now() -> datetime:
     """``ATTNKB_NOW`` if set, else the current time. A bare date there means noon of that day:
     midnight would still belong to the previous *study* day (days start at 4 am)."""

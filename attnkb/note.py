@@ -13,10 +13,10 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from attnkb import frontmatter
-from attnkb.clock import parse_instant
-from attnkb.errors import ConfigError
+from attnkb.clock import day_of
 from attnkb.findings import Problem
 from attnkb.markdown import CardSource, ExampleSource, Heading, RawLink, extract, split_target
+from attnkb.tags import tags_match
 
 DATE_KEYS = ("date", "created", "last_reviewed", "next_review")
 LINK_KEYS = ("related", "related_outlines")
@@ -40,7 +40,7 @@ class Note:
         return PurePosixPath(self.path).stem
 
     def date_field(self, key: str) -> date | None:
-        return date_of(self.meta.get(key))
+        return day_of(self.meta.get(key))
 
     def has_tags(self, wanted: list[str]) -> bool:
         return tags_match(self.tags, wanted)
@@ -76,29 +76,6 @@ class Note:
             examples=[ExampleSource(**x) for x in d["examples"]],
             problems=[Problem(**x) for x in d["problems"]],
         )
-
-
-def tags_match(tags: list[str], wanted: list[str]) -> bool:
-    """Every wanted tag matches itself or a nested child: ``a`` matches ``a/b``."""
-    lowered = [t.lower() for t in tags]
-    for w in wanted:
-        w = w.lstrip("#").lower()
-        if not any(t == w or t.startswith(w + "/") for t in lowered):
-            return False
-    return True
-
-
-def date_of(value: Any) -> date | None:
-    """The day a front matter value names (as the index keeps it: ISO text), else None."""
-    return _as_date(value) if isinstance(value, str) else None
-
-
-def _as_date(value: str) -> date | None:
-    """The day of an ISO date or datetime as written (no shift to another zone), else None."""
-    try:
-        return parse_instant(value).date()
-    except ConfigError:
-        return None
 
 
 def nul_line(data: bytes) -> int:
@@ -172,7 +149,7 @@ def _normalise(note: Note, meta: dict[str, Any], fm_text: str) -> None:
         value = meta.get(key)
         if value is None or isinstance(value, date):
             continue
-        if isinstance(value, str) and (day := _as_date(value)) is not None:
+        if (day := day_of(value)) is not None:
             meta[key] = day
             continue
         problem(key, f"expected a date (YYYY-MM-DD), got {value!r}")

@@ -418,6 +418,31 @@ class Index:
         finally:
             db.close()
 
+    def derived(self, name: str, key: str) -> str | None:
+        """A result about the whole vault (``name``) kept for inputs digested in ``key``."""
+        db = self._open()
+        if db is None:
+            return None
+        try:
+            row = db.execute("SELECT value FROM derived WHERE name = ? AND key = ?", (name, key)).fetchone()
+            return row[0] if row else None
+        except sqlite3.Error:
+            return None
+        finally:
+            db.close()
+
+    def keep_derived(self, name: str, key: str, value: str) -> None:
+        db = self._open()
+        if db is None:
+            return
+        try:
+            with db:
+                db.execute("INSERT OR REPLACE INTO derived VALUES (?, ?, ?)", (name, key, value))
+        except sqlite3.Error:
+            pass
+        finally:
+            db.close()
+
     def _load(self, columns: tuple[str, ...], progress: Progress | None) -> list[tuple[str, ...]]:
         """``columns`` (JSON text) of each note, in walk order, parsing what is stale."""
         self.findings = []
@@ -444,8 +469,6 @@ class Index:
             return self._refresh(columns, progress, retry=False)
 
     def _sync(self, columns: tuple[str, ...], progress: Progress | None) -> list[tuple[str, ...]]:
-        from attnkb import search
-
         max_bytes = max_note_bytes(self.root)
         files = list(walk(self.root, max_bytes, self.findings))
         cached: dict[str, tuple] = {}
@@ -460,7 +483,10 @@ class Index:
                 cached = {}
         stale = [f for f in files if (hit := cached.get(f.rel)) is None or hit[:2] != (f.size, f.mtime_ns)]
         parsed = dict(zip((f.rel for f in stale), self._parse(stale, max_bytes, progress), strict=True))
-        if self._db is not None:
+        gone = set(cached) - {f.rel for f in files}
+        if self._db is not None and (stale or gone):
+            from attnkb import search
+
             try:
                 with self._db as db:
                     db.executemany(
@@ -470,7 +496,6 @@ class Index:
                             for f in stale
                         ],
                     )
-                    gone = set(cached) - {f.rel for f in files}
                     db.executemany("DELETE FROM notes WHERE path = ?", [(p,) for p in gone])
                     search.sync(db, {rel: p.document for rel, p in parsed.items()}, gone, cold=not cached)
             except sqlite3.OperationalError:
@@ -543,6 +568,7 @@ def _prepare(db: sqlite3.Connection) -> sqlite3.Connection:
         with db:
             db.execute("DROP TABLE IF EXISTS notes")
             db.execute("DROP TABLE IF EXISTS results")
+            db.execute("DROP TABLE IF EXISTS derived")
             search.drop(db)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (version,))
     db.execute(
@@ -553,6 +579,7 @@ def _prepare(db: sqlite3.Connection) -> sqlite3.Connection:
         "CREATE TABLE IF NOT EXISTS results (name TEXT, path TEXT, digest TEXT, version TEXT,"
         " value TEXT, PRIMARY KEY (name, path))"
     )
+    db.execute("CREATE TABLE IF NOT EXISTS derived (name TEXT PRIMARY KEY, key TEXT, value TEXT)")
     search.create(db)
     return db
 

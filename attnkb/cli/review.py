@@ -18,11 +18,12 @@ def _deck(ctx: typer.Context, writes: bool = False):
     from attnkb import clock
     from attnkb.srs.config import load
     from attnkb.srs.deck import Deck
-    from attnkb.vault import STATE_DIR
+    from attnkb.vault import STATE_DIR, Index
 
     root = vault_root(ctx)
-    notes = load_index(root, "deck", create=writes)[0]
-    deck = Deck(root, notes, load(root / STATE_DIR), clock.now())
+    index = Index(root, create=writes)
+    notes = load_index(root, "deck", index=index)[0]
+    deck = Deck(root, notes, load(root / STATE_DIR), clock.now(), index)
     _warn(deck)
     return deck
 

@@ -13,9 +13,13 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from attnkb.note import Note, date_of, tags_match
+from attnkb.clock import day_of
+from attnkb.tags import tags_match
+
+if TYPE_CHECKING:
+    from attnkb.note import Note
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,7 @@ class DeckNote:
         return PurePosixPath(self.path).stem
 
     def date_field(self, key: str) -> date | None:
-        return date_of(self.meta.get(key))
+        return day_of(self.meta.get(key))
 
     def has_tags(self, wanted: list[str]) -> bool:
         return tags_match(self.tags, wanted)

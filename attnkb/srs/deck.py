@@ -13,18 +13,20 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from attnkb import frontmatter
 from attnkb.errors import AttnkbError
 from attnkb.files import atomic_write
-from attnkb.note import Note, decode
 from attnkb.srs.cards import Card, DeckNote, cards_for, first_section
 from attnkb.srs.config import ReviewConfig
 from attnkb.srs.days import day_start, study_day
 from attnkb.srs.history import History, effective_history
 from attnkb.srs.log import UNDO, Entry, ReviewLog, new_id
 from attnkb.srs.memory import Memory, Scheduler
-from attnkb.vault import STATE_DIR, NotANote, read_note, read_text
+from attnkb.vault import STATE_DIR, Index, NotANote, read_note, read_text
+
+if TYPE_CHECKING:
+    from attnkb.note import Note
 
 OWNED_KEYS = ("last_reviewed", "next_review", "review_count", "mastery_level")
 DUE_GROUPS = ("overdue", "today", "week")
@@ -48,8 +50,16 @@ class Deck:
     """Every card of the notes given: the index's :class:`DeckNote` records (cards without
     answers, read when shown) or whole notes (their cards keep their answers)."""
 
-    def __init__(self, root, notes: Iterable[Note | DeckNote], config: ReviewConfig, now: datetime):
+    def __init__(
+        self,
+        root,
+        notes: Iterable[Note | DeckNote],
+        config: ReviewConfig,
+        now: datetime,
+        index: Index | None = None,
+    ):
         self.root = root
+        self.index = index  # where the vault's link counts are kept between runs
         self.now = now
         self.tz = now.tzinfo
         self.config = config
@@ -130,9 +140,26 @@ class Deck:
         return sorted(items, key=lambda i: (i.card.path, i.card.line))
 
     def _incoming(self) -> dict[str, int]:
-        """How many other notes link to each note: foundations first."""
-        from attnkb.links import Resolver
+        """How many other notes link to each note: foundations first. Resolving every link
+        of a large vault takes a while, so the counts are kept in the index for the notes'
+        names and links as they are (any change there, or to the resolution rules, counts again)."""
+        import hashlib
+        import json
 
+        from attnkb.links import Resolver
+        from attnkb.vault import code_version
+
+        digest = hashlib.sha1(code_version("links.py").encode())
+        for note in self.notes.values():
+            digest.update(
+                "\x1e".join([note.path, note.title, *note.aliases, "", *note.links, "\x1d"]).encode(
+                    "utf-8", "surrogatepass"
+                )
+            )
+        key = digest.hexdigest()
+        kept = self.index.derived("incoming", key) if self.index else None
+        if kept is not None:
+            return json.loads(kept)
         resolver = Resolver(list(self.notes.values()))
         sources: dict[str, set[str]] = {}
         for note in self.notes.values():
@@ -140,7 +167,10 @@ class Deck:
                 found = resolver.resolve(target, note.path).path
                 if found is not None and found != note.path:
                     sources.setdefault(found, set()).add(note.path)
-        return {path: len(found) for path, found in sources.items()}
+        counts = {path: len(found) for path, found in sources.items()}
+        if self.index:
+            self.index.keep_derived("incoming", key, json.dumps(counts))
+        return counts
 
     def reviewed_today(self) -> tuple[int, int]:
         """(reviews today, new cards first seen today), for the daily limits. A review counts
@@ -203,6 +233,8 @@ class Deck:
         kept in the index without it is the card's in the note, both read now. A note that
         cannot be read any more, or no longer holds the card, gives no answer and a notice,
         never the end of the session."""
+        from attnkb import frontmatter
+
         card = item.card
         if card.answer is not None and card.kind != "note":
             return card.answer
@@ -274,6 +306,9 @@ class Deck:
     def _write_summary(self, path: str, when: datetime, count_delta: int) -> None:
         """Re-read the note now (it may have been edited during the session) and rewrite only
         the keys we own."""
+        from attnkb import frontmatter
+        from attnkb.note import decode
+
         file = self.root / path
         text, problems = decode(file.read_bytes())
         if problems:

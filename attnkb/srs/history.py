@@ -8,10 +8,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from attnkb.note import Note
 from attnkb.srs.cards import Card, DeckNote
 from attnkb.srs.log import Entry, ReviewLog
+
+if TYPE_CHECKING:
+    from attnkb.note import Note
 
 Key = tuple[str, str]  # (note path, card id)
 
