@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from attnkb.errors import ConfigError, UsageError
+from attnkb.config import CONFIG_FILE
+from attnkb.errors import UsageError
 from attnkb.findings import Finding, Problem
 
 if TYPE_CHECKING:
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
 
 STATE_DIR = ".attnkb"
 INDEX_FILE = "index.sqlite"
-CONFIG_FILE = "config.toml"
-DEFAULT_MAX_NOTE_BYTES = 20_000_000
 PARALLEL_THRESHOLD = 64  # below this many changed files a process pool costs more than it saves
 
 Progress = Callable[[int, int], None]
@@ -164,29 +163,6 @@ def _is_utf8(name: str) -> bool:
 
 def _mb(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size} bytes"
-
-
-def max_note_bytes(root: Path) -> int:
-    """``[vault] max_note_bytes`` from the vault's config, else 20 MB: a note is read whole
-    and parsed, so a stray multi-GB ``.md`` must not be."""
-    import tomllib
-
-    path = root / STATE_DIR / CONFIG_FILE
-    if not path.is_file():
-        return DEFAULT_MAX_NOTE_BYTES
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # Notepad writes a BOM
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", path=str(path)) from exc
-    table = data.get("vault", {})
-    if not isinstance(table, dict):
-        raise ConfigError("[vault] must be a table", str(path))
-    value = table.get("max_note_bytes", DEFAULT_MAX_NOTE_BYTES)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(
-            f"[vault] max_note_bytes must be a whole number of bytes >= 1, got {value!r}", str(path)
-        )
-    return value
 
 
 def _parser_version() -> str:
@@ -337,9 +313,11 @@ class Index:
             return self._refresh(column, progress, retry=False)
 
     def _sync(self, column: str | None, progress: Progress | None) -> list[str]:
-        from attnkb import search
+        from attnkb import config, search
 
-        max_bytes = max_note_bytes(self.root)
+        settings = config.vault(self.root / STATE_DIR)
+        self.findings.extend(settings.warnings)
+        max_bytes = settings.max_note_bytes
         files = list(walk(self.root, max_bytes, self.findings))
         cached: dict[str, tuple[int, int, str | None, str | None]] = {}
         if self._db is not None:

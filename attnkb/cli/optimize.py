@@ -17,8 +17,8 @@ def optimize(
     from rich.table import Table
 
     from attnkb.cli.review import _deck
+    from attnkb.config import CONFIG_FILE
     from attnkb.srs import config_edit
-    from attnkb.srs.config import CONFIG_FILE
     from attnkb.srs.optimize import MIN_ITEMS, graded
     from attnkb.srs.optimize import optimize as fit
     from attnkb.vault import STATE_DIR

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from attnkb.errors import ConfigError
 from attnkb.srs.days import DEFAULT_ROLLOVER_HOUR
-
-CONFIG_FILE = "config.toml"
-
 
 MAX_STEP = timedelta(days=365)
 
@@ -130,43 +125,10 @@ CHECKS = {
 }
 
 
-def _line_of(text: str, key: str) -> int | None:
-    """The line of ``key = ...`` in the [review] table, for messages."""
-    import re
-
-    table = None
-    for n, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if stripped.startswith("["):
-            table = stripped.strip("[] ")
-        elif table == "review" and re.match(rf"[\"']?{re.escape(key)}[\"']?\s*=", stripped):
-            return n
-    return None
-
-
 def load(state_dir: Path) -> ReviewConfig:
-    path = state_dir / CONFIG_FILE
-    config = ReviewConfig()
-    if not path.exists():
-        return config
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # Notepad writes a BOM
-        data = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"invalid TOML: {exc}", path=str(path)) from exc
-    review = data.get("review", {})
-    if not isinstance(review, dict):
-        raise ConfigError("[review] must be a table", str(path), _line_of(text, "review"))
-    for key, value in review.items():
-        check = CHECKS.get(key)
-        if check is None:
-            line = _line_of(text, key)
-            where = f"{path}:{line}: " if line else f"{path}: "
-            known = ", ".join(CHECKS)
-            config.warnings.append(f"{where}unknown key [review] {key} (ignored); known keys: {known}")
-            continue
-        try:
-            setattr(config, key, check(value))
-        except ValueError as exc:
-            raise ConfigError(f"[review] {key} {exc}", str(path), _line_of(text, key)) from exc
-    return config
+    """``[review]``; a wrong value is an error naming its key and line, an unknown key a warning."""
+    from attnkb import config
+
+    values, warnings = config.load(state_dir).section("review", CHECKS)
+    notices = [w.location() + w.message for w in warnings]
+    return ReviewConfig(**values, warnings=notices)  # type: ignore[arg-type]
