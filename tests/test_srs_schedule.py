@@ -269,7 +269,7 @@ def test_bad_config_values_are_refused_with_key_and_line(make_vault, cli, line, 
 def test_unknown_config_keys_are_warned_not_fatal(make_vault, cli):
     root = make_vault({".attnkb/config.toml": "[review]\nfuz = false\nnew_per_day = 1\n", "n.md": "# N\n"})
     r = cli("--vault", root, "due")
-    assert r.exit_code == 0 and "config.toml:2: unknown key [review] fuz" in r.stderr
+    assert r.exit_code == 0 and "config.toml:2: warning: unknown key [review] fuz" in r.stderr
     assert "New (1), 1 a day" in r.stdout
 
 

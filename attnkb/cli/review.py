@@ -9,7 +9,7 @@ from datetime import timedelta
 import typer
 
 from attnkb.cli import app
-from attnkb.cli.common import emit_json, load_notes, out, vault_root, warn
+from attnkb.cli.common import emit_json, load_notes, out, report, vault_root, warn
 from attnkb.cli.complete import tag_names
 from attnkb.cli.render import line, markdown, math_readable, plain
 
@@ -21,7 +21,9 @@ def _deck(ctx: typer.Context, writes: bool = False):
     from attnkb.vault import STATE_DIR
 
     root = vault_root(ctx)
-    deck = Deck(root, load_notes(root, create=writes), load(root / STATE_DIR), clock.now())
+    config = load(root / STATE_DIR)
+    report(config.warnings)  # unknown keys, as the index reports unknown tables
+    deck = Deck(root, load_notes(root, create=writes), config, clock.now())
     _warn(deck)
     return deck
 

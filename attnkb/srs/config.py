@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from attnkb.findings import Finding
 from attnkb.srs.days import DEFAULT_ROLLOVER_HOUR
 
 MAX_STEP = timedelta(days=365)
@@ -43,7 +44,7 @@ class ReviewConfig:
     learn_ahead: timedelta = timedelta(minutes=20)  # learning cards due this soon are shown now
     new_order: str = "links"  # links | path | created
     front_matter_summary: bool = True  # write last_reviewed, next_review, ... into notes
-    warnings: list[str] = field(default_factory=list, compare=False)  # unknown keys
+    warnings: list[Finding] = field(default_factory=list, compare=False)  # unknown keys
 
 
 NEW_ORDERS = ("links", "path", "created")
@@ -130,5 +131,4 @@ def load(state_dir: Path) -> ReviewConfig:
     from attnkb import config
 
     values, warnings = config.load(state_dir).section("review", CHECKS)
-    notices = [w.location() + w.message for w in warnings]
-    return ReviewConfig(**values, warnings=notices)  # type: ignore[arg-type]
+    return ReviewConfig(**values, warnings=warnings)  # type: ignore[arg-type]

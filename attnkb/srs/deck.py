@@ -59,7 +59,7 @@ class Deck:
         self.history = self._read()
         for card in self.cards:
             self.items[card.key] = self._item(card)
-        self.notices.extend(config.warnings + self.history.warnings)
+        self.notices.extend(self.history.warnings)
 
     def _read(self) -> History:
         return effective_history(self.log, self.cards, self.notes.values())
