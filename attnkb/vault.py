@@ -103,15 +103,17 @@ def walk(root: Path) -> Iterator[FileStat]:
     yield from visit(root, "")
 
 
-def _parser_version() -> str:
-    """Changes whenever the parsing code does, so a cache never outlives its parser."""
+def _parser_version(clozes: tuple[str, ...]) -> str:
+    """Changes whenever the parsing code or its card settings do, so a cache never outlives
+    its parser."""
     import hashlib
 
     import attnkb
 
     digest = hashlib.sha1(attnkb.__version__.encode())
+    digest.update(repr(clozes).encode())
     here = Path(__file__).parent
-    for name in ("note.py", "markdown.py", "frontmatter.py", "vault.py"):
+    for name in ("note.py", "markdown.py", "frontmatter.py", "vault.py", "interop/obsidian_sr.py"):
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -119,7 +121,7 @@ def _parser_version() -> str:
 Parsed = tuple[str, str] | None  # (summary JSON, whole-note JSON); None for a binary file
 
 
-def _parse_file(root: str, rel: str) -> Parsed:
+def _parse_file(root: str, rel: str, clozes: tuple[str, ...]) -> Parsed:
     from attnkb.frontmatter import Problem
     from attnkb.note import Note, is_binary, parse_note
 
@@ -131,12 +133,12 @@ def _parse_file(root: str, rel: str) -> Parsed:
     else:
         if is_binary(data):
             return None
-        note = parse_note(rel, data)
+        note = parse_note(rel, data, clozes)
     return json.dumps(note.summary()), json.dumps(note.to_dict())
 
 
-def _parse_chunk(root: str, rels: list[str]) -> list[Parsed]:
-    return [_parse_file(root, rel) for rel in rels]
+def _parse_chunk(root: str, rels: list[str], clozes: tuple[str, ...]) -> list[Parsed]:
+    return [_parse_file(root, rel, clozes) for rel in rels]
 
 
 class Index:
@@ -148,7 +150,10 @@ class Index:
     """
 
     def __init__(self, root: Path):
+        from attnkb.interop.obsidian_sr import cloze_styles
+
         self.root = root
+        self.clozes = cloze_styles(root / STATE_DIR)
 
     def _open(self) -> sqlite3.Connection | None:
         state = self.root / STATE_DIR
@@ -156,7 +161,7 @@ class Index:
             state.mkdir(exist_ok=True)
             db = sqlite3.connect(state / INDEX_FILE, timeout=10)
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-            version = _parser_version()
+            version = _parser_version(self.clozes)
             row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
             if row is None or row[0] != version:
                 with db:
@@ -228,7 +233,7 @@ class Index:
         if total < PARALLEL_THRESHOLD or workers < 2:
             out = []
             for i, f in enumerate(stale):
-                out.append(_parse_file(root, f.rel))
+                out.append(_parse_file(root, f.rel, self.clozes))
                 if progress:
                     progress(i + 1, total)
             return out
@@ -239,7 +244,7 @@ class Index:
         results: list[Parsed] = []
         done = 0
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_parse_chunk, root, [f.rel for f in c]) for c in chunks]
+            futures = [pool.submit(_parse_chunk, root, [f.rel for f in c], self.clozes) for c in chunks]
             for fut in futures:
                 part = fut.result()
                 results.extend(part)
