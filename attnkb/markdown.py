@@ -155,7 +155,9 @@ def extract(body: str, first_line: int = 1, clozes: tuple[str, ...] = DEFAULT_CL
                 elif not answer.strip():
                     pending_bold_question = (b.group("q").strip(), line0)
         _collect_links(tok, line0, out.links)
-    out.cards.extend(CardSource(c.kind, c.question, c.answer, c.line) for c in parse_cards(body, offset, clozes))
+    out.cards.extend(
+        CardSource(c.kind, c.question, c.answer, c.line) for c in parse_cards(body, offset, clozes)
+    )
     out.cards.sort(key=lambda c: c.line)
     return out
 

@@ -77,7 +77,7 @@ def test_every_card_form_and_its_schedule():
 def test_comments_are_not_part_of_answers_and_notes_get_the_cards():
     note = parse_text("sr.md", "---\ntags: [x]\n---\n" + SR_NOTE)
     assert not any("SR:" in c.answer or "SR:" in c.question for c in note.cards)
-    assert [c.line for c in note.cards][0] == 6  # file lines, front matter included
+    assert note.cards[0].line == 6  # file lines, front matter included
 
 
 def test_triple_colon_is_not_question_colon_plus_colon_answer():

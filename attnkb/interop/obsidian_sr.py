@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from attnkb.errors import ConfigError
@@ -166,7 +166,9 @@ def _strip_comments(text: str) -> str:
 def _is_meta_line(text: str) -> bool:
     """A line that only carries schedule: a lone SR comment or the callout holding one."""
     bare = re.sub(r"^\s*(?:>\s?)*", "", text)
-    return bool(_CALLOUT.match(text)) or (bool(_SR_COMMENT.search(bare)) and not _strip_comments(bare).strip())
+    return bool(_CALLOUT.match(text)) or (
+        bool(_SR_COMMENT.search(bare)) and not _strip_comments(bare).strip()
+    )
 
 
 def _blocks(body: str, first_line: int) -> list[_Block]:
@@ -312,7 +314,7 @@ def _clozes(lines: list[tuple[int, str]], styles: tuple[str, ...]) -> list[SrCar
                 spans.append((m.start(), m.end(), text[m.start(1) : m.end(1)]))
     spans.sort()
     cards = []
-    for k, (start, end, hidden) in enumerate(spans):
+    for k, (start, _, _) in enumerate(spans):
         q, a = [], []
         pos = 0
         for j, (s, e, inner) in enumerate(spans):
