@@ -62,7 +62,7 @@ def test_every_card_form_and_its_schedule():
         ("inline", "In a callout", "yes", 27),
     ]
     s = {(c.question): c.schedule for c in cards}
-    assert s["Capital of France"].due == datetime(2024, 1, 5, tzinfo=UTC)
+    assert s["Capital of France"].due.date() == date(2024, 1, 5)
     assert (s["Capital of France"].interval, s["Capital of France"].ease) == (3, 2.5)
     assert s["quadratic"].interval == 12 and s["quadratic"].ease == 2.3
     assert s["What does softmax do"].interval == 20
@@ -70,7 +70,7 @@ def test_every_card_form_and_its_schedule():
     fsrs = s["The [...] meets the key."]
     assert (fsrs.stability, fsrs.difficulty, fsrs.interval) == (8.2956, 1.0, 8.0)
     assert fsrs.last_review == datetime(2026, 7, 13, tzinfo=UTC)
-    assert s["The query meets the [...]."].due == datetime(2024, 1, 9, tzinfo=UTC)
+    assert s["The query meets the [...]."].due.date() == date(2024, 1, 9)
     assert s["In a callout"].interval == 6
 
 
@@ -119,7 +119,7 @@ def test_dates_in_both_orders_and_bad_segments():
 
 def test_note_schedule_from_front_matter():
     s = note_schedule({"sr-due": "05-02-2024", "sr-interval": 7, "sr-ease": 230})
-    assert s.due == datetime(2024, 2, 5, tzinfo=UTC) and s.interval == 7 and s.ease == 2.3
+    assert s.due.date() == date(2024, 2, 5) and s.interval == 7 and s.ease == 2.3
     assert note_schedule({"title": "x"}) is None
 
 
@@ -128,3 +128,63 @@ def test_note_schedule_from_front_matter():
 def test_card_parser_never_raises(text):
     for card in parse_cards(text, 1, ("highlight", "bold", "curly")):
         assert card.question and card.answer and card.line >= 1
+
+
+def _deck(root, now="2024-01-02T12:00:00+00:00"):
+    from attnkb.clock import parse_instant
+    from attnkb.srs.config import load
+    from attnkb.srs.deck import Deck
+    from attnkb.vault import Index
+
+    return Deck(root, Index(root).notes(), load(root / ".attnkb"), parse_instant(now))
+
+
+def test_import_keeps_due_dates_and_memories_and_never_edits_notes(make_vault, cli):
+    import fsrs_rs_python
+
+    note_sr = "---\nsr-due: 2024-01-20\nsr-interval: 9\nsr-ease: 270\n---\n# Whole note\n\nJust prose.\n"
+    root = make_vault({"cards.md": SR_NOTE, "reviewed.md": note_sr, "bad.md": "Q::A <!--SR:!x,1,250-->\n"})
+    before = {p.name: p.read_bytes() for p in root.glob("*.md")}
+    dry = cli("--vault", root, "import", "obsidian-sr", "--dry-run")
+    assert dry.exit_code == 0 and "Would take 8 cards from 2 notes" in dry.output
+    assert not (root / ".attnkb" / "reviews.log").exists()
+    result = cli("--vault", root, "import", "obsidian-sr")
+    assert result.exit_code == 0, result.output
+    assert "Took 8 cards from 2 notes" in result.output and "Wrote 8 log entries." in result.output
+    assert "bad.md:1: unreadable schedule" in result.output
+    assert {p.name: p.read_bytes() for p in root.glob("*.md")} == before
+
+    deck = _deck(root)
+    items = {i.card.question: i for i in deck.items.values()}
+    assert items["Capital of France"].due.date() == date(2024, 1, 5)
+    assert items["Whole note"].due.date() == date(2024, 1, 20)
+    sm2 = fsrs_rs_python.FSRS(fsrs_rs_python.DEFAULT_PARAMETERS).memory_state_from_sm2(2.7, 9.0, 0.9)
+    memory = items["Whole note"].memory.card
+    assert memory.stability == pytest.approx(sm2.stability, rel=1e-5)
+    assert memory.difficulty == pytest.approx(sm2.difficulty, rel=1e-5)
+    fsrs = items["The [...] meets the key."].memory.card
+    assert (fsrs.stability, fsrs.difficulty) == (8.2956, 1.0)
+    assert fsrs.due == datetime(2026, 7, 21, tzinfo=UTC)
+    assert items["Front of a reversed card"].is_new  # no schedule: stays new
+    assert deck.reviewed_today() == (0, 0)  # carried memories are not reviews
+
+    again = cli("--vault", root, "import", "obsidian-sr")
+    assert "Wrote 0 log entries (8 were already there)." in again.output
+
+
+def test_reviews_after_an_import_continue_from_the_carried_memory(make_vault):
+    root = make_vault({"c.md": "Q::A\n<!--SR:!2024-01-05,10,250-->\n"})
+    from attnkb.interop.obsidian_sr import cloze_styles, plan_import
+    from attnkb.interop.records import append_new
+    from attnkb.srs.config import load
+    from attnkb.vault import Index
+
+    (root / ".attnkb").mkdir()
+    report = plan_import(root, Index(root).notes(), load(root / ".attnkb"), cloze_styles(root / ".attnkb"))
+    append_new(root, report.entries)
+    deck = _deck(root, "2024-01-05T12:00:00+00:00")
+    [item] = deck.due_items()
+    s0 = item.memory.card.stability
+    deck.grade(item, 3, deck.now, 1000)
+    assert item.memory.card.stability > s0 * 1.5  # a recall after 10 days grows the memory
+    assert (item.due - deck.now).days > 10

@@ -14,10 +14,17 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from attnkb.errors import ConfigError
+
+if TYPE_CHECKING:
+    from attnkb.interop.records import ImportReport
+    from attnkb.note import Note
+    from attnkb.srs.config import ReviewConfig
+    from attnkb.srs.log import StartState
 
 CLOZE_STYLES = {
     "highlight": re.compile(r"==(?=\S)([^=\n]*?\S)=="),
@@ -104,7 +111,8 @@ def _instant(text: str) -> datetime:
 
 
 def day_start(d: date) -> datetime:
-    return datetime.combine(d, time(), tzinfo=UTC)
+    """A plugin date is a local day: its start here."""
+    return datetime.combine(d, time()).astimezone()
 
 
 def parse_segment(text: str) -> Segment:
@@ -327,3 +335,71 @@ def _clozes(lines: list[tuple[int, str]], styles: tuple[str, ...]) -> list[SrCar
         cards.append(SrCard("cloze", _question("".join(q)), _question("".join(a)), line))
     _attach(cards, comment)
     return cards
+
+
+# --- import -------------------------------------------------------------------------------
+
+
+def start_state(seg: Segment, desired_retention: float, parameters: tuple[float, ...] | None) -> StartState:
+    """FSRS segments as they are; SM-2 ones through ``memory_state_from_sm2``, as Anki does when
+    a deck switches to FSRS."""
+    from attnkb.srs.log import StartState
+
+    if seg.stability is not None and seg.difficulty is not None:
+        return StartState(seg.stability, seg.difficulty, seg.due)
+    import fsrs_rs_python
+
+    model = fsrs_rs_python.FSRS(list(parameters) if parameters else fsrs_rs_python.DEFAULT_PARAMETERS)
+    memory = model.memory_state_from_sm2(
+        float(seg.ease or 2.5), max(float(seg.interval), 1.0), desired_retention
+    )
+    return StartState(float(memory.stability), float(memory.difficulty), seg.due)
+
+
+def last_review(seg: Segment) -> datetime:
+    return seg.last_review or seg.due - timedelta(days=seg.interval)
+
+
+def plan_import(root: Path, notes: list[Note], config: ReviewConfig, clozes: tuple[str, ...]) -> ImportReport:
+    """Log entries that give every scheduled card its memory and due date; notes untouched."""
+    from attnkb import frontmatter
+    from attnkb.interop.records import ImportReport, Skipped
+    from attnkb.srs.cards import cards_for
+    from attnkb.srs.log import SET_STATE, Entry
+    from attnkb.vault import read_text
+
+    report = ImportReport()
+    for note in notes:
+        try:
+            text = read_text(root, note.path)
+        except OSError as exc:
+            report.skipped.append(Skipped(note.path, None, f"cannot read: {exc.strerror}"))
+            continue
+        parts = frontmatter.split(text)
+        cards = {(c.kind, c.question, c.line): c for c in cards_for(note)}
+        scheduled = []
+        for sr in parse_cards(parts.body, parts.body_line, clozes):
+            if sr.problem:
+                report.skipped.append(Skipped(note.path, sr.line, sr.problem))
+            elif sr.schedule is not None and (card := cards.get((sr.kind, sr.question, sr.line))):
+                scheduled.append((card, sr.schedule))
+        try:
+            note_seg = note_schedule(note.meta)
+        except (ValueError, TypeError) as exc:
+            report.skipped.append(Skipped(note.path, 1, f"sr-due: {exc}"))
+            note_seg = None
+        if note_seg is not None:
+            only = list(cards.values())
+            if len(only) == 1 and only[0].kind == "note":
+                scheduled.append((only[0], note_seg))
+            else:
+                report.skipped.append(
+                    Skipped(note.path, 1, f"sr-due: the note is reviewed through its {len(only)} cards")
+                )
+        for card, seg in scheduled:
+            state = start_state(seg, config.desired_retention, config.parameters)
+            report.entries.append(Entry(last_review(seg), card.id, SET_STATE, 0, card.path, state))
+        if scheduled:
+            report.notes += 1
+            report.cards += len(scheduled)
+    return report

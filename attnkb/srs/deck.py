@@ -79,7 +79,7 @@ class Deck:
         first_seen: dict[tuple[str, str], datetime] = {}
         count = 0
         for e in self.entries:
-            if e.rating == 0:
+            if not e.is_review:
                 continue
             first_seen.setdefault((e.path, e.card), e.time)
             if e.time >= start:

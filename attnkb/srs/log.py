@@ -2,7 +2,11 @@
 
 One review per line, tab-separated, so that git diffs and merges it:
 
-    2026-11-21T09:30:00+00:00  <card id>  <rating 1-4 | undo>  <duration ms>  <note path>
+    2026-11-21T09:30:00+00:00  <card id>  <rating 1-4 | undo | state:S,D,due>  <duration ms>  <note path>
+
+A ``state:`` entry carries a memory in from another tool (an Anki or obsidian-spaced-repetition
+import): stability S and difficulty D (``-`` keeps what the reviews before it built) and the due
+time; replay continues from it as from a review made at the entry's time.
 
 Appends happen under an exclusive lock and are fsynced; a line cut short by a crash is ignored
 on reading, so the log is never half-written from a reader's point of view.
@@ -20,19 +24,57 @@ from pathlib import Path
 
 LOG_FILE = "reviews.log"
 LOCK_FILE = "lock"
-HEADER = "# attnkb review log v1: time, card, rating (1-4 or undo), duration ms, note path\n"
+HEADER = "# attnkb review log v1: time, card, rating (1-4, undo or state:S,D,due), duration ms, note path\n"
+SET_STATE = -1  # the rating of an entry that sets a memory instead of recording a review
+
+
+@dataclass(frozen=True)
+class StartState:
+    """A memory carried in from another tool; ``None`` keeps the replayed stability/difficulty."""
+
+    stability: float | None
+    difficulty: float | None
+    due: datetime
+
+    def text(self) -> str:
+        def num(x: float | None) -> str:
+            return "-" if x is None else repr(round(x, 6))
+
+        return f"state:{num(self.stability)},{num(self.difficulty)},{self.due.isoformat()}"
+
+    @classmethod
+    def parse(cls, text: str) -> StartState:
+        s, d, due = text.removeprefix("state:").split(",")
+        stability = None if s == "-" else float(s)
+        difficulty = None if d == "-" else float(d)
+        if (stability is not None and not stability > 0) or (
+            difficulty is not None and not 1 <= difficulty <= 10
+        ):
+            raise ValueError("state out of range")
+        moment = datetime.fromisoformat(due)
+        if moment.tzinfo is None:
+            raise ValueError("state due time needs a zone")
+        return cls(stability, difficulty, moment)
 
 
 @dataclass(frozen=True)
 class Entry:
     time: datetime
     card: str
-    rating: int  # 1..4, or 0 for an undo of the card's latest review
+    rating: int  # 1..4, 0 for an undo of the card's latest entry, SET_STATE with ``start``
     duration_ms: int
     path: str
+    start: StartState | None = None
+
+    @property
+    def is_review(self) -> bool:
+        return 1 <= self.rating <= 4
 
     def line(self) -> str:
-        rating = "undo" if self.rating == 0 else str(self.rating)
+        if self.start is not None:
+            rating = self.start.text()
+        else:
+            rating = "undo" if self.rating == 0 else str(self.rating)
         return f"{self.time.isoformat()}\t{self.card}\t{rating}\t{self.duration_ms}\t{self.path}\n"
 
 
@@ -67,6 +109,10 @@ def parse_line(line: str) -> Entry | None:
     if len(parts) != 5:
         return None
     try:
+        if parts[2].startswith("state:"):
+            start = StartState.parse(parts[2])
+            time = datetime.fromisoformat(parts[0])
+            return Entry(time, parts[1], SET_STATE, int(parts[3]), parts[4], start)
         rating = 0 if parts[2] == "undo" else int(parts[2])
         if not 0 <= rating <= 4:
             return None

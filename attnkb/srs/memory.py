@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from fsrs import Card as FsrsCard
-from fsrs import Rating, Scheduler
+from fsrs import Rating, Scheduler, State
 
 from attnkb.srs.config import ReviewConfig
 from attnkb.srs.log import Entry
@@ -53,6 +53,24 @@ def review(sched: Scheduler, card: FsrsCard, rating: int, when: datetime, durati
     return sched.review_card(card, Rating(rating), when.astimezone(UTC), duration_ms or None)[0]
 
 
+def start_from(card: FsrsCard, entry: Entry) -> FsrsCard:
+    """The card as an imported memory (a ``state:`` entry) leaves it."""
+    assert entry.start is not None
+    stability = entry.start.stability if entry.start.stability is not None else card.stability
+    difficulty = entry.start.difficulty if entry.start.difficulty is not None else card.difficulty
+    if stability is None or difficulty is None:  # nothing to keep: only the due date carries
+        return new_card(entry.start.due)
+    kept = entry.start.stability is None and card.last_review is not None
+    return FsrsCard(
+        card_id=0,
+        state=State.Review,
+        stability=stability,
+        difficulty=difficulty,
+        due=entry.start.due.astimezone(UTC),
+        last_review=card.last_review if kept else entry.time.astimezone(UTC),
+    )
+
+
 def replay(sched: Scheduler, entries: list[Entry]) -> dict[tuple[str, str], Memory]:
     """Memories keyed by (note path, card id). An undo entry removes the card's latest review."""
     histories: dict[tuple[str, str], list[Entry]] = {}
@@ -67,6 +85,9 @@ def replay(sched: Scheduler, entries: list[Entry]) -> dict[tuple[str, str], Memo
     for key, history in histories.items():
         card = new_card()
         for e in history:
-            card = review(sched, card, e.rating, e.time, e.duration_ms)
+            if e.start is not None:
+                card = start_from(card, e)
+            else:
+                card = review(sched, card, e.rating, e.time, e.duration_ms)
         memories[key] = Memory(card, history)
     return memories

@@ -15,7 +15,7 @@ def compute(deck: Deck, forecast_days: int = 30) -> dict:
     seen: set[tuple[str, str]] = set()
     later = recalled = 0
     for e in sorted(deck.entries, key=lambda e: e.time):
-        if e.rating == 0:
+        if not e.is_review:
             continue
         per_day[e.time.astimezone(tz).date()] += 1
         key = (e.path, e.card)

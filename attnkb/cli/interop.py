@@ -1,0 +1,61 @@
+"""Doors to other tools: ``import obsidian-sr``, ``import anki``, ``export anki``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from attnkb.cli import app
+from attnkb.cli.common import err, load_notes, out, vault_root
+
+import_app = typer.Typer(help="Bring cards and review history in from another tool.", no_args_is_help=True)
+export_app = typer.Typer(help="Hand cards to another tool.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+
+
+def _report(report, dry_run: bool, what: str) -> None:
+    from rich.text import Text
+
+    verb = "Would take" if dry_run else "Took"
+    reviews = f", {report.reviews} reviews" if report.reviews else ""
+    out.print(Text(f"{verb} {report.cards} cards from {report.notes} {what}{reviews}."))
+    if not dry_run:
+        kept = len(report.entries) - report.written
+        out.print(
+            Text(f"Wrote {report.written} log entries" + (f" ({kept} were already there)." if kept else "."))
+        )
+    if report.skipped:
+        out.print(Text(f"Skipped {len(report.skipped)}:"))
+        for s in report.skipped:
+            err.print(Text(f"  {s}"))
+
+
+@import_app.command("obsidian-sr")
+def import_obsidian_sr(
+    ctx: typer.Context,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be taken; write nothing."),
+) -> None:
+    """Turn obsidian-spaced-repetition schedules (SR comments, sr-due front matter) into memories
+    in the review log. Notes are never edited."""
+    from attnkb.interop.obsidian_sr import cloze_styles, plan_import
+    from attnkb.interop.records import append_new
+    from attnkb.srs.config import load
+    from attnkb.vault import STATE_DIR
+
+    root = vault_root(ctx)
+    state = root / STATE_DIR
+    report = plan_import(root, load_notes(root), load(state), cloze_styles(state))
+    if not dry_run and report.entries:
+        report.written = append_new(root, report.entries)
+    _report(report, dry_run, "notes")
+
+
+def _existing(path: str) -> Path:
+    p = Path(path).expanduser()
+    if not p.is_file():
+        from attnkb.errors import UsageError
+
+        raise UsageError("no such file", path=path)
+    return p
