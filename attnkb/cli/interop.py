@@ -59,3 +59,33 @@ def _existing(path: str) -> Path:
 
         raise UsageError("no such file", path=path)
     return p
+
+
+@import_app.command("anki")
+def import_anki(
+    ctx: typer.Context,
+    package: str = typer.Argument(..., metavar="FILE.apkg|FILE.colpkg", help="An Anki package."),
+    into: str = typer.Option(
+        None, "--into", metavar="DIR", help="Folder of the vault for the notes (default: anki/)."
+    ),
+    deck: str = typer.Option(None, "--deck", metavar="NAME", help="Only this deck and its subdecks."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be taken; write nothing."),
+) -> None:
+    """Anki notes become Markdown notes (one `### Q:` per card, media beside them) and their
+    review history goes into the log. Existing notes are never edited; re-running adds nothing."""
+    from attnkb.errors import UsageError
+    from attnkb.interop.anki import plan_import, write_import
+
+    root = vault_root(ctx).resolve()
+    folder = (Path.cwd() / Path(into).expanduser()).resolve() if into else root / "anki"
+    if folder != root and root not in folder.parents:
+        raise UsageError("--into must be a folder inside the vault", path=into)
+    source = _existing(package)
+    report, plans, collection = plan_import(source, root, folder, deck)
+    if not dry_run:
+        write_import(source, root, plans, collection, report)
+    _report(report, dry_run, "Anki notes")
+    new = sum(1 for p in plans if p.text is not None)
+    out.print(
+        f"{'Would write' if dry_run else 'Wrote'} {new} new notes into {folder.relative_to(root).as_posix() or '.'}/."
+    )
