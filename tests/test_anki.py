@@ -383,3 +383,61 @@ def test_review_history_rules():
     rows = [Revlog(int(ms), c, e, f, t, ty) for ms, c, e, ty, f, t in REVLOG if c == 102]
     assert [r.ease for r in usable_history(rows)] == [2]
     assert (datetime.fromtimestamp(rows[0].id / 1000, UTC) - CRT) == timedelta(days=1, hours=12)
+
+
+EXPORT_VAULT = {
+    "attn.md": "---\ntags: [ml]\n---\n# Attention\n\n### Q: What scales the scores?\n\n$\\sqrt{d_k}$, see ![](fig.png)\n\n"
+    "Softmax turns scores::into weights\n",
+    "fig.png": b"\x89PNG image",
+    "other.md": "# Other\n\nNo questions, so the note is one card.\n",
+}
+
+
+def test_export_then_import_keeps_cards_and_questions(make_vault, cli, tmp_path):
+    root = make_vault(EXPORT_VAULT)
+    out = tmp_path / "out.apkg"
+    result = cli("--vault", root, "export", "anki", out, "--deck", "My deck")
+    assert result.exit_code == 0, result.output
+    assert "Wrote 3 cards from 2 notes" in result.output
+    from attnkb.interop.anki import MODEL_ID, deck_id, read_media, read_package
+
+    col = read_package(out)
+    assert set(col.notetypes) == {MODEL_ID} and deck_id("My deck") in col.decks
+    fields = {n.fields[0]: n for n in col.notes.values()}
+    assert "\\(\\sqrt{d_k}\\)" in fields["<p>What scales the scores?</p>\n"].fields[1]
+    assert 'src="fig.png"' in fields["<p>What scales the scores?</p>\n"].fields[1]
+    assert read_media(out, col, "fig.png") == EXPORT_VAULT["fig.png"]
+    assert (
+        "attnkb::attn.md" in fields["<p>Softmax turns scores</p>\n"].tags
+        and "ml" in fields["<p>Softmax turns scores</p>\n"].tags
+    )
+
+    back = make_vault({}, name="back")
+    imported = cli("--vault", back, "import", "anki", out)
+    assert imported.exit_code == 0, imported.output
+    questions = sorted(i.card.question for i in _deck(back).items.values())
+    assert questions == ["Other", "Softmax turns scores", "What scales the scores?"]
+    text = (back / "anki" / "What scales the scores.md").read_text(encoding="utf-8")
+    assert "$\\sqrt{d_k}$" in text and (back / "anki" / "fig.png").exists()
+
+
+def test_reexport_after_editing_an_answer_keeps_the_guid(make_vault, cli, tmp_path):
+    root = make_vault(EXPORT_VAULT)
+    from attnkb.interop.anki import read_package
+
+    cli("--vault", root, "export", "anki", tmp_path / "a.apkg")
+    (root / "attn.md").write_text(EXPORT_VAULT["attn.md"].replace("see", "as in"), encoding="utf-8")
+    (root / "other.md").write_text("# Other\n\nA new question::and answer\n", encoding="utf-8")
+    cli("--vault", root, "export", "anki", tmp_path / "b.apkg")
+    a = {n.guid: n.fields[1] for n in read_package(tmp_path / "a.apkg").notes.values()}
+    b = {n.guid: n.fields[1] for n in read_package(tmp_path / "b.apkg").notes.values()}
+    kept = set(a) & set(b)
+    assert len(kept) == 2 and any("as in" in b[g] and "see" in a[g] for g in kept)
+
+
+def test_export_filters_by_tag_and_refuses_bad_targets(make_vault, cli, tmp_path):
+    root = make_vault(EXPORT_VAULT)
+    only = cli("--vault", root, "export", "anki", tmp_path / "t.apkg", "--tag", "ml")
+    assert only.exit_code == 0 and "Wrote 2 cards from 1 notes" in only.output
+    assert cli("--vault", root, "export", "anki", tmp_path / "x.txt").exit_code == 2
+    assert cli("--vault", root, "export", "anki", tmp_path / "no" / "x.apkg").exit_code == 2

@@ -89,3 +89,27 @@ def import_anki(
     out.print(
         f"{'Would write' if dry_run else 'Wrote'} {new} new notes into {folder.relative_to(root).as_posix() or '.'}/."
     )
+
+
+@export_app.command("anki")
+def export_anki(
+    ctx: typer.Context,
+    out_file: str = typer.Argument(..., metavar="OUT.apkg", help="The package to write."),
+    tag: list[str] = typer.Option(None, "--tag", "-t", help="Only notes with this tag."),
+    deck: str = typer.Option("attnkb", "--deck", metavar="NAME", help="Anki deck name."),
+) -> None:
+    """One Anki note per card (question and answer as HTML, formulas as MathJax, the note path
+    and tags as Anki tags). Re-exporting updates the same notes in Anki instead of adding new ones."""
+    from rich.text import Text
+
+    from attnkb.errors import UsageError
+    from attnkb.interop.anki import export
+
+    root = vault_root(ctx)
+    target = Path(out_file).expanduser()
+    if target.suffix.lower() != ".apkg":
+        raise UsageError("the package name must end in .apkg", path=out_file)
+    if not target.parent.is_dir():
+        raise UsageError("no such folder", path=str(target.parent))
+    cards, notes = export(root, load_notes(root), target, deck, tag)
+    out.print(Text(f"Wrote {cards} cards from {notes} notes to {target} (deck {deck!r})."))

@@ -11,6 +11,7 @@ media names are plain file names or nothing, and HTML becomes Markdown text, nev
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -632,3 +633,115 @@ def write_import(package: Path, root: Path, plans: list[NotePlan], collection: C
         if plan.text is not None and not (root / plan.path).exists():
             atomic_write(root / plan.path, plan.text)
     report.written = append_new(root, report.entries)
+
+
+# --- export ---------------------------------------------------------------------------------
+
+MODEL_ID = 1_607_392_319  # fixed: re-exports update the same note type in Anki
+MODEL_NAME = "attnkb card"
+CSS = ".card { font-family: sans-serif; font-size: 18px; text-align: left; } .source { color: #888; }"
+
+
+def deck_id(name: str) -> int:
+    """Fixed per deck name, so re-importing into Anki finds the same deck."""
+    import hashlib
+
+    return int(hashlib.sha1(("attnkb deck " + name).encode()).hexdigest()[:8], 16) + (1 << 30)
+
+
+def _renderer():
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+    from attnkb.markdown import _wikilink
+
+    def math(content: str, options: dict) -> str:
+        body = html.escape(content.strip())
+        return f"\\[{body}\\]" if options.get("display_mode") else f"\\({body}\\)"
+
+    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    md.use(dollarmath_plugin, renderer=math, double_inline=True)
+    md.inline.ruler.before("link", "wikilink", _wikilink)
+    md.add_render_rule(
+        "wikilink",
+        lambda self, tokens, idx, options, env: __import__("html").escape(
+            tokens[idx].meta["text"] or tokens[idx].meta["target"]
+        ),
+    )
+    return md
+
+
+def _media_in(rendered: str, note_dir: Path, root: Path, media: dict[str, Path]) -> str:
+    """Local images become package media (by file name); other local sources are dropped."""
+    from urllib.parse import unquote
+
+    def swap(m: re.Match) -> str:
+        src = html.unescape(m.group(2))
+        if re.match(r"^https?://", src):
+            return m.group(0)
+        try:
+            path = (note_dir / unquote(src)).resolve()
+            path.relative_to(root)
+        except (ValueError, OSError):
+            return m.group(1) + '""'
+        if not path.is_file():
+            return m.group(1) + '""'
+        media.setdefault(path.name, path)
+        return f'{m.group(1)}"{html.escape(path.name)}"'
+
+    return re.sub(r'(<img[^>]*?src=)"([^"]*)"', swap, rendered)
+
+
+def export(root: Path, notes: list, out: Path, deck_name: str, tags: list[str] | None) -> tuple[int, int]:
+    """Every card of the chosen notes as an Anki note in ``out``; (cards, notes) written."""
+    import os
+
+    import genanki
+
+    from attnkb import frontmatter
+    from attnkb.srs.cards import cards_for, first_section
+    from attnkb.vault import read_text
+
+    root = root.resolve()
+    md = _renderer()
+    model = genanki.Model(
+        MODEL_ID,
+        MODEL_NAME,
+        fields=[{"name": "Question"}, {"name": "Answer"}, {"name": "Source"}],
+        templates=[
+            {
+                "name": "Card",
+                "qfmt": "{{Question}}",
+                "afmt": '{{FrontSide}}<hr id=answer>{{Answer}}<div class="source">{{Source}}</div>',
+            }
+        ],
+        css=CSS,
+    )
+    deck = genanki.Deck(deck_id(deck_name), deck_name)
+    media: dict[str, Path] = {}
+    count = 0
+    chosen = [n for n in notes if not tags or n.has_tags(tags)]
+    for note in chosen:
+        note_dir = (root / note.path).parent
+        for card in cards_for(note):
+            answer = card.answer
+            if card.kind == "note":
+                answer = first_section(frontmatter.split(read_text(root, note.path)).body)
+            q = _media_in(md.render(card.question), note_dir, root, media)
+            a = _media_in(md.render(answer), note_dir, root, media)
+            source = html.escape(f"{note.title} · {note.path}")
+            note_tags = [re.sub(r"\s+", "_", t) for t in note.tags] + [
+                "attnkb::" + re.sub(r"\s+", "_", note.path)
+            ]
+            deck.add_note(
+                genanki.Note(model, [q, a, source], tags=note_tags, guid=genanki.guid_for(note.path, card.id))
+            )
+            count += 1
+    out = out.resolve()
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        genanki.Package(deck, media_files=[str(p) for p in media.values()]).write_to_file(str(tmp))
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return count, len(chosen)
