@@ -113,3 +113,42 @@ def export_anki(
         raise UsageError("no such folder", path=str(target.parent))
     cards, notes = export(root, load_notes(root), target, deck, tag)
     out.print(Text(f"Wrote {cards} cards from {notes} notes to {target} (deck {deck!r})."))
+
+
+def due_markdown(deck, tags: list[str] | None, output: str | None, markdown: bool) -> None:
+    """``due --markdown [-o FILE]``: the checklist on stdout or in FILE (links from its folder)."""
+    import sys
+
+    from attnkb.errors import UsageError
+    from attnkb.files import atomic_write
+    from attnkb.interop.checklist import render
+
+    if not markdown:
+        raise UsageError("--output needs --markdown")
+    if output is None:
+        sys.stdout.write(render(deck, Path.cwd(), tags))
+        return
+    target = Path(output).expanduser()
+    if not target.parent.is_dir():
+        raise UsageError("no such folder", path=str(target.parent))
+    atomic_write(target, render(deck, target.parent.resolve(), tags))
+    from rich.text import Text
+
+    out.print(Text(f"Wrote {target}."))
+
+
+def review_checklist(deck, file: str) -> None:
+    """``review --checklist FILE``: grade the ticked notes, untick their boxes."""
+    from rich.text import Text
+
+    from attnkb.interop.checklist import record
+
+    path = _existing(file)
+    result = record(deck, path)
+    out.print(
+        Text(
+            f"Recorded {result.reviews} reviews for {result.notes} notes; unticked {result.unticked} boxes in {file}."
+        )
+    )
+    for s in result.skipped:
+        err.print(Text(f"  {file}: {s}"))

@@ -59,8 +59,16 @@ def review(
     tag: list[str] = typer.Option(None, "--tag", "-t", help="Only cards of notes with this tag."),
     limit: int = typer.Option(None, "--limit", min=0, help="Review at most N cards."),
     new: int = typer.Option(None, "--new", min=0, help="Introduce at most N new cards today."),
+    checklist: str = typer.Option(
+        None, "--checklist", metavar="FILE", help="Record the ticked notes of a `due --markdown` checklist."
+    ),
 ) -> None:
     """Review due cards: space/Enter shows the answer, 1-4 grade, u undo, s skip, q quit."""
+    if checklist is not None:
+        from attnkb.cli.interop import review_checklist
+
+        review_checklist(_deck(ctx), checklist)
+        return
     from rich.markdown import Markdown
     from rich.rule import Rule
 
@@ -123,11 +131,22 @@ def due(
     ctx: typer.Context,
     tag: list[str] = typer.Option(None, "--tag", "-t", help="Only cards of notes with this tag."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    markdown: bool = typer.Option(
+        False, "--markdown", help="Write a checklist to tick (see review --checklist)."
+    ),
+    output: str = typer.Option(
+        None, "--output", "-o", metavar="FILE", help="With --markdown: write to FILE."
+    ),
 ) -> None:
     """What is overdue, due today, and due in the next 7 days."""
     from attnkb.srs.deck import start_of_day
 
     deck = _deck(ctx)
+    if markdown or output is not None:
+        from attnkb.cli.interop import due_markdown
+
+        due_markdown(deck, tag, output, markdown)
+        return
     today = start_of_day(deck.now.date(), deck.now.tzinfo)
     groups: dict[str, list] = {"overdue": [], "today": [], "week": []}
     for item in sorted(deck.items.values(), key=lambda i: (i.due, i.card.path)):
