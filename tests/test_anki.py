@@ -441,3 +441,63 @@ def test_export_filters_by_tag_and_refuses_bad_targets(make_vault, cli, tmp_path
     assert only.exit_code == 0 and "Wrote 2 cards from 1 notes" in only.output
     assert cli("--vault", root, "export", "anki", tmp_path / "x.txt").exit_code == 2
     assert cli("--vault", root, "export", "anki", tmp_path / "no" / "x.apkg").exit_code == 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            ["collection.anki2", "collection.anki21", "collection.anki21b", "media", "meta", "0"]
+        ),
+        st.binary(max_size=200),
+        max_size=4,
+    )
+)
+def test_any_package_bytes_give_a_package_error_or_a_collection(members):
+    import tempfile
+
+    from attnkb.interop.anki import PackageError, read_package
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fuzz.apkg"
+        with zipfile.ZipFile(path, "w") as zf:
+            for name, data in members.items():
+                zf.writestr(name, data)
+        try:
+            read_package(path)
+        except PackageError as exc:
+            assert exc.path == str(path)
+
+
+def test_protobuf_reader_rejects_truncation():
+    from attnkb.interop.anki import protobuf_fields
+
+    assert protobuf_fields(_pb(1, b"abc") + bytes([16, 5])) == [(1, b"abc"), (2, 5)]
+    for bad in (b"\x0a\x05ab", b"\x08", b"\x0b"):
+        with pytest.raises(ValueError):
+            protobuf_fields(bad)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "UPDATE cards SET due = 'soon'",
+        "UPDATE col SET crt = 99999999999999",
+        "UPDATE col SET models = '[1]'",
+        "UPDATE col SET decks = '{\"x\": 5}'",
+    ],
+)
+def test_damaged_collections_are_one_line_errors(damage, make_vault, cli, tmp_path):
+    db = tmp_path / "c.sqlite"
+    _collection(db, schema18=False)
+    con = sqlite3.connect(db)
+    con.execute(damage)
+    con.commit()
+    con.close()
+    package = _hostile(tmp_path, "damaged.apkg", {"collection.anki2": db.read_bytes()})
+    result = cli("--vault", make_vault({}), "import", "anki", package)
+    assert (
+        result.exit_code == 2
+        and "damaged.apkg" in result.output
+        and "damaged Anki collection" in result.output
+    )

@@ -11,6 +11,7 @@ media names are plain file names or nothing, and HTML becomes Markdown text, nev
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import json
@@ -30,6 +31,8 @@ MAX_MEDIA_TOTAL = 2 << 30
 MAX_MEMBERS = 200_000
 MAX_SMALL_BYTES = 64 << 20  # media map, meta
 
+MAX_TIMESTAMP = 253_402_300_000  # seconds: times past the year 9999 are damage, not dates
+MAX_DUE_DAYS = 1_000_000
 FORGET_KINDS = (4, 5)  # manual / rescheduled rows; with factor 0 they are a Forget
 
 
@@ -156,7 +159,8 @@ def protobuf_fields(buf: bytes) -> list[tuple[int, int | bytes]]:
 
 
 def _first(fields: list[tuple[int, int | bytes]], number: int, default):
-    return next((v for n, v in fields if n == number), default)
+    """The first value of field ``number`` if it has the default's type (int or bytes)."""
+    return next((v for n, v in fields if n == number and type(v) is type(default)), default)
 
 
 def read_package(path: Path) -> Collection:
@@ -212,9 +216,7 @@ def _media_map(zf: zipfile.ZipFile, members: dict, latest: bool, source: str) ->
                 continue
             fields = protobuf_fields(entry)
             name = _first(fields, 1, b"")
-            member = str(_first(fields, 255, index))
-            if isinstance(name, bytes):
-                names[name.decode("utf-8", "replace")] = member
+            names[name.decode("utf-8", "replace")] = str(_first(fields, 255, index))
     else:
         try:
             raw = json.loads(data.decode("utf-8"))
@@ -254,45 +256,64 @@ def _read_collection(db_path: Path, source: str) -> Collection:
         else:
             notetypes, decks = _schema11(models, decks_json)
         notes = {
-            nid: AnkiNote(nid, str(guid), mid, str(flds).split("\x1f"), str(tags).split())
+            int(nid): AnkiNote(int(nid), str(guid), int(mid), str(flds).split("\x1f"), str(tags).split())
             for nid, guid, mid, flds, tags in db.execute("SELECT id, guid, mid, flds, tags FROM notes")
         }
-        cards = [
-            AnkiCard(
-                cid, nid, odid or did, ord_, type_, queue, odue if odid else due, ivl, factor, str(data or "")
+        cards = []
+        for row in db.execute(
+            "SELECT id, nid, did, ord, type, queue, due, ivl, factor, odue, odid, data FROM cards ORDER BY nid, ord"
+        ):
+            cid, nid, did, ord_, type_, queue, due, ivl, factor, odue, odid = (int(x) for x in row[:11])
+            card = AnkiCard(
+                cid,
+                nid,
+                odid or did,
+                ord_,
+                type_,
+                queue,
+                odue if odid else due,
+                ivl,
+                factor,
+                str(row[11] or ""),
             )
-            for cid, nid, did, ord_, type_, queue, due, ivl, factor, odue, odid, data in db.execute(
-                "SELECT id, nid, did, ord, type, queue, due, ivl, factor, odue, odid, data FROM cards ORDER BY nid, ord"
-            )
-        ]
+            cards.append(card)
         revlog = [
-            Revlog(*row)
+            r
             for row in db.execute("SELECT id, cid, ease, factor, time, type FROM revlog ORDER BY cid, id")
+            if 0 < (r := Revlog(*(int(x) for x in row))).id < MAX_TIMESTAMP * 1000
         ]
+        crt = int(crt or 0)
+        if not 0 <= crt < MAX_TIMESTAMP:
+            raise ValueError(f"collection creation time {crt} out of range")
     except sqlite3.DatabaseError as exc:
         raise PackageError(f"not an Anki collection ({exc})", source) from exc
-    except (TypeError, ValueError, json.JSONDecodeError, AttributeError) as exc:
+    except (TypeError, ValueError, json.JSONDecodeError, AttributeError, OverflowError) as exc:
         raise PackageError(f"damaged Anki collection ({exc})", source) from exc
     finally:
         db.close()
-    created = datetime.fromtimestamp(int(crt or 0), UTC)
+    created = datetime.fromtimestamp(crt, UTC)
     return Collection(notetypes, decks, notes, cards, revlog, created)
+
+
+def _blob(value) -> bytes:
+    """SQLite keeps any type in any column: a config that is not a blob is an empty one."""
+    return value if isinstance(value, bytes) else b""
 
 
 def _schema18(db: sqlite3.Connection) -> tuple[dict[int, Notetype], dict[int, str]]:
     notetypes: dict[int, Notetype] = {}
     for ntid, name, config in db.execute("SELECT id, name, config FROM notetypes"):
-        kind = _first(protobuf_fields(bytes(config or b"")), 1, 0)
+        kind = _first(protobuf_fields(_blob(config)), 1, 0)
         notetypes[ntid] = Notetype(ntid, str(name), kind == 1, [], [])
     for ntid, name in db.execute("SELECT ntid, name FROM fields ORDER BY ntid, ord"):
         if ntid in notetypes:
             notetypes[ntid].fields.append(str(name))
     for ntid, name, config in db.execute("SELECT ntid, name, config FROM templates ORDER BY ntid, ord"):
         if ntid in notetypes:
-            fields = protobuf_fields(bytes(config or b""))
+            fields = protobuf_fields(_blob(config))
             q, a = _first(fields, 1, b""), _first(fields, 2, b"")
             notetypes[ntid].templates.append(
-                (str(name), bytes(q).decode("utf-8", "replace"), bytes(a).decode("utf-8", "replace"))
+                (str(name), q.decode("utf-8", "replace"), a.decode("utf-8", "replace"))
             )
     decks = {did: str(name).replace("\x1f", "::") for did, name in db.execute("SELECT id, name FROM decks")}
     return notetypes, decks
@@ -410,7 +431,9 @@ def card_due(card: AnkiCard, collection: Collection) -> datetime | None:
     if card.type == 0 or card.queue == 0:
         return None
     if card.queue in (1, 4) or (card.type in (1, 3) and card.due > 10**9):  # learning: a timestamp
-        return datetime.fromtimestamp(card.due, UTC)
+        return datetime.fromtimestamp(card.due, UTC) if 0 < card.due < MAX_TIMESTAMP else None
+    if not -MAX_DUE_DAYS < card.due < MAX_DUE_DAYS:
+        return None
     start = collection.created.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
     return start + timedelta(days=card.due)
 
@@ -475,7 +498,8 @@ def _existing_guids(into: Path, root: Path) -> dict[str, str]:
             continue
         m = re.search(r'^anki_guid:\s*"((?:[^"\\]|\\.)*)"\s*$', head, re.MULTILINE)
         if m:
-            found.setdefault(json.loads(f'"{m.group(1)}"'), p.relative_to(root).as_posix())
+            with contextlib.suppress(ValueError):  # a hand-edited guid that is not a JSON string
+                found.setdefault(json.loads(f'"{m.group(1)}"'), p.relative_to(root).as_posix())
     return found
 
 
