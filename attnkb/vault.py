@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from attnkb.errors import UsageError
+from attnkb.interop.obsidian_sr import vault_clozes
 
 if TYPE_CHECKING:
     from attnkb.note import Note
@@ -103,15 +104,13 @@ def walk(root: Path) -> Iterator[FileStat]:
     yield from visit(root, "")
 
 
-def _parser_version(clozes: tuple[str, ...]) -> str:
-    """Changes whenever the parsing code or its card settings do, so a cache never outlives
-    its parser."""
+def _parser_version() -> str:
+    """Changes whenever the parsing code does, so a cache never outlives its parser."""
     import hashlib
 
     import attnkb
 
     digest = hashlib.sha1(attnkb.__version__.encode())
-    digest.update(repr(clozes).encode())
     here = Path(__file__).parent
     for name in ("note.py", "markdown.py", "frontmatter.py", "vault.py", "interop/obsidian_sr.py"):
         digest.update((here / name).read_bytes())
@@ -121,7 +120,7 @@ def _parser_version(clozes: tuple[str, ...]) -> str:
 Parsed = tuple[str, str] | None  # (summary JSON, whole-note JSON); None for a binary file
 
 
-def _parse_file(root: str, rel: str, clozes: tuple[str, ...]) -> Parsed:
+def _parse_file(root: str, rel: str) -> Parsed:
     from attnkb.frontmatter import Problem
     from attnkb.note import Note, is_binary, parse_note
 
@@ -133,12 +132,12 @@ def _parse_file(root: str, rel: str, clozes: tuple[str, ...]) -> Parsed:
     else:
         if is_binary(data):
             return None
-        note = parse_note(rel, data, clozes)
+        note = parse_note(rel, data, vault_clozes(Path(root)))
     return json.dumps(note.summary()), json.dumps(note.to_dict())
 
 
-def _parse_chunk(root: str, rels: list[str], clozes: tuple[str, ...]) -> list[Parsed]:
-    return [_parse_file(root, rel, clozes) for rel in rels]
+def _parse_chunk(root: str, rels: list[str]) -> list[Parsed]:
+    return [_parse_file(root, rel) for rel in rels]
 
 
 class Index:
@@ -150,10 +149,7 @@ class Index:
     """
 
     def __init__(self, root: Path):
-        from attnkb.interop.obsidian_sr import cloze_styles
-
         self.root = root
-        self.clozes = cloze_styles(root / STATE_DIR)
 
     def _open(self) -> sqlite3.Connection | None:
         state = self.root / STATE_DIR
@@ -161,7 +157,7 @@ class Index:
             state.mkdir(exist_ok=True)
             db = sqlite3.connect(state / INDEX_FILE, timeout=10)
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-            version = _parser_version(self.clozes)
+            version = _parser_version() + repr(vault_clozes(self.root))  # card settings shape cards
             row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
             if row is None or row[0] != version:
                 with db:
@@ -233,7 +229,7 @@ class Index:
         if total < PARALLEL_THRESHOLD or workers < 2:
             out = []
             for i, f in enumerate(stale):
-                out.append(_parse_file(root, f.rel, self.clozes))
+                out.append(_parse_file(root, f.rel))
                 if progress:
                     progress(i + 1, total)
             return out
@@ -244,7 +240,7 @@ class Index:
         results: list[Parsed] = []
         done = 0
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_parse_chunk, root, [f.rel for f in c], self.clozes) for c in chunks]
+            futures = [pool.submit(_parse_chunk, root, [f.rel for f in c]) for c in chunks]
             for fut in futures:
                 part = fut.result()
                 results.extend(part)

@@ -11,6 +11,7 @@ comments are never part of an answer.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -88,6 +89,22 @@ def cloze_styles(state_dir: Path) -> tuple[str, ...]:
             "[cards] clozes must be a list of " + ", ".join(repr(s) for s in CLOZE_STYLES), path=str(path)
         )
     return tuple(s for s in CLOZE_STYLES if s in value)
+
+
+def vault_clozes(root: Path) -> tuple[str, ...]:
+    """:func:`cloze_styles` of the vault at ``root``, read once per version of its config file
+    (the index asks for every note it parses)."""
+    path = root / ".attnkb" / "config.toml"
+    try:
+        st = path.stat()
+    except OSError:
+        return DEFAULT_CLOZES
+    return _cached_styles(str(root), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_styles(root: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    return cloze_styles(Path(root) / ".attnkb")
 
 
 # --- schedule comments --------------------------------------------------------------------
