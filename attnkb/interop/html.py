@@ -21,6 +21,7 @@ _DROP = {
     "svg",
     "math",
 }
+_WRAP = {"b": "**", "strong": "**", "i": "*", "em": "*", "s": "~~", "del": "~~", "strike": "~~", "code": "`"}
 _BLOCK = {"p", "div", "tr", "table", "section", "article", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
@@ -42,20 +43,19 @@ class _Converter(HTMLParser):
     def text(self, s: str) -> None:
         self.parts.append(s)
 
+    def wrap(self, tag: str) -> None:
+        """The same mark opens and closes inline formatting (none for code inside ``pre``)."""
+        if not (tag == "code" and self.pre):
+            self.text(_WRAP[tag])
+
     def handle_starttag(self, tag: str, attrs) -> None:
         a = dict(attrs)
         if tag in _DROP:
             self.drop += 1
         if self.drop:
             return
-        if tag in ("b", "strong"):
-            self.text("**")
-        elif tag in ("i", "em"):
-            self.text("*")
-        elif tag in ("s", "del", "strike"):
-            self.text("~~")
-        elif tag == "code" and not self.pre:
-            self.text("`")
+        if tag in _WRAP:
+            self.wrap(tag)
         elif tag == "pre":
             self.pre += 1
             self.text("\n\n```\n")
@@ -86,14 +86,8 @@ class _Converter(HTMLParser):
             return
         if self.drop:
             return
-        if tag in ("b", "strong"):
-            self.text("**")
-        elif tag in ("i", "em"):
-            self.text("*")
-        elif tag in ("s", "del", "strike"):
-            self.text("~~")
-        elif tag == "code" and not self.pre:
-            self.text("`")
+        if tag in _WRAP:
+            self.wrap(tag)
         elif tag == "pre":
             self.pre = max(self.pre - 1, 0)
             self.text("\n```\n\n")
