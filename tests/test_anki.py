@@ -501,3 +501,9 @@ def test_damaged_collections_are_one_line_errors(damage, make_vault, cli, tmp_pa
         and "damaged.apkg" in result.output
         and "damaged Anki collection" in result.output
     )
+
+
+def test_colpkg_reads_like_apkg(make_vault, cli, tmp_path):
+    colpkg = build_package(tmp_path / "whole.colpkg", tmp_path, "latest")
+    result = cli("--vault", make_vault({}), "import", "anki", colpkg, "--dry-run")
+    assert result.exit_code == 0 and "Would take 6 cards from 4 Anki notes, 7 reviews." in result.output
