@@ -67,7 +67,9 @@ def vault(path: Path, now: str | None) -> None:
         listed = text.count("- [ ] [")
         print(f"notes: {len(notes)}, cards: {len(deck.items)}, with next_review: {len(planned)}")
         print(f"notes whose every card is due on its next_review: {kept} of {len(planned)}")
-        print(f"notes with review_count shown as written: {counted}; reviews so far: {sum(n.int_field('review_count') or 0 for n in notes)}")
+        print(
+            f"notes with review_count shown as written: {counted}; reviews so far: {sum(n.int_field('review_count') or 0 for n in notes)}"
+        )
         print(f"checklist on {moment.date()}: {listed} notes to tick")
         for line in text.splitlines():
             if line.startswith("## "):
