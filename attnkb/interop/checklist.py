@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from attnkb.errors import UsageError
-from attnkb.srs.deck import Deck, Item, start_of_day
+from attnkb.srs.deck import Deck, Item
 
 STAMP = re.compile(rb"<!-- attnkb due (\S+) -->")
 _BOX = re.compile(rb"^([ \t]*[-*+][ \t]+\[)([xX])(\][ \t])(.*?)(\r?)$", re.MULTILINE)
@@ -41,7 +41,7 @@ def _reviews(items: list[Item]) -> int:
 
 def render(deck: Deck, out_dir: Path, tags: list[str] | None = None) -> str:
     """The checklist text for notes with cards due within a week; links relative to ``out_dir``."""
-    today = start_of_day(deck.now.date(), deck.now.tzinfo)
+    today = deck.end_of_today() - timedelta(days=1)  # when today began
     by_note: dict[str, list[Item]] = {}
     for item in deck.items.values():
         by_note.setdefault(item.card.path, []).append(item)
@@ -94,7 +94,7 @@ def record(deck: Deck, file: Path) -> ChecklistResult:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise UsageError("not valid UTF-8", str(file), line) from exc
-    since = _written_at(data) or start_of_day(deck.now.date(), deck.now.tzinfo)
+    since = _written_at(data) or deck.end_of_today() - timedelta(days=1)
     result = ChecklistResult()
     untick: list[int] = []
     root = deck.root.resolve()
