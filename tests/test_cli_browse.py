@@ -208,11 +208,33 @@ def test_every_command_is_in_the_readme_tour():
         assert f"| `attnkb {name}" in readme, name
 
 
-def test_version_and_help(cli):
-    assert cli("--version").stdout.startswith("attnkb ")
-    r = cli("--help")
-    for command in ("list", "show", "links", "graph", "check", "init"):
-        assert command in r.stdout
+def _listed_commands(help_text: str) -> dict[str, str]:
+    """{command: summary} from the Commands box of a help screen."""
+    box = help_text.split("Commands")[1]
+    rows = [line.strip("│ ").split(None, 1) for line in box.splitlines() if line.startswith("│ ")]
+    return {row[0]: row[1].strip() for row in rows}
+
+
+def test_version_and_help_list_exactly_the_commands_with_their_summaries(cli):
+    from attnkb import __version__
+    from attnkb.cli import app
+
+    r = cli("--version")
+    assert (r.exit_code, r.stdout) == (0, f"attnkb {__version__}\n")
+    r = cli("--help", env={"COLUMNS": "250"})
+    assert r.exit_code == 0 and r.stdout.count("Usage: attnkb [OPTIONS] COMMAND") == 1
+    registered = {
+        c.name or c.callback.__name__: c.callback.__doc__.strip().splitlines()[0]
+        for c in app.registered_commands
+    }
+    assert _listed_commands(r.stdout) == registered
+    bare = cli(env={"COLUMNS": "250"})  # no arguments: the same listing, as a usage error
+    assert bare.exit_code == 2 and _listed_commands(bare.stdout) == registered
+    for name in registered:
+        sub = cli(name, "--help", env={"COLUMNS": "250"})
+        assert sub.exit_code == 0 and f"Usage: attnkb {name} " in sub.stdout, name
+    r = cli("no-such-command")
+    assert r.exit_code == 2 and "No such command 'no-such-command'" in r.output
 
 
 @pytest.mark.parametrize("vault", ["interview-vault", "."])

@@ -2,6 +2,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from attnkb.kernel import attention, softmax
 
@@ -124,7 +126,7 @@ def test_wrong_claims_fail_with_exit_1_and_a_table(make_vault, cli):
         ("op: dot\nq: [[1]]", "needs k", 5),
         ("op: dot\nq: {random: [5000, 5000]}\nk: [[1]]", "over the limit", 7),
         ("op: dot\nq: !!python/object/apply:os.system [echo]\nk: [[1]]", "invalid YAML", 7),
-        ("op: dot\nq: [[1, 2]]\nk: [[1, 2, 3]]", "share their last dimension", 5),
+        ("op: dot\nq: [[1, 2]]\nk: [[1, 2, 3]]", "share their last dimension", 8),
         ("op: dot\nq: [[1]]\nk: [[1]]\nmask: [[1, 1]]", "mask must be a 1x1", 9),
     ],
 )
@@ -220,7 +222,11 @@ def test_scores_matrix_is_compared_and_ops_without_scores_say_so(make_vault, cli
 def test_score_var_must_be_a_number(make_vault, cli):
     root = make_vault({"n.md": note(block(f"op: dot\nq: {Q}\nk: {Q}\nexpect:\n  score_var: big"))})
     r = cli("--vault", root, "run-example", "n.md")
-    assert r.exit_code == 2 and "n.md:" in r.stderr + r.stdout and "score_var must be a number" in r.output
+    assert (
+        r.exit_code == 2
+        and "n.md:" in r.stderr + r.stdout
+        and "score_var must be a finite number" in r.output
+    )
 
 
 def test_large_matrices_are_drawn_as_their_top_left_corner(make_vault, cli):
@@ -234,3 +240,215 @@ def test_large_matrices_are_drawn_as_their_top_left_corner(make_vault, cli):
     assert "(first 16 of 64 rows, 9 of 40 columns)" in r.stdout
     assert len(r.stdout.splitlines()) < 50
     assert max(len(line) for line in r.stdout.splitlines()) <= 100
+
+
+MALFORMED = [  # (block body, message, line of the complaint in the note)
+    (f"op: blocked\nq: {Q}\nk: {Q}\nv: {Q}\nblock: abc", "block must be a whole number >= 1", 10),
+    (f"op: blocked\nq: {Q}\nk: {Q}\nv: {Q}\nblock: .nan", "block must be a whole number >= 1", 10),
+    (f"op: local\nq: {Q}\nk: {Q}\nwindow: 1e21", "window must be a whole number >= 0", 9),
+    ("op: multihead\nx: [[1, 0], [0, 1]]\nheads: 1\nseed: -1", "seed must be a whole number >= 0", 9),
+    ("op: multihead\nx: [[1, 0], [0, 1]]\nheads: true", "heads must be a whole number >= 1", 8),
+    (f"op: dot\nq: {Q}\nk: {Q}\nexpect: {{shape: 5}}", "expect shape must be a list", 9),
+    (f"op: dot\nq: {Q}\nk: {Q}\nlabels: [1, 2]", "labels must be a mapping", 9),
+    (f"op: dot\nq: {Q}\nk: {Q}\nlabels: {{keys: 5}}", "labels: keys must be a list", 9),
+    (f"op: [dot]\nq: {Q}\nk: {Q}", "unknown or missing op ['dot']", 6),
+    (f"op: dot\nq: 5\nk: {Q}", "q: expected a list", 7),
+    ("op: softmax\nscores: 3", "scores: expected a list", 7),
+    (f"op: dot\nq: {{random: [4294967296, 4294967296]}}\nk: {Q}", "is over the limit", 7),
+    (f"op: dot\nq: {{random: [3]}}\nk: {Q}", "q must be a matrix", 7),
+    (f"op: dot\nq: [[1, 0], [.inf, 1]]\nk: {Q}", "q: row 2 holds NaN or infinity", 7),
+    (f"op: dot\nq: [[1, 0], [1, 1{'0' * 400}]]\nk: {Q}", "q: row 2 holds something that is not a finite", 7),
+    (f"op: dot\nq: {Q}\nk: {Q}\ntol: .nan\nexpect: {{weights: [[0, 0, 0]]}}", "tol must be a finite number", 9),
+    (f"op: dot\nq: {Q}\nk: {Q}\nexpect:\n  weights: [[.nan]]", "expect weights: row 1 holds NaN", 10),
+    (f"op: dot\nq: {Q}\nk: {Q}\nexpect:\n  weights: [[1, 2], [3]]", "expect weights: ragged rows", 10),
+    (f"op: dot\nq: {Q}\nk: {Q}\nexpect:\n  score_var: .nan", "score_var must be a finite number", 10),
+    (f"op: dot\nq: {Q}\nk: {Q}\nexpect:\n  claims: causal", "expect claims must be a list", 10),
+    (f"op: dot\nq: {Q}\nk: {Q}\nexpect:\n  argmax: 1", "expect argmax must be a list", 10),
+    (f"op: scaled_dot\nq: {Q}\nk: {Q}\nscale: .inf", "scale must be a finite number", 9),
+    (f"op: dot\nq: {Q}\nk: {Q}\nmask: [[1, 1, 1], [1, 1], [1, 1, 1]]", "mask must be a 3x3 matrix", 9),
+    (f"op: dot\nq: {Q}\nk: {Q}\nmask: {{window: true}}", "mask must be causal", 9),
+    (f"op: local\nq: {Q}\nk: {Q}\nwindow: 1\nmask: {{window: 1}}", "supports mask: causal only", 10),
+    ("op: softmax\nscores: [[0, 1]]\nmask: causal", "op 'softmax' takes no mask", 8),
+    # every array the block implies counts: multihead's random projections would be 3.6e9 numbers
+    ("op: multihead\nx: {random: [1, 30000]}\nheads: 1", "block needs 3,600,", 5),
+    ("op: additive\nq: {random: [3000, 2]}\nk: {random: [3000, 2]}\nw_q: {random: [2, 64]}\nw_k: {random: [2, 64]}\n"
+     "v_a: {random: [64]}", "over the limit", 5),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("body,message,line", MALFORMED, ids=[m[1][:30] for m in MALFORMED])
+def test_a_malformed_value_is_an_invalid_block_and_other_blocks_run(make_vault, cli, body, message, line):
+    good = block("op: softmax\nscores: [[0, 0]]\nexpect:\n  weights: [[0.5, 0.5]]")
+    root = make_vault({"n.md": note(block(body), good), "m.md": note(good)})
+    code, results = run(cli, root, "--all")
+    assert code == 2
+    assert [(r["path"], r["status"]) for r in results] == [
+        ("m.md", "pass"),
+        ("n.md", "error"),
+        ("n.md", "pass"),
+    ]
+    assert message in results[1]["message"] and results[1]["line"] == line
+    report = cli("--vault", root, "check", "--json")
+    assert report.exit_code == 1
+    (problem,) = [p for p in json.loads(report.stdout)["problems"] if p["kind"] == "example-error"]
+    assert (problem["path"], problem["line"]) == ("n.md", line) and message in problem["message"]
+
+
+def test_wide_windows_are_the_whole_sequence(make_vault, cli):
+    q = np.array(json.loads(Q))
+    full = json.dumps(np.round(attention(q, q, q)[1], 3).tolist())  # a window wider than the text: no window
+    wide = block(f"op: local\nq: {Q}\nk: {Q}\nwindow: {10**30}\nexpect:\n  weights: {full}")
+    masked = block(
+        f"op: dot\nq: {Q}\nk: {Q}\nmask: {{window: {10**30}}}\nexpect:\n  claims: [rows_sum_to_one]"
+    )
+    root = make_vault({"n.md": note(wide, masked)})
+    code, results = run(cli, root, "n.md")
+    assert code == 0, results
+
+
+BLOCK_KEYS = ["q", "k", "v", "x", "w", "w_q", "w_k", "w_v", "w_o", "v_a", "b", "proj", "e", "f", "scores",
+              "weights", "mask", "labels", "expect", "tol", "scale", "window", "block", "heads", "seed"]  # fmt: skip
+INNER_KEYS = ["random", "seed", "queries", "keys", "claims", "shape", "argmax", "score_var", "output", "weights",
+              "scores", "window"]  # fmt: skip
+BLOCK_VALUES = st.recursive(
+    st.sampled_from(
+        ["1", "-1", "0", "2.5", ".nan", ".inf", "1e21", "4294967296", "abc", "causal", "true", "~", "2026-02-30",
+         "''", "[[1, 0], [0, 1]]", "[[1, 2, 3]]", "{random: [2, 2], seed: 1}", "{random: [3, 2]}", "[0.5, 0.5]",
+         "[rows_sum_to_one, causal]"]
+    ),
+    lambda inner: st.lists(inner, max_size=3).map(lambda xs: "[" + ", ".join(xs) + "]")
+    | st.dictionaries(st.sampled_from(INNER_KEYS), inner, max_size=3).map(
+        lambda d: "{" + ", ".join(f"{k}: {v}" for k, v in d.items()) + "}"
+    ),
+    max_leaves=8,
+)  # fmt: skip
+FUZZ_OPS = ["dot", "scaled_dot", "cosine", "general", "additive", "concat", "hard", "multihead", "linear", "local",
+            "blocked", "linformer", "softmax", "weights"]  # fmt: skip
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    op=st.sampled_from(FUZZ_OPS),
+    fields=st.dictionaries(st.sampled_from(BLOCK_KEYS), BLOCK_VALUES, max_size=7),
+)
+def test_any_block_yaml_gives_a_verdict_never_a_traceback(make_vault, cli, op, fields):
+    body = f"op: {op}\n" + "".join(f"{k}: {v}\n" for k, v in fields.items())
+    root = make_vault({"n.md": note(block(body))})
+    r = cli("--vault", root, "run-example", "--all", "--json")
+    assert r.exception is None or isinstance(r.exception, SystemExit), (body, r.exception)
+    assert r.exit_code in (0, 1, 2) and "internal error" not in r.output, body
+    (result,) = json.loads(r.stdout)
+    assert result["status"] in ("pass", "fail", "error") and result["line"] >= 5
+    r = cli("--vault", root, "check")
+    assert r.exception is None or isinstance(r.exception, SystemExit), (body, r.exception)
+    assert r.exit_code in (0, 1) and "internal error" not in r.output, body
+
+
+def test_update_writes_integers_scientific_and_hex_so_that_they_pass(make_vault, cli):
+    rows = block("op: softmax\nscores: [[0, 0], [1, 0]]\nexpect:\n  weights: [[1, 0x1], [7.0e-01, 3]]")
+    whole = block("op: weights\nweights: [[1, 0], [0, 1]]\nv: [[2], [4]]\nexpect:\n  output: [[5], [0x10]]")
+    root = make_vault({"n.md": note(rows, whole)})
+    assert run(cli, root, "n.md")[0] == 1
+    r = cli("--vault", root, "run-example", "n.md", "--update")
+    assert r.exit_code == 0, r.output
+    text = (root / "n.md").read_text()
+    assert "weights: [[0.500, 0.500], [7.3e-01, 0.269]]" in text
+    assert "output: [[2], [0x4]]" in text
+    assert run(cli, root, "n.md")[0] == 0
+
+
+def test_update_quotes_labels_that_need_it(make_vault, cli):
+    labelled = block(
+        "op: dot\nq: [[0, 1], [1, 0]]\nk: [[1, 0], [0, 1], [0, 0]]\n"
+        "labels: {keys: ['yes', 'a, b', '#c']}\nexpect:\n  argmax: [x, y]"
+    )
+    root = make_vault({"n.md": note(labelled)})
+    r = cli("--vault", root, "run-example", "n.md", "--update")
+    assert r.exit_code == 0, r.output
+    assert "argmax: ['a, b', 'yes']" in (root / "n.md").read_text()
+    assert run(cli, root, "n.md")[0] == 0
+
+
+def test_update_never_edits_through_an_alias(make_vault, cli):
+    aliased = block("op: weights\nweights: [[1, 0], [0, 1]]\nv: &w [[2, 1], [4, 1]]\nexpect: {output: *w}")
+    aliased = aliased.replace("[[2, 1], [4, 1]]", "[[2, 1], [4, 9]]").replace(
+        "output: *w", "output: *w, shape: [9]"
+    )
+    other = block("op: softmax\nscores: [[0, 0]]\nexpect:\n  weights: [[0.9, 0.1]]")
+    root = make_vault({"a.md": note(aliased), "b.md": note(other)})
+    before = (root / "a.md").read_text()
+    r = cli("--vault", root, "run-example", "--all", "--update")
+    assert r.exit_code == 2
+    assert "a.md:9: expect values given by an alias (*name) are not rewritten" in r.stderr
+    assert (root / "a.md").read_text() == before  # the input v is untouched
+    assert "weights: [[0.5, 0.5]]" in (root / "b.md").read_text()  # other notes are still updated
+
+
+def test_update_refuses_when_the_file_changes_while_examples_run(make_vault, monkeypatch):
+    import attnkb.note
+    from attnkb.errors import ExampleError
+    from attnkb.examples.runner import run_note_examples
+    from attnkb.examples.update import update_note
+
+    text = note(block("op: softmax\nscores: [[0, 0]]\nexpect:\n  weights: [[0.9, 0.1]]"))
+    root = make_vault({"n.md": text})
+    results = run_note_examples(attnkb.note.parse_text("n.md", text))
+    saved_by_the_user = text + "\nA paragraph saved in the editor meanwhile.\n"
+    original = attnkb.note.parse_text
+
+    def parse_while_the_user_saves(path, new_text, *rest):
+        (root / "n.md").write_text(saved_by_the_user)
+        return original(path, new_text, *rest)
+
+    monkeypatch.setattr(attnkb.note, "parse_text", parse_while_the_user_saves)
+    with pytest.raises(ExampleError, match="changed while its examples ran"):
+        update_note(root, results, set())
+    assert (root / "n.md").read_text() == saved_by_the_user
+
+
+def test_update_waits_for_the_vault_lock(make_vault):
+    import threading
+
+    from attnkb.examples.runner import run_note_examples
+    from attnkb.examples.update import update_note
+    from attnkb.note import parse_text
+    from attnkb.srs.log import ReviewLog
+
+    text = note(block("op: softmax\nscores: [[0, 0]]\nexpect:\n  weights: [[0.9, 0.1]]"))
+    root = make_vault({"n.md": text})
+    results = run_note_examples(parse_text("n.md", text))
+    with ReviewLog(root / ".attnkb").locked():  # as a review writing this note holds it
+        worker = threading.Thread(target=update_note, args=(root, results, set()))
+        worker.start()
+        worker.join(0.3)
+        assert worker.is_alive() and (root / "n.md").read_text() == text
+    worker.join(5)
+    assert "[[0.5, 0.5]]" in (root / "n.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "body,message,line",
+    [
+        ("op: weights\nweights: [[1, 0], [0, 1]]\nv: [[1, 2, 3]]", "v must have 2 rows, one per key", 8),
+        ("op: linear\nq: [[1, 0]]\nk: [[1, 2, 3]]\nv: [[1]]", "q and k must share their last dimension", 8),
+        ("op: local\nq: [[1, 0]]\nk: [[1, 0]]\nv: [[1], [2]]\nwindow: 1", "v must have 1 rows", 9),
+        ("op: additive\nq: [[1, 0]]\nk: [[1, 0]]\nw_q: [[1], [1]]\nw_k: [[1], [1]]\nv_a: [1]\nb: [1, 2]",
+         "b must hold 1 numbers", 12),
+        ("op: multihead\nx: [[1, 0]]\nheads: 1\nw_q: [[1, 0], [0, 1]]\nw_k: [[1, 0], [0, 1]]\nw_v: [[1, 2, 3]]\n"
+         "w_o: [[1, 0], [0, 1]]", "w_v must be 2x2", 11),
+        ("op: multihead\nq: [[1, 0]]\nk: [[1, 2, 3]]\nv: [[1, 0]]\nheads: 1", "must all have 2 columns", 8),
+        ("op: multihead\nx: [[1, 0, 1]]\nheads: 2", "3 columns cannot be split into 2 heads", 8),
+    ],
+)  # fmt: skip
+def test_shapes_that_do_not_fit_the_op_are_an_invalid_block(make_vault, cli, body, message, line):
+    root = make_vault({"n.md": note(block(body))})
+    code, results = run(cli, root, "n.md")
+    assert code == 2 and message in results[0]["message"] and results[0]["line"] == line
+
+
+def test_argmax_of_a_single_row_of_scores(make_vault, cli):
+    root = make_vault({"n.md": note(block("op: softmax\nscores: [1, 2, 0]\nexpect:\n  argmax: [0]"))})
+    code, results = run(cli, root, "n.md")
+    assert code == 1 and results[0]["mismatches"][0]["actual"] == 1
+    assert cli("--vault", root, "run-example", "n.md", "--update").exit_code == 0
+    assert "argmax: [1]" in (root / "n.md").read_text()

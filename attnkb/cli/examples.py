@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from attnkb.cli import app
-from attnkb.cli.common import emit_json, find_note, load_graph, out, vault_root
+from attnkb.cli.common import emit_json, err, find_note, load_graph, out, vault_root
 from attnkb.examples import DEFAULT_MAX_ELEMENTS
 
 MAX_ROWS = 16  # a block's matrices are drawn up to this many rows, and as many columns as fit
@@ -122,13 +122,19 @@ def run_example(
     root = vault_root(ctx)
     graph = load_graph(root)
     paths = sorted(graph.notes) if run_all else [find_note(graph, root, n) for n in notes]
-    results = []
+    results, refused = [], False
     for path in paths:
         note_results = run_note_examples(graph.notes[path], max_elements)
         if update and note_results:
+            from attnkb.errors import ExampleError
             from attnkb.examples.update import update_note
 
-            if update_note(root, note_results, add_keys):
+            try:
+                changed = update_note(root, note_results, add_keys)
+            except ExampleError as exc:  # this note stays as it is; the others are still updated
+                err.print(f"attnkb: {exc}", markup=False)
+                changed, refused = False, True
+            if changed:
                 fresh = load_graph(root).notes[path]
                 note_results = run_note_examples(fresh, max_elements)
                 if not as_json:
@@ -143,7 +149,7 @@ def run_example(
         out.print(
             f"{len(results)} blocks: {counts['pass']} passed, {counts['fail']} failed, {counts['error']} invalid"
         )
-    if any(r.status == "error" for r in results):
+    if refused or any(r.status == "error" for r in results):
         raise typer.Exit(2)
     if any(r.status == "fail" for r in results):
         raise typer.Exit(1)

@@ -6,6 +6,7 @@ included, stays byte-identical. Each number keeps the precision it was written w
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import numpy as np
 import yaml
 
 from attnkb.errors import ExampleError
-from attnkb.examples.runner import Result, score_variance
+from attnkb.examples.runner import Result, best_keys, score_variance
 from attnkb.examples.spec import MATRIX_KEYS, decimals, scalar_nodes
 from attnkb.files import atomic_write
 
@@ -25,10 +26,60 @@ def _fmt(x: float, places: int) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
-def _flow(arr: np.ndarray, places: int) -> str:
-    if arr.ndim == 1:
-        return "[" + ", ".join(_fmt(x, places) for x in arr) + "]"
-    return "[" + ", ".join(_flow(row, places) for row in arr) + "]"
+def _sensible_places(x: float) -> int:
+    """Decimals showing three significant digits, at least two: 0.731 → 3, 0.00123 → 5."""
+    if x == 0 or not math.isfinite(x):
+        return 2
+    return min(max(2, 2 - math.floor(math.log10(abs(x)))), 15)
+
+
+def number_text(x: float, written: str) -> str:
+    """``x`` in the style ``written`` had, precise enough to match as written.
+
+    A decimal keeps its places (its places are its tolerance); scientific notation keeps its
+    mantissa digits; an integer (decimal or hex) stays one when ``x`` is whole, and otherwise
+    becomes a decimal with sensible places — rounding it would leave the claim failing.
+    """
+    text = written.strip().lower()
+    if decimals(text):
+        return _fmt(x, decimals(text))
+    if "e" in text and not text.lstrip("+-").startswith("0x") and "." in text:
+        mantissa_places = decimals(text.partition("e")[0])
+        return f"{x:.{mantissa_places}e}" if mantissa_places else f"{x:#.0e}"
+    if abs(x - round(x)) <= 1e-9 and abs(x) < 2**53:
+        whole = round(x)
+        if text.lstrip("+-").startswith("0x"):
+            return ("-" if whole < 0 else "") + hex(abs(whole))
+        return str(whole)
+    return _fmt(x, _sensible_places(x))
+
+
+def _flow(arr: np.ndarray, written: str) -> str:
+    if arr.ndim == 0:
+        return number_text(float(arr), written)
+    return "[" + ", ".join(_flow(row, written) for row in arr) + "]"
+
+
+def _flow_list(items: list) -> str:
+    """A flow list as YAML writes it: labels such as ``yes``, ``a, b`` or ``1`` quoted."""
+    return yaml.safe_dump(items, default_flow_style=True, allow_unicode=True, width=math.inf).strip()
+
+
+def _shared_nodes(root: yaml.Node | None) -> set[int]:
+    """Ids of nodes reached more than once: the targets of aliases (and everything inside)."""
+    seen: set[int] = set()
+    shared: set[int] = set()
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            shared.add(id(node))
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(x for pair in node.value for x in pair)
+    return shared
 
 
 def block_edits(result: Result, add: set[str]) -> list[Edit]:
@@ -37,12 +88,16 @@ def block_edits(result: Result, add: set[str]) -> list[Edit]:
         return []
     base = block.first_line - 1  # 0-based file line of the block's first line
     edits: list[Edit] = []
+    shared = _shared_nodes(block.node)
 
     def replace(node: yaml.Node, text: str) -> None:
+        if id(node) in shared:  # an alias: its text is elsewhere, maybe an input of the block
+            message = "expect values given by an alias (*name) are not rewritten; write them out"
+            raise block.error(message, block.key_node("expect"))
         s, e = node.start_mark, node.end_mark
         edits.append((base + s.line, s.column, base + e.line, e.column, text))
 
-    expect = block.data.get("expect") or {}
+    expect = block.expect
     for key in MATRIX_KEYS:
         actual = getattr(live, key)
         node = block.key_node("expect", key)
@@ -51,18 +106,15 @@ def block_edits(result: Result, add: set[str]) -> list[Edit]:
         scalars = scalar_nodes(node)
         if np.shape(np.array(expect[key], dtype=object)) == actual.shape and len(scalars) == actual.size:
             for scalar, value in zip(scalars, actual.flat, strict=True):
-                replace(scalar, _fmt(float(value), decimals(scalar.value)))
+                replace(scalar, number_text(float(value), scalar.value))
         else:
-            common = Counter(decimals(s.value) for s in scalars).most_common(1)
-            replace(node, _flow(np.asarray(actual), common[0][0] if common else 2))
+            common = Counter(s.value for s in scalars).most_common(1)
+            replace(node, _flow(np.asarray(actual), common[0][0] if common else "0.00"))
     variance = score_variance(live)
     if "score_var" in expect and variance is not None and (node := block.key_node("expect", "score_var")):
-        replace(node, _fmt(variance, decimals(node.value)))
+        replace(node, number_text(variance, node.value))
     if "argmax" in expect and live.weights is not None and (node := block.key_node("expect", "argmax")):
-        labels = (block.data.get("labels") or {}).get("keys")
-        best = np.argmax(live.weights, axis=-1)
-        shown = [str(labels[i]) if labels and i < len(labels) else str(int(i)) for i in best]
-        replace(node, "[" + ", ".join(shown) + "]")
+        replace(node, _flow_list([block.key_label(i) for i in best_keys(live.weights)]))
     if "shape" in expect and (node := block.key_node("expect", "shape")):
         target = live.output if live.output is not None else live.weights
         replace(node, "[" + ", ".join(str(n) for n in target.shape) + "]")
@@ -70,7 +122,7 @@ def block_edits(result: Result, add: set[str]) -> list[Edit]:
         actual = getattr(live, key, None)
         if actual is None:
             raise ExampleError(f"cannot add {key}: op {block.op!r} computes none", block.path, block.line)
-        value = _flow(np.asarray(actual), 2)
+        value = _flow(np.asarray(actual), "0.00")
         expect_node = block.key_node("expect")
         if expect_node is None:
             end = base + block.text.count("\n")
@@ -102,12 +154,15 @@ def update_note(root: Path, results: list[Result], add: set[str]) -> bool:
     """Rewrite one note's blocks; True if the file changed. The new text is parsed and run
     again before it is written, so an edit that would break a block never reaches the disk."""
     from attnkb.note import decode, parse_text
+    from attnkb.srs.log import ReviewLog
+    from attnkb.vault import STATE_DIR
 
     if not results:
         return False
     path = results[0].path
     file = root / path
-    text, problems = decode(file.read_bytes())
+    original = file.read_bytes()
+    text, problems = decode(original)
     if problems:
         raise ExampleError("file is not valid UTF-8; not rewriting it", path, problems[0].line)
     lines = text.splitlines(keepends=True)
@@ -130,5 +185,8 @@ def update_note(root: Path, results: list[Result], add: set[str]) -> bool:
     for ex in parse_text(path, new).examples:
         if run_block(path, ex.line, ex.text).status == "error":
             raise ExampleError("updating would break this block; file left untouched", path, ex.line)
-    atomic_write(file, new)
+    with ReviewLog(root / STATE_DIR).locked():  # the lock every writer of notes takes
+        if file.read_bytes() != original:
+            raise ExampleError("the file changed while its examples ran; not rewriting it (run again)", path)
+        atomic_write(file, new)
     return True

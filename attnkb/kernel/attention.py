@@ -47,6 +47,13 @@ def expand_gqa(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> tuple[np.ndarray,
     return np.repeat(k, reps, axis=-3), np.repeat(v, reps, axis=-3)
 
 
+def causal_offset(mask: str, length: int, source: int) -> int:
+    """Query i may see keys j ≤ i + offset: 0 upper-left aligned, S − L lower-right aligned."""
+    if mask not in ("causal", "causal_lower_right"):
+        raise KernelError(f"unknown mask {mask!r}; use 'causal' or 'causal_lower_right'")
+    return source - length if mask == "causal_lower_right" else 0
+
+
 def resolve_mask(
     mask: MaskLike,
     length: int,
@@ -56,8 +63,7 @@ def resolve_mask(
 ) -> np.ndarray | None:
     """Any accepted mask form as one float mask to add to the scores."""
     if isinstance(mask, str):
-        if mask not in ("causal", "causal_lower_right"):
-            raise KernelError(f"unknown mask {mask!r}; use 'causal' or 'causal_lower_right'")
+        causal_offset(mask, length, source)  # checks the name
         mask = causal_mask(length, source, lower_right=mask == "causal_lower_right")
     elif mask is not None:
         mask = np.asarray(mask)
@@ -116,14 +122,20 @@ def attention(
     elements = int(np.prod(batch, dtype=np.int64)) * length * source
     if max_elements is not None and elements > max_elements:
         raise KernelError(f"scores would hold {elements:,} elements, over the limit of {max_elements:,}")
-    float_mask = resolve_mask(mask, length, source, dtype, key_padding_mask)
+    blocked = not need_weights and not hard and score in ("dot", "scaled_dot")
+    # the blocked path builds a causal mask tile by tile instead of as one L×S matrix
+    offset = causal_offset(mask, length, source) if blocked and isinstance(mask, str) else None
+    float_mask = resolve_mask(None if offset is not None else mask, length, source, dtype, key_padding_mask)
 
-    if not need_weights and not hard and score in ("dot", "scaled_dot"):
+    if blocked:
         from attnkb.kernel.efficient import blocked_attention
 
         if score == "dot":
             scale = 1.0
-        return blocked_attention(q, k, v, mask=float_mask, scale=scale, block_size=block_size), None
+        out = blocked_attention(
+            q, k, v, mask=float_mask, scale=scale, block_size=block_size, causal_offset=offset
+        )
+        return out, None
 
     s = _scores.compute(score, q, k, scale, params)
     if float_mask is not None:

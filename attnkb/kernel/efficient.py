@@ -11,6 +11,7 @@ from attnkb.kernel.errors import KernelError
 from attnkb.kernel.softmax import softmax
 
 DEFAULT_BLOCK = (256, 4096)  # (query rows, key columns): 4 MiB of float32 scores per step
+CAUSAL_BLOCK = (256, 512)  # narrower key tiles, so that whole tiles above the diagonal are skipped
 
 
 SAFE_EXP = 60.0  # |score| ≤ 60 ⇒ exp(score) neither overflows nor underflows in float32
@@ -24,8 +25,13 @@ def blocked_attention(
     mask: np.ndarray | None = None,
     scale: float | None = None,
     block_size: int | tuple[int, int] | None = None,
+    causal_offset: int | None = None,
 ) -> np.ndarray:
     """softmax(q kᵀ·scale + mask) v, one (Bq × Bk) tile at a time, never holding L×S.
+
+    ``causal_offset`` d lets query i see only keys j ≤ i + d (0: PyTorch's ``is_causal``,
+    S − L: lower-right aligned), on top of ``mask``. That mask is made per tile: tiles wholly
+    above the diagonal are skipped, tiles wholly below need none.
 
     For each block of queries we keep a running row maximum m, a running normaliser ℓ and an
     unnormalised output O. For each key block with scores Sᵢⱼ:
@@ -43,7 +49,7 @@ def blocked_attention(
     if scale is None:
         scale = 1.0 / np.sqrt(q.shape[-1])
     if block_size is None:
-        bq, bk = DEFAULT_BLOCK
+        bq, bk = DEFAULT_BLOCK if causal_offset is None else CAUSAL_BLOCK
     elif isinstance(block_size, int):
         bq = bk = block_size
     else:
@@ -79,9 +85,14 @@ def blocked_attention(
             acc = np.zeros((rows, ev + 1), dtype=dtype)
             for j in range(0, source, bk):
                 kj = k_b[j : j + bk]
+                if causal_offset is not None and j > i + rows - 1 + causal_offset:
+                    break  # this tile and every later one lie above the diagonal: all masked
                 s = np.matmul(qi, kj.T, out=tile[:rows, : kj.shape[0]])
                 if mb is not None:
                     s += mb[b, i : i + bq, j : j + bk]
+                if causal_offset is not None and j + kj.shape[0] - 1 > i + causal_offset:
+                    above = np.arange(j, j + kj.shape[0]) > np.arange(i, i + rows)[:, None] + causal_offset
+                    s[above] = -np.inf
                 if not fixed_shift:
                     m_new = np.maximum(m, s.max(axis=1))
                     shift = np.where(np.isneginf(m_new), 0, m_new).astype(dtype, copy=False)

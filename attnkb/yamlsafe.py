@@ -1,0 +1,188 @@
+"""Safe YAML for everything a note holds (front matter, ``attention`` blocks), with limits.
+
+``yaml.safe_load`` builds no Python objects, but it is not safe against a hostile note: an alias
+can point into itself (``a: &x [*x]``), a few hundred bytes of nested aliases expand to billions
+of nodes ("billion laughs"), deep nesting overflows the recursive composer (the C one crashes the
+process), and an impossible date raises ``ValueError`` rather than ``YAMLError``.
+
+So we compose the node graph ourselves, from the C parser's flat event stream, without recursion,
+and refuse a document before any expensive work when it nests deeper than ``MAX_DEPTH`` or when
+its aliases reach more than ``MAX_ALIAS_NODES`` nodes in total. Every failure, construction
+errors included, is a ``yaml.MarkedYAMLError`` carrying the line of the offending node.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError
+from yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+MAX_DEPTH = 64  # nested sequences and mappings
+MAX_ALIAS_NODES = 10_000  # nodes reached through aliases, counted as if each alias were a copy
+
+try:  # the C parser is ~10x faster than the pure-Python one
+    _Base: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Base = yaml.SafeLoader
+
+
+class LimitError(yaml.MarkedYAMLError):
+    """A document we refuse to expand: too deep, too many alias nodes, or an alias cycle."""
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
+    pass
+
+
+def _reporting(constructor: Any) -> Any:
+    """PyYAML's scalar constructors raise ValueError and friends for values such as
+    ``2026-02-30`` or ``!!int abc``: report them as YAML errors at the node's line."""
+
+    def construct(loader: Any, node: Node) -> Any:
+        try:
+            return constructor(loader, node)
+        except (ValueError, TypeError, AttributeError, LookupError, OverflowError) as exc:
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            shown = repr(node.value[:40]) if isinstance(node.value, str) else kind
+            raise ConstructorError(None, None, f"invalid {kind} {shown}: {exc}", node.start_mark) from exc
+
+    return construct
+
+
+_Loader.yaml_constructors = {
+    tag: fn if inspect.isgeneratorfunction(fn) else _reporting(fn)
+    for tag, fn in _Base.yaml_constructors.items()
+}
+
+
+def load(text: str) -> tuple[Any, Node | None]:
+    """The data of a single YAML document and its node tree (None, None when empty).
+
+    Raises ``yaml.YAMLError`` (with ``problem_mark``) for anything malformed or over a limit.
+    """
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node() if _plainly_within_limits(text) else _compose(loader)
+        if node is None:
+            return None, None
+        return loader.construct_document(node), node
+    finally:
+        loader.dispose()
+
+
+def _plainly_within_limits(text: str) -> bool:
+    """No alias, and too few indicators to nest MAX_DEPTH deep (every level of nesting needs
+    one of ``[{-:?``): then the C composer is safe, and it is what most notes take."""
+    return "*" not in text and sum(text.count(c) for c in "[{-:?") < MAX_DEPTH
+
+
+class _Open:
+    """A collection being composed: its node, its children and its expanded size so far."""
+
+    __slots__ = ("anchor", "children", "node", "size")
+
+    def __init__(self, node: Node, anchor: str | None):
+        self.node, self.anchor, self.children, self.size = node, anchor, [], 1
+
+
+def _compose(loader: Any) -> Node | None:
+    """PyYAML's Composer, made iterative and bounded."""
+    loader.get_event()  # stream start
+    if loader.check_event(StreamEndEvent):
+        return None
+    document = loader.get_event()
+    anchors: dict[str, tuple[Node, int]] = {}  # anchor -> (node, expanded size)
+    open_anchors: set[str] = set()
+    stack: list[_Open] = []
+    through_aliases = 0
+    root: Node | None = None
+    while root is None:
+        event = loader.get_event()
+        size = 1
+        if isinstance(event, AliasEvent):
+            if event.anchor in open_anchors:
+                raise LimitError(None, None, f"alias *{event.anchor} refers to itself", event.start_mark)
+            if event.anchor not in anchors:
+                raise LimitError(None, None, f"found undefined alias *{event.anchor}", event.start_mark)
+            node, size = anchors[event.anchor]
+            through_aliases += size
+            if through_aliases > MAX_ALIAS_NODES:
+                raise LimitError(
+                    None,
+                    None,
+                    f"aliases expand to more than {MAX_ALIAS_NODES:,} nodes; refusing to expand them",
+                    event.start_mark,
+                )
+        elif isinstance(event, ScalarEvent):
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = loader.resolve(ScalarNode, event.value, event.implicit)
+            node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+            _anchor(anchors, event, node, 1)
+        elif isinstance(event, SequenceStartEvent | MappingStartEvent):
+            if len(stack) >= MAX_DEPTH:
+                raise LimitError(
+                    None, None, f"nested deeper than {MAX_DEPTH} levels; refusing it", event.start_mark
+                )
+            kind = SequenceNode if isinstance(event, SequenceStartEvent) else MappingNode
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = loader.resolve(kind, None, event.implicit)
+            opened = kind(tag, [], event.start_mark, None, flow_style=event.flow_style)
+            _anchor(anchors, event, opened, 0)
+            if event.anchor is not None:
+                open_anchors.add(event.anchor)
+            stack.append(_Open(opened, event.anchor))
+            continue
+        elif isinstance(event, CollectionEndEvent):
+            done = stack.pop()
+            node, size = done.node, done.size
+            node.end_mark = event.end_mark
+            if isinstance(node, MappingNode):
+                node.value = list(zip(done.children[::2], done.children[1::2], strict=True))
+            else:
+                node.value = done.children
+            if done.anchor is not None:
+                open_anchors.discard(done.anchor)
+                anchors[done.anchor] = (node, size)
+        else:  # pragma: no cover - the parser emits nothing else inside a document
+            raise LimitError(None, None, f"unexpected {type(event).__name__}", event.start_mark)
+        if stack:
+            stack[-1].children.append(node)
+            stack[-1].size += size
+        else:
+            root = node
+    loader.get_event()  # document end
+    if not loader.check_event(StreamEndEvent):
+        event = loader.get_event()
+        raise yaml.composer.ComposerError(
+            "expected a single document in the stream",
+            document.start_mark,
+            "but found another document",
+            event.start_mark,
+        )
+    return root
+
+
+def _anchor(anchors: dict[str, tuple[Node, int]], event: Any, node: Node, size: int) -> None:
+    if event.anchor is None:
+        return
+    if event.anchor in anchors:
+        raise yaml.composer.ComposerError(
+            f"found duplicate anchor {event.anchor!r}; first occurrence",
+            anchors[event.anchor][0].start_mark,
+            "second occurrence",
+            event.start_mark,
+        )
+    anchors[event.anchor] = (node, size)
