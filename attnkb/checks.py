@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from attnkb.graph import Finding, Graph
 
 
-def check_vault(graph: Graph) -> list[Finding]:
-    """Front matter problems, broken and ambiguous links, orphans, and failing examples."""
+def check_vault(graph: Graph, root: Path | None = None) -> list[Finding]:
+    """Front matter problems, broken and ambiguous links, orphans, failing examples and, given
+    the vault ``root`` to read bodies from, formulas that disagree with the kernel."""
     from attnkb.examples.runner import run_note_examples
 
     findings = graph.findings()
     for note in graph.notes.values():
-        for result in run_note_examples(note):
+        results = run_note_examples(note)
+        for result in results:
             if result.status != "pass":
                 findings.append(
                     Finding(
@@ -21,5 +25,17 @@ def check_vault(graph: Graph) -> list[Finding]:
                         f"attention example: {result.message}",
                     )
                 )
+        if root is not None:
+            findings.extend(_formula_findings(root, note, results))
     findings.sort(key=lambda f: (f.path, f.line, f.kind))
     return findings
+
+
+def _formula_findings(root: Path, note, results) -> list[Finding]:
+    from attnkb.formulas import check_note
+
+    return [
+        Finding(note.path, f.line, "formula-fail", f"formula {f.formula}: {f.message}")
+        for f in check_note(root, note, results)
+        if f.status == "fail"
+    ]

@@ -63,3 +63,7 @@ class NoteExists(AttnkbError):
     """``new`` would overwrite a note: it never does (exit 1)."""
 
     exit_code = 1
+
+
+class FormulaError(AttnkbError):
+    """A formula in a note that we do not evaluate (its verdict is ``unsupported``)."""

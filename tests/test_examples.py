@@ -31,8 +31,15 @@ def block(body: str) -> str:
 
 
 def run(cli, root, *args):
+    """Exit code and the block rows of ``--json`` (their ``"kind": "block"`` checked, then dropped)."""
     r = cli("--vault", root, "run-example", *args, "--json")
-    return r.exit_code, json.loads(r.stdout) if r.stdout.strip().startswith("[") else r
+    if not r.stdout.strip().startswith("["):
+        return r.exit_code, r
+    rows = json.loads(r.stdout)
+    assert all(row["kind"] in ("block", "formula") for row in rows)
+    return r.exit_code, [
+        {k: v for k, v in row.items() if k != "kind"} for row in rows if row["kind"] == "block"
+    ]
 
 
 Q = "[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]"

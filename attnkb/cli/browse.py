@@ -197,7 +197,7 @@ def check(
 
     root = vault_root(ctx)
     g = load_graph(root)
-    findings = check_vault(g)
+    findings = check_vault(g, root)
     errors = [f for f in findings if f.severity == "error"]
     if as_json:
         emit_json(

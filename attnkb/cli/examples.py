@@ -106,8 +106,15 @@ def run_example(
     max_elements: int = typer.Option(
         DEFAULT_MAX_ELEMENTS, "--max-elements", help="Refuse blocks needing more elements."
     ),
+    no_formulas: bool = typer.Option(
+        False, "--no-formulas", help="Run the blocks only; do not check the notes' formulas."
+    ),
 ) -> None:
-    """Run the `attention` example blocks of notes and check their claims against the kernel."""
+    """Run the `attention` example blocks of notes and check their claims against the kernel.
+
+    The formulas the notes state (LaTeX, and plain text in bare fences) are checked too: each
+    against the nearest block of its section, or seeded random inputs.
+    """
     from attnkb.errors import UsageError
     from attnkb.examples.runner import run_note_examples
     from attnkb.examples.spec import MATRIX_KEYS
@@ -123,8 +130,10 @@ def run_example(
     graph = load_graph(root)
     paths = sorted(graph.notes) if run_all else [find_note(graph, root, n) for n in notes]
     results, refused = [], False
+    formulas = []
     for path in paths:
-        note_results = run_note_examples(graph.notes[path], max_elements)
+        note = graph.notes[path]
+        note_results = run_note_examples(note, max_elements)
         if update and note_results:
             from attnkb.errors import ExampleError
             from attnkb.examples.update import update_note
@@ -135,21 +144,72 @@ def run_example(
                 err.print(f"attnkb: {exc}", markup=False)
                 changed, refused = False, True
             if changed:
-                fresh = load_graph(root).notes[path]
-                note_results = run_note_examples(fresh, max_elements)
+                note = load_graph(root).notes[path]
+                note_results = run_note_examples(note, max_elements)
                 if not as_json:
                     out.print(f"[cyan]updated[/cyan] {path}")
         results.extend(note_results)
+        if not no_formulas:
+            from attnkb.formulas import check_note
+
+            formulas.extend(check_note(root, note, note_results))
     if as_json:
-        emit_json([r.to_dict() for r in results])
+        emit_json([{"kind": "block", **r.to_dict()} for r in results] + [f.to_dict() for f in formulas])
     else:
         for r in results:
             _render(r, quiet)
+        for f in formulas:
+            _render_formula(f, quiet)
         counts = {s: sum(r.status == s for r in results) for s in ("pass", "fail", "error")}
         out.print(
             f"{len(results)} blocks: {counts['pass']} passed, {counts['fail']} failed, {counts['error']} invalid"
         )
+        if not no_formulas:
+            out.print(_formula_summary(formulas))
     if refused or any(r.status == "error" for r in results):
         raise typer.Exit(2)
-    if any(r.status == "fail" for r in results):
+    if any(r.status == "fail" for r in results) or any(f.status == "fail" for f in formulas):
         raise typer.Exit(1)
+
+
+def _render_formula(f, quiet: bool) -> None:
+    """One formula verdict. The formula is note text: it is printed as plain Text, never markup."""
+    from rich.text import Text
+
+    if f.status == "context" or (quiet and f.status != "fail"):
+        return
+    style = {"pass": "green", "fail": "red", "unsupported": "yellow"}[f.status]
+    line = Text()
+    line.append(f.status.upper(), style=style)
+    line.append(f" {f.path}:{f.line} formula ")
+    line.append(f.formula, style="bold" if f.status == "fail" else "")
+    if f.status != "fail":
+        line.append(f"  {f.message}", style="dim")
+        out.print(line)
+        return
+    out.print(line)
+    used = f"block at line {f.block_line}" if f.block_line else "seeded random inputs"
+    detail = Text(f"  compared: {f.target or 'value'} with the {used}" + (f", op {f.op}" if f.op else ""))
+    out.print(detail)
+    if f.first_diff:
+        d = f.first_diff
+        where = ", ".join(
+            f"{a.lstrip('·') or 'query'}={i}" for a, i in zip(d["axes"], d["index"], strict=False)
+        )
+        inner = d["index"][len(d["axes"]) :]
+        where = ", ".join(x for x in (where, f"entry {inner}" if inner else "") if x)
+        out.print(
+            Text(
+                f"  first difference at {where or 'the value'}: kernel {d['kernel']:.6g}, formula {d['formula']:.6g}"
+            )
+        )
+    out.print(Text(f"  {f.message}"))
+
+
+def _formula_summary(formulas) -> str:
+    count = {s: sum(f.status == s for f in formulas) for s in ("pass", "fail", "unsupported", "context")}
+    checked = count["pass"] + count["fail"]
+    return (
+        f"formulas: {checked} checked, {count['pass']} agree, {count['fail']} disagree,"
+        f" {count['unsupported']} unsupported, {count['context']} context"
+    )

@@ -1,0 +1,26 @@
+"""Formulas stated in notes, checked against the kernel.
+
+``find`` finds them (LaTeX math and plain-text fences), ``lexer`` and ``grammar`` read them
+(our own lark grammar: nothing from a note is ever executed), ``evaluate`` computes them with
+NumPy on a block's inputs (``inputs``), and ``check`` gives the verdicts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from attnkb.note import Note
+
+
+def check_note(root: Path, note: Note, block_results: list) -> list:
+    """Verdicts on every formula of ``note``; ``block_results`` are its blocks' runner results."""
+    from attnkb import frontmatter
+    from attnkb.formulas.check import check_formulas
+    from attnkb.formulas.inputs import from_block
+    from attnkb.note import decode
+
+    text, _ = decode((Path(root) / note.path).read_bytes())
+    parts = frontmatter.split(text)
+    blocks = [(r.line, from_block(r)) for r in block_results]
+    headings = [h.line for h in note.headings]
+    return check_formulas(note.path, parts.body, parts.body_line, blocks, headings)

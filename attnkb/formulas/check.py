@@ -1,0 +1,664 @@
+"""Verdicts on a note's formulas: which quantity each one claims, what it is compared with,
+and, when it disagrees, which common slip explains it.
+
+``pass`` and ``fail`` are comparisons with the kernel; ``unsupported`` means we do not evaluate
+that formula (never a failure); ``context`` is a formula that claims nothing the kernel computes
+(``Q = XW_q``, ``O(n^2)``). A wrong ``fail`` on a correct formula is worse than ``unsupported``,
+so every doubt resolves to ``unsupported``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from attnkb.errors import FormulaError
+from attnkb.formulas.evaluate import (
+    OUTPUT_ROWS,
+    WEIGHT_SYMS,
+    Definition,
+    Evaluator,
+    Unbound,
+    _subscript,
+)
+from attnkb.formulas.find import Formula, find_formulas
+from attnkb.formulas.grammar import Node, parse
+from attnkb.formulas.inputs import RANDOM_OPS, Inputs, random_inputs
+from attnkb.formulas.lexer import MULTIHEAD_CALLS, OUTPUT_CALLS
+from attnkb.formulas.values import ShapeError, Val, align
+
+STATUSES = ("pass", "fail", "unsupported", "context")
+RTOL, ATOL = 1e-6, 1e-8
+SHOWN = 160  # characters of a formula kept in a row
+
+
+@dataclass
+class FormulaResult:
+    path: str
+    line: int
+    formula: str
+    status: str
+    target: str | None = None
+    op: str | None = None
+    block_line: int | None = None
+    max_abs_diff: float | None = None
+    message: str = ""
+    first_diff: dict[str, Any] | None = None
+    hint: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "formula",
+            "path": self.path,
+            "line": self.line,
+            "formula": self.formula,
+            "status": self.status,
+            "target": self.target,
+            "op": self.op,
+            "block_line": self.block_line,
+            "max_abs_diff": self.max_abs_diff
+            if self.max_abs_diff is None or np.isfinite(self.max_abs_diff)
+            else None,
+            "message": self.message,
+        }
+
+
+@dataclass
+class Part:
+    line: int
+    text: str
+    latex: bool
+    tree: Node | None = None
+    error: str = ""
+
+
+# --- splitting display math into its formulas ---------------------------------------------------
+
+_SEPARATOR = re.compile(r"\\qquad\b|\\quad\b|\\\\")
+_ENV = re.compile(r"\\(begin|end)\{[^}]*\}")
+_ALIGN = re.compile(r"\\(?:begin|end)\{(?:aligned|align\*?|split|gathered|gather\*?|eqnarray\*?)\}")
+
+
+def split_parts(formula: Formula) -> list[Part]:
+    """``a = …, \\quad b = …`` states two formulas; ``\\\\`` inside cases does not split."""
+    text = formula.text
+    if not formula.latex:
+        return [Part(formula.line, text, False)]
+    text = _ALIGN.sub(" ", text)  # aligned equations: one formula per \\ line
+    pieces, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        env = _ENV.match(text, i)
+        if env:
+            depth += 1 if env.group(1) == "begin" else -1
+            i = env.end()
+            continue
+        sep = _SEPARATOR.match(text, i)
+        if sep and depth <= 0:
+            pieces.append(text[start:i])
+            start = i = sep.end()
+            continue
+        i += 1
+    pieces.append(text[start:])
+    out = []
+    for piece in pieces:
+        for sub in _split_commas(piece):
+            sub = sub.strip().strip(",;.，。").strip()
+            sub = re.sub(r"^&|(?<!\\)&(?=\s*=)", "", sub).strip()
+            if sub:
+                out.append(Part(formula.line, sub, True))
+    return out
+
+
+def _split_commas(text: str) -> list[str]:
+    """Top-level commas split only when every piece is a relation (``h = 64, g = 8``)."""
+    pieces, depth, start = [], 0, 0
+    for i, c in enumerate(text):
+        if c in "({[":
+            depth += 1
+        elif c in ")}]":
+            depth -= 1
+        elif c == "," and depth == 0:
+            pieces.append(text[start:i])
+            start = i + 1
+    pieces.append(text[start:])
+    if len(pieces) > 1 and all("=" in p for p in pieces):
+        return pieces
+    return [text]
+
+
+# --- targets --------------------------------------------------------------------------------------
+
+
+def target_of(lhs: Node) -> str | None:
+    node = lhs
+    if (
+        node.kind == "post"
+        and node.kids[0].kind == "call"
+        and node.kids[0].value[0] in ("softmax", "Softmax")
+    ):
+        return "softmax"
+    if node.kind == "call":
+        name = node.value[0]
+        if name in ("softmax", "Softmax"):
+            return "softmax"
+        if name in OUTPUT_CALLS or name in MULTIHEAD_CALLS:
+            return "output"
+        if name == "score":
+            return "scores"
+        return None
+    kinds: tuple = ()
+    if node.kind == "post":
+        node, kinds = node.kids[0], node.value
+        if set(kinds) - {"sub"}:
+            return None
+    if node.kind not in ("sym", "word"):
+        return None
+    name, indexed = node.value, bool(kinds)
+    if node.kind == "word" and name in OUTPUT_CALLS | MULTIHEAD_CALLS and not indexed:
+        return "output"  # Attn = softmax(…) @ V
+    if name in ("O", "Y") and not indexed:
+        return "output"
+    if name in OUTPUT_ROWS:
+        return "output"
+    if name in WEIGHT_SYMS:
+        return "weights"
+    if name == "S" and (not indexed or len(_subscript(lhs.kids[1])) == 2):
+        return "scores"  # S_i with one index is a state (linear attention), not a score
+    if name == "e" and indexed:
+        return "scores"
+    return None
+
+
+def _lhs_value(ev: Evaluator, lhs: Node, inputs: Inputs | None) -> Val:
+    """The kernel's value of the quantity the left side names."""
+    if lhs.kind == "word" and lhs.value in OUTPUT_CALLS | MULTIHEAD_CALLS:
+        lhs = Node("call", (Node("args"),), (lhs.value, ()))
+    if lhs.kind == "call" and lhs.value[0] in OUTPUT_CALLS | MULTIHEAD_CALLS:
+        if inputs is None or inputs.output is None:
+            raise FormulaError("no output to compare with (give the block v)")
+        multi = lhs.value[0] in MULTIHEAD_CALLS
+        if multi != (inputs.op == "multihead"):
+            need = "a multihead block" if multi else "a single-head block"
+            raise FormulaError(f"{lhs.value[0]}(…) is compared with {need}")
+        first = lhs.kids[0].kids[0] if lhs.kids[0].kids else None
+        if first is not None and _row_symbol(first):
+            axis = _subscript(first.kids[1])[0] if first.kind == "post" else "·q"
+            return ev._rows(inputs.output, axis)
+        return Val(np.asarray(inputs.output, dtype=float))
+    if inputs is not None and inputs.op == "multihead" and target_of(lhs) in ("weights", "scores"):
+        raise FormulaError("a multihead block's weights are averaged over heads; compare its output")
+    return ev.eval(lhs)
+
+
+def _row_symbol(node: Node) -> bool:
+    if node.kind == "sym":
+        return node.value == "q"
+    return (
+        node.kind == "post"
+        and node.value == ("sub",)
+        and node.kids[0].kind == "sym"
+        and node.kids[0].value in ("q", "s", "x")
+        and len(_subscript(node.kids[1])) == 1
+    )
+
+
+# --- comparing -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    status: str  # pass | fail | unsupported
+    message: str = ""
+    max_abs_diff: float | None = None
+    first_diff: dict[str, Any] | None = None
+    convention: str = "row"
+    symbol: str = ""  # for unsupported: the symbol with no value
+
+
+def compare(lhs: Val, rhs: Val) -> Outcome:
+    if set(lhs.axes) != set(rhs.axes):
+        rhs = _rename_hidden(lhs, rhs)
+    if set(lhs.axes) != set(rhs.axes):
+        raise ShapeError(f"indices differ: {_axes(lhs)} on the left, {_axes(rhs)} on the right")
+    if lhs.scalar and not rhs.scalar and rhs.inner != (1, 1):
+        if lhs.axes:
+            raise FormulaError("the right side is not one number per entry, as the left side is")
+        raise ShapeError("a number on the left, an array on the right")
+    li, ri = lhs.inner, rhs.inner
+    if li != ri:
+        if (lhs.vector and rhs.vector and max(li) == max(ri)) or {li, ri} <= {(), (1, 1)}:
+            rhs = Val(rhs.data.reshape(rhs.data.shape[: len(rhs.axes)] + li), rhs.axes)
+        else:
+            raise ShapeError(f"shapes differ: {_dims(li)} on the left, {_dims(ri)} on the right")
+    axes, (want, got) = align(lhs, rhs)
+    want, got = np.broadcast_arrays(want, got)
+    with np.errstate(all="ignore"):
+        close = np.isclose(got, want, rtol=RTOL, atol=ATOL) | (np.isnan(want) & np.isnan(got))
+        finite = np.isfinite(want) & np.isfinite(got)
+        diff = np.where(finite, np.abs(got - want), 0.0)
+    worst = float(diff.max()) if diff.size else 0.0
+    if close.all():
+        return Outcome("pass", max_abs_diff=worst)
+    bad = np.argwhere(~close)[0]
+    index = [int(i) for i in bad]
+    first = {
+        "index": index,
+        "axes": list(axes),
+        "kernel": float(want[tuple(bad)]),
+        "formula": float(got[tuple(bad)]),
+    }
+    if not np.isfinite(got[tuple(bad)]) and np.isfinite(want[tuple(bad)]):
+        message = "the formula gives NaN or infinity where the kernel's value is finite"
+        worst = float("inf")
+    else:
+        message = f"differs from the kernel (max |diff| {worst:.3g})"
+    return Outcome("fail", message, worst, first)
+
+
+def _rename_hidden(lhs: Val, rhs: Val) -> Val:
+    """``o = Σ_j α_{ij} v_j``: one unnamed query axis on one side, one named on the other."""
+    extra_l, extra_r = set(lhs.axes) - set(rhs.axes), set(rhs.axes) - set(lhs.axes)
+    if len(extra_l) == 1 and len(extra_r) == 1:
+        (a,), (b,) = extra_l, extra_r
+        if a.startswith("·") or b.startswith("·"):
+            return Val(rhs.data, tuple(a if x == b else x for x in rhs.axes))
+    return rhs
+
+
+def _axes(v: Val) -> str:
+    shown = [a if not a.startswith("·") else "(one query)" for a in v.axes]
+    return "{" + ", ".join(shown) + "}" if shown else "none"
+
+
+def _dims(inner: tuple[int, ...]) -> str:
+    return "a number" if not inner else "×".join(map(str, inner))
+
+
+# --- one formula against one set of inputs ------------------------------------------------------
+
+
+def evaluate_links(
+    tree: Node, inputs: Inputs | None, definitions: dict[str, Definition], free: bool
+) -> Outcome:
+    """Every link of ``a = b = c`` against the left side, row convention first.
+
+    A link we cannot evaluate is left out; the others are still compared.
+    """
+    errors = []
+    for convention in ("row", "column"):
+        ev = Evaluator(inputs, convention, definitions, free)
+        try:
+            with np.errstate(all="ignore"):
+                lhs = _lhs_value(ev, tree.kids[0], inputs)
+                worst: Outcome | None = None
+                skipped: Outcome | None = None
+                for link in tree.kids[1:]:
+                    try:
+                        got = compare(lhs, ev.eval(link))
+                    except Unbound as exc:
+                        skipped = Outcome("unsupported", exc.message, symbol=exc.symbol)
+                        continue
+                    if got.status == "fail":
+                        got.convention = convention
+                        return got
+                    worst = (
+                        got if worst is None or (got.max_abs_diff or 0) > (worst.max_abs_diff or 0) else worst
+                    )
+            if worst is None:
+                return skipped
+            worst.convention = convention
+            return worst
+        except ShapeError as exc:
+            errors.append(str(exc))
+        except Unbound as exc:
+            return Outcome("unsupported", exc.message, symbol=exc.symbol)
+        except (FormulaError, LookupError) as exc:
+            return Outcome("unsupported", str(exc) or "not evaluated")
+        except (ValueError, FloatingPointError, OverflowError, IndexError) as exc:
+            return Outcome("unsupported", f"not evaluated ({exc})")
+    return Outcome("fail", f"shapes do not conform under either convention: {errors[0]}", convention="row")
+
+
+# --- the slips behind a failure ---------------------------------------------------------------------
+
+
+def _paths(node: Node, path=()):
+    """Nodes with their paths, not entering scripts (``A_{ji}`` has no product to swap)."""
+    yield path, node
+    kids = node.kids[:1] if node.kind in ("post", "sum") else node.kids
+    if node.kind == "call":
+        kids = node.kids[:1]
+    for i, kid in enumerate(kids):
+        yield from _paths(kid, (*path, i))
+
+
+def _put(node: Node, path: tuple[int, ...], new: Node) -> Node:
+    if not path:
+        return new
+    kids = list(node.kids)
+    kids[path[0]] = _put(kids[path[0]], path[1:], new)
+    return node.replace(kids=kids)
+
+
+def _contains(node: Node, kind: str, value=None) -> bool:
+    return any(
+        n.kind == kind
+        and (value is None or n.value == value or (isinstance(n.value, tuple) and n.value[:1] == (value,)))
+        for n in node.walk()
+    )
+
+
+def _sqrt_dk() -> Node:
+    return Node(
+        "sqrt", (Node("post", (Node("sym", (), "d"), Node("items", (Node("sym", (), "k"),))), ("sub",)),)
+    )
+
+
+def _call(name: str, arg: Node) -> Node:
+    return Node("call", (Node("args", (arg,)),), (name, ()))
+
+
+def slips(rhs: Node, target: str | None):
+    """(hint, corrected right side) for each common slip this right side could contain."""
+    for path, n in _paths(rhs):
+        if n.kind == "div" and n.kids[1].kind == "sum" and not _contains(n.kids[0], "call", "exp"):
+            num, den = n.kids
+            body = den.kids[0]
+            fixed = Node("div", (_call("exp", num), den.replace(kids=(_call("exp", body), *den.kids[1:]))))
+            yield (
+                "missing exp: weights are exp(score) / Σ exp(score), positive and summing to 1",
+                _put(rhs, path, fixed),
+            )
+        if n.kind == "call" and n.value[0] in ("softmax", "Softmax") and not _contains(n, "sqrt"):
+            args = n.kids[0]
+            scaled = Node("div", (args.kids[0], _sqrt_dk())) if args.kids else None
+            if scaled is not None:
+                yield (
+                    "√d_k is missing: the scores are divided by √d_k inside the softmax",
+                    _put(rhs, path, n.replace(kids=(Node("args", (scaled,)), *n.kids[1:]))),
+                )
+        if n.kind == "mul" and any(k.kind == "sqrt" for k in n.kids):
+            other = n.kids[0] if n.kids[1].kind == "sqrt" else n.kids[1]
+            root = n.kids[1] if n.kids[1].kind == "sqrt" else n.kids[0]
+            yield (
+                "√d_k multiplies the scores; it should divide them",
+                _put(rhs, path, Node("div", (other, root))),
+            )
+        if n.kind == "div" and n.kids[1].kind == "sqrt" and _contains(n.kids[0], "call", "softmax"):
+            moved = n.kids[0]
+            for p2, m in _paths(moved):
+                if m.kind == "call" and m.value[0] in ("softmax", "Softmax") and m.kids[0].kids:
+                    inner = Node("div", (m.kids[0].kids[0], n.kids[1]))
+                    moved = _put(moved, p2, m.replace(kids=(Node("args", (inner,)), *m.kids[1:])))
+                    break
+            yield "the √d_k scaling is outside the softmax; it belongs inside", _put(rhs, path, moved)
+        if n.kind == "sym" and n.value in ("K", "k"):
+            yield (
+                f"{n.value} needs a transpose ({'QKᵀ' if n.value == 'K' else 'q kᵀ'})",
+                _put(rhs, path, Node("post", (n, Node("T")), ("tr",))),
+            )
+        if n.kind == "mul" and n.value in ("jux", "mat", "star"):
+            yield "the product is in the wrong order", _put(rhs, path, n.replace(kids=n.kids[::-1]))
+        if n.kind == "sub" and _mentions(n.kids[1], "M"):
+            yield (
+                "wrong mask sign: the mask is added (0 or −∞), not subtracted",
+                _put(rhs, path, Node("add", n.kids)),
+            )
+        if n.kind == "inf":
+            yield "wrong mask sign: masked scores are −∞, not +∞", _put(rhs, path, Node("neg", (n,)))
+    if target == "scores" and not _contains(rhs, "sqrt"):
+        yield "√d_k is missing: scaled dot-product scores are divided by √d_k", Node("div", (rhs, _sqrt_dk()))
+
+
+def _mentions(node: Node, name: str) -> bool:
+    return any(n.kind == "sym" and n.value == name for n in node.walk())
+
+
+MAX_SLIP_TRIES = 60
+
+
+def find_hint(tree: Node, target: str | None, runs, definitions, free) -> str:
+    """Name the first slip whose correction makes the formula agree."""
+    tries = 0
+    mask_def = definitions.get("M")
+    candidates: list[tuple[str, Node, dict[str, Definition]]] = []
+    for link_index, link in enumerate(tree.kids[1:], start=1):
+        for hint, fixed in slips(link, target):
+            kids = list(tree.kids)
+            kids[link_index] = fixed
+            candidates.append((hint, tree.replace(kids=kids), definitions))
+    if mask_def is not None and _mentions(tree, "M"):
+        for hint, fixed in slips(mask_def.rhs, None):
+            if hint.startswith("wrong mask sign"):
+                candidates.append((hint, tree, {**definitions, "M": replace(mask_def, rhs=fixed)}))
+        for hint, fixed in _swapped_cases(mask_def.rhs):
+            candidates.append((hint, tree, {**definitions, "M": replace(mask_def, rhs=fixed)}))
+    for hint, candidate, defs in candidates:
+        for inputs in runs:
+            tries += 1
+            if tries > MAX_SLIP_TRIES:
+                return ""
+            if evaluate_links(candidate, inputs, defs, free).status == "pass":
+                return hint
+    return ""
+
+
+def _swapped_cases(rhs: Node):
+    for path, n in _paths(rhs):
+        if n.kind == "cases" and len(n.kids) == 2:
+            a, b = n.kids
+            swapped = n.replace(
+                kids=(a.replace(kids=(b.kids[0], a.kids[1])), b.replace(kids=(a.kids[0], b.kids[1])))
+            )
+            yield (
+                "wrong mask side: the mask must block j > i (the future), not j ≤ i",
+                _put(rhs, path, swapped),
+            )
+
+
+# --- a note ------------------------------------------------------------------------------------------
+
+
+def prepare(formula: Formula) -> list[Part]:
+    parts = split_parts(formula)
+    for part in parts:
+        try:
+            part.tree = parse(part.text, part.latex)
+        except FormulaError as exc:
+            part.error = exc.message
+        except RecursionError:
+            part.error = "nested too deeply"
+    return parts
+
+
+def definitions_of(parts: list[Part]) -> dict[str, Definition]:
+    """Symbols a note defines (``head_i = …``, ``M_{ij} = …``, ``\\bar{K} = EK``), by name."""
+    found: dict[str, Definition] = {}
+    for part in parts:
+        tree = part.tree
+        if tree is None or len(tree.kids) < 2 or tree.value[0] != "=":
+            continue
+        lhs = tree.kids[0]
+        name, params = None, ()
+        if lhs.kind in ("sym", "word"):
+            name = lhs.value
+        elif lhs.kind == "post" and lhs.kids[0].kind in ("sym", "word"):
+            kinds = lhs.value
+            base = lhs.kids[0].value
+            if kinds == ("sub",):
+                try:
+                    subs = _subscript(lhs.kids[1])
+                except FormulaError:
+                    continue
+                if all(isinstance(s, str) and len(s) == 1 for s in subs):
+                    name, params = base, tuple(subs)
+            elif set(kinds) == {"prime"}:
+                name = base + "'" * len(kinds)
+        if name and name not in found and tree.kids[1].kind not in ("num", "neg"):
+            found[name] = Definition(tree.kids[1], params)  # w = 4096 is an example, not a definition
+    return found
+
+
+def check_formulas(
+    path: str,
+    body: str,
+    first_line: int,
+    block_inputs: list[tuple[int, Inputs | None]],
+    heading_lines: list[int],
+) -> list[FormulaResult]:
+    """Every formula of a note body: found, parsed, bound to the nearest block, compared."""
+    parts = [p for f in find_formulas(body, first_line) for p in prepare(f)]
+    definitions = definitions_of(parts)
+    return [_check_part(path, part, definitions, block_inputs, heading_lines) for part in parts]
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _shown(text: str) -> str:
+    """The formula as a row shows it: one line, no control characters (it reaches terminals)."""
+    text = " ".join(_CONTROL.sub(" ", text).split())
+    return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
+
+
+def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> FormulaResult:
+    result = FormulaResult(path, part.line, _shown(part.text), "context")
+    if part.tree is None:
+        result.status, result.message = _unparsed(part)
+        return result
+    tree = part.tree
+    if len(tree.kids) < 2:
+        result.message = "states no equation"
+        return result
+    target = target_of(tree.kids[0])
+    result.target = target
+    if target is None:
+        result.message = "claims nothing the kernel computes"
+        return result
+    if all(not any(n.kind in ("sym", "word") for n in link.walk()) for link in tree.kids[1:]):
+        result.target = None
+        result.message = "a value, not a formula (numbers are checked in attention blocks)"
+        return result
+    if set(tree.value) != {"="}:
+        result.status, result.target = "context", None
+        result.message = "an approximation or inequality, not compared"
+        return result
+    if target == "softmax":
+        outcome = evaluate_links(tree, None, definitions, free=True)
+        result.message = outcome.message or "agrees with the kernel's softmax"
+        return _finish(result, outcome, tree, target, [None], definitions, True)
+    block = _nearest(part.line, block_inputs, heading_lines)
+    if block is not None:
+        result.op, result.block_line = block.op, block.block_line
+        outcome = evaluate_links(tree, block, definitions, free=False)
+        if outcome.status == "fail" and block.unmasked is not None:
+            plain = replace(
+                block, weights=block.unmasked[0], output=block.unmasked[1], mask=None, unmasked=None
+            )
+            if evaluate_links(tree, plain, definitions, free=False).status == "pass":
+                outcome = Outcome("pass", "agrees with the block's inputs without its mask")
+        return _finish(result, outcome, tree, target, [block], definitions, False)
+    same = _mentions_indexed(tree, "h") and not _mentions_values(tree)
+    runs = [random_inputs(op, values_are_keys=same) for op in RANDOM_OPS]
+    outcomes = [(inputs, evaluate_links(tree, inputs, definitions, free=False)) for inputs in runs]
+    passed = [(i, o) for i, o in outcomes if o.status == "pass"]
+    if passed:
+        inputs, outcome = passed[0]
+        result.op = _op_name(inputs)
+        return _finish(result, outcome, tree, target, [inputs], definitions, False)
+    unsupported = [o for _, o in outcomes if o.status == "unsupported" and o.symbol not in OP_SPECIFIC]
+    failed = [(i, o) for i, o in outcomes if o.status == "fail"]
+    if unsupported or not failed:
+        reason = unsupported[0] if unsupported else outcomes[0][1]
+        return _finish(result, reason, tree, target, [], definitions, False)
+    # the first in RANDOM_OPS order (plain scaled dot-product first), preferring a difference in
+    # values over shapes that do not conform for that op's inputs
+    inputs, outcome = next(((i, o) for i, o in failed if o.first_diff), failed[0])
+    result.op = _op_name(inputs)
+    return _finish(result, outcome, tree, target, [i for i, _ in failed], definitions, False)
+
+
+def _mentions_values(tree: Node) -> bool:
+    """V, or v_j (v_a is a parameter, not a value)."""
+    for n in tree.walk():
+        if n.kind == "sym" and n.value == "V":
+            return True
+        is_v = n.kind == "post" and n.kids[0].kind == "sym" and n.kids[0].value == "v" and n.value[0] == "sub"
+        if is_v and _subscript_or_none(n.kids[1]) != ["a"]:
+            return True
+    return False
+
+
+def _subscript_or_none(node: Node):
+    try:
+        return _subscript(node)
+    except FormulaError:
+        return None
+
+
+# Symbols that some random runs have and others lack: missing there is no reason to give up.
+OP_SPECIFIC = {"b", "w", "M", "W", "score", "Attention"}
+
+
+def _mentions_indexed(node: Node, name: str) -> bool:
+    return any(n.kind == "post" and n.kids[0].kind == "sym" and n.kids[0].value == name for n in node.walk())
+
+
+def _op_name(inputs: Inputs) -> str:
+    return inputs.label or inputs.op
+
+
+def _finish(result, outcome: Outcome, tree, target, runs, definitions, free) -> FormulaResult:
+    result.status = outcome.status
+    result.max_abs_diff = outcome.max_abs_diff
+    result.first_diff = outcome.first_diff
+    message = outcome.message
+    if outcome.status == "pass":
+        where = f"block at line {result.block_line}" if result.block_line else "random inputs"
+        if target == "softmax":
+            where = "random inputs"
+        message = message or f"agrees with the kernel ({where}{', op ' + result.op if result.op else ''})"
+    if outcome.convention == "column" and outcome.status in ("pass", "fail"):
+        message += " [column-vector convention: rows do not conform]"
+    if outcome.status == "fail":
+        hint = find_hint(tree, target, runs, definitions, free)
+        if hint:
+            result.hint = hint
+            message += f"; hint: {hint}"
+    if outcome.status == "unsupported" and not outcome.message:
+        message = "not evaluated"
+    result.message = message
+    return result
+
+
+def _unparsed(part: Part) -> tuple[str, str]:
+    """A formula we cannot read is ``unsupported`` if it claims a compared quantity, else context."""
+    refused = ("over ", "nested", "macro definitions", "derivatives", "integrals", "products", "limits")
+    if part.error.startswith(refused):
+        return "unsupported", part.error
+    lhs = re.split(r"(?<![<>!:])=(?!=)", part.text, maxsplit=1)
+    if len(lhs) < 2:
+        return "context", "states no equation"
+    try:
+        target = target_of(parse(lhs[0], part.latex).kids[0])
+    except FormulaError:
+        target = None
+    if target is None:
+        return "context", "claims nothing the kernel computes"
+    return "unsupported", part.error
+
+
+def _nearest(line: int, blocks: list[tuple[int, Inputs | None]], heading_lines: list[int]) -> Inputs | None:
+    """The first block after the formula in its section, else the last one before it."""
+    start = max((h for h in heading_lines if h <= line), default=0)
+    end = min((h for h in heading_lines if h > line), default=10**12)
+    after = [(n, i) for n, i in blocks if line < n < end]
+    before = [(n, i) for n, i in blocks if start <= n < line]
+    if after:
+        return after[0][1]
+    if before:
+        return before[-1][1]
+    return None

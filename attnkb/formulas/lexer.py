@@ -1,0 +1,498 @@
+"""Turning a formula as written (LaTeX or plain text) into tokens for the grammar.
+
+LaTeX and the plain text of real notes (``softmax(Q @ K^T / √d_k) @ V``, ``α_ti``, ``Σ_j``)
+meet here: both become one token stream, so the grammar is written once. Presentation macros
+(``\\left``, ``\\big``, spacing) are dropped; any macro we do not know makes the formula
+unsupported rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from attnkb.errors import FormulaError
+
+MAX_CHARS = 2000
+MAX_TOKENS = 1500
+
+GREEK = [
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "varepsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "vartheta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+    "nu",
+    "xi",
+    "pi",
+    "rho",
+    "sigma",
+    "tau",
+    "upsilon",
+    "phi",
+    "varphi",
+    "chi",
+    "psi",
+    "omega",
+    "Gamma",
+    "Delta",
+    "Theta",
+    "Lambda",
+    "Xi",
+    "Pi",
+    "Phi",
+    "Psi",
+    "Omega",
+    "Sigma",
+    "ell",
+]
+UNICODE_GREEK = {
+    "α": "alpha",
+    "β": "beta",
+    "γ": "gamma",
+    "δ": "delta",
+    "ε": "epsilon",
+    "ζ": "zeta",
+    "η": "eta",
+    "θ": "theta",
+    "λ": "lambda",
+    "μ": "mu",
+    "ν": "nu",
+    "ξ": "xi",
+    "π": "pi",
+    "ρ": "rho",
+    "σ": "sigma",
+    "τ": "tau",
+    "φ": "phi",
+    "ϕ": "phi",
+    "χ": "chi",
+    "ψ": "psi",
+    "ω": "omega",
+    "ℓ": "ell",
+    "Φ": "Phi",
+}
+SETS = {"ℝ": "mathbb:R", "ℕ": "mathbb:N", "ℤ": "mathbb:Z"}
+# Names of the attention output (compared with a block's output) and of multi-head attention.
+OUTPUT_CALLS = {"Attention", "Attn", "SelfAttention", "SelfAttn", "CrossAttention", "CrossAttn", "attention"}
+MULTIHEAD_CALLS = {"MultiHead", "MultiHeadAttention", "MHA"}
+# Words read as one name even when written without \mathrm (and in plain text).
+WORDS = (
+    OUTPUT_CALLS
+    | MULTIHEAD_CALLS
+    | set(
+        [
+            "softmax",
+            "Softmax",
+            "exp",
+            "log",
+            "ln",
+            "tanh",
+            "max",
+            "min",
+            "sqrt",
+            "score",
+            "Concat",
+            "concat",
+            "cat",
+            "head",
+            "elu",
+            "sigmoid",
+            "cos",
+            "sin",
+            "abs",
+            "diag",
+            "mask",
+            "LayerNorm",
+            "FFN",
+            "MLP",
+            "ReLU",
+            "relu",
+            "argmax",
+            "Var",
+        ]
+    )
+)
+FUNCTION_SYMS = {"sigma", "phi", "varphi", "f", "g"}  # letters that take (…) as arguments
+PROSE = {"otherwise", "else", "if", "for", "where", "and", "or", "when", "with", "s.t."}  # in cases
+NAME_MACROS = {"text", "mathrm", "operatorname", "textrm", "mathit", "mathsf", "textit", "textbf", "mathtt"}
+SAME_MACROS = {"mathbf", "boldsymbol", "bm", "vec", "mathbb", "mathcal", "mathfrak", "mathscr"}
+DECORATIONS = {"bar", "tilde", "hat", "overline", "widetilde", "widehat", "check", "dot", "ddot"}
+DROPPED = {
+    "left",
+    "right",
+    "middle",
+    "big",
+    "Big",
+    "bigg",
+    "Bigg",
+    "bigl",
+    "bigr",
+    "Bigl",
+    "Bigr",
+    "biggl",
+    "biggr",
+    "Biggl",
+    "Biggr",
+    "quad",
+    "qquad",
+    "enspace",
+    "thinspace",
+    "medspace",
+    "thickspace",
+    "negthinspace",
+    "displaystyle",
+    "textstyle",
+    "scriptstyle",
+    "limits",
+    "nolimits",
+    "nonumber",
+    "notag",
+}
+NAMED_FUNCTIONS = {"exp", "log", "ln", "tanh", "max", "min", "sin", "cos", "arg", "argmax"}
+SIMPLE = {
+    "cdot": ("MULOP", "dot"),
+    "times": ("MULOP", "times"),
+    "odot": ("MULOP", "had"),
+    "frac": ("FRAC", "frac"),
+    "dfrac": ("FRAC", "frac"),
+    "tfrac": ("FRAC", "frac"),
+    "sqrt": ("SQRT", "sqrt"),
+    "sum": ("SUM", "sum"),
+    "infty": ("INF", "inf"),
+    "dots": ("DOTS", "..."),
+    "ldots": ("DOTS", "..."),
+    "cdots": ("DOTS", "..."),
+    "le": ("REL", "<="),
+    "leq": ("REL", "<="),
+    "leqslant": ("REL", "<="),
+    "ge": ("REL", ">="),
+    "geq": ("REL", ">="),
+    "geqslant": ("REL", ">="),
+    "ne": ("REL", "!="),
+    "neq": ("REL", "!="),
+    "approx": ("REL", "~="),
+    "in": ("REL", "in"),
+    "sim": ("REL", "~"),
+    "propto": ("REL", "~"),
+    "equiv": ("REL", "=="),
+    "to": ("REL", "->"),
+    "rightarrow": ("REL", "->"),
+    "mid": ("REL", "|"),
+    "ll": ("REL", "<"),
+    "gg": ("REL", ">"),
+    "lt": ("REL", "<"),
+    "gt": ("REL", ">"),
+    "vert": ("BAR", "|"),
+    "lvert": ("BAR", "|"),
+    "rvert": ("BAR", "|"),
+    "|": ("NORMBAR", "||"),
+    "Vert": ("NORMBAR", "||"),
+    "lVert": ("NORMBAR", "||"),
+    "rVert": ("NORMBAR", "||"),
+    "prime": ("PRIME", "'"),
+}
+REFUSED = {
+    "newcommand": "macro definitions are not evaluated",
+    "renewcommand": "macro definitions are not evaluated",
+    "providecommand": "macro definitions are not evaluated",
+    "def": "macro definitions are not evaluated",
+    "let": "macro definitions are not evaluated",
+    "DeclareMathOperator": "macro definitions are not evaluated",
+    "partial": "derivatives are not checked",
+    "nabla": "derivatives are not checked",
+    "int": "integrals are not checked",
+    "iint": "integrals are not checked",
+    "oint": "integrals are not checked",
+    "prod": "products (∏) are not checked",
+    "lim": "limits are not checked",
+    "limsup": "limits are not checked",
+    "liminf": "limits are not checked",
+}
+REFUSED_CHARS = {
+    "∂": "derivatives are not checked",
+    "∇": "derivatives are not checked",
+    "∫": "integrals are not checked",
+    "∏": "products (∏) are not checked",
+}
+UNICODE = {
+    "·": ("MULOP", "dot"),
+    "⋅": ("MULOP", "dot"),
+    "∙": ("MULOP", "dot"),
+    "×": ("MULOP", "times"),
+    "⊙": ("MULOP", "had"),
+    "*": ("MULOP", "star"),
+    "@": ("MULOP", "mat"),
+    "√": ("SQRT", "sqrt"),
+    "Σ": ("SUM", "sum"),
+    "∑": ("SUM", "sum"),
+    "∞": ("INF", "inf"),
+    "…": ("DOTS", "..."),
+    "≤": ("REL", "<="),
+    "≥": ("REL", ">="),
+    "≠": ("REL", "!="),
+    "≈": ("REL", "~="),
+    "∈": ("REL", "in"),
+    "→": ("REL", "->"),
+    "<": ("REL", "<"),
+    ">": ("REL", ">"),
+    "ᵀ": ("TRANSPOSE", "T"),
+    "‖": ("NORMBAR", "||"),
+    "−": ("MINUS", "-"),
+    "+": ("PLUS", "+"),
+    "-": ("MINUS", "-"),
+    "/": ("DIV", "/"),
+    "(": ("LPAR", "("),
+    ")": ("RPAR", ")"),
+    "[": ("LBRACK", "["),
+    "]": ("RBRACK", "]"),
+    "{": ("LBRACE", "{"),
+    "}": ("RBRACE", "}"),
+    ",": ("COMMA", ","),
+    ";": ("SEMI", ";"),
+    ":": ("COLON", ":"),
+    "_": ("SUB", "_"),
+    "^": ("SUP", "^"),
+    "|": ("BAR", "|"),
+    "&": ("AMP", "&"),
+    "'": ("PRIME", "'"),
+    "′": ("PRIME", "'"),
+    "=": ("REL", "="),
+}
+
+
+@dataclass(frozen=True)
+class Tok:
+    type: str
+    value: str
+
+
+_TRANSPOSE = re.compile(
+    r"\^\s*(?:T\b|\{\s*T\s*\}|\\top\b|\{\s*\\top\s*\}|\\intercal\b|\{\s*\\intercal\s*\}"
+    r"|\{\s*\\mathsf\s*\{?\s*T\s*\}?\s*\}|\\mathsf\s*\{\s*T\s*\}|\{\s*\\!\s*\\top\s*\})"
+)
+_MACRO = re.compile(r"\\([A-Za-z]+|.)")
+_ARG = re.compile(r"\s*\{([^{}]*)\}")
+_DECORATED = re.compile(r"\s*(?:\{\s*(\\?[A-Za-z]+)\s*\}|(\\[A-Za-z]+|[A-Za-z]))")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_LETTERS = re.compile(r"[A-Za-z]+")
+_SPACES = re.compile(r"\s+")
+
+
+SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", "0123456789aehijklmnoprstuvx", strict=True))
+SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᵈᵉⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛˣ⁻", "0123456789abdeijklmnoprstuvx-", strict=True))
+_SCRIPT_RUN = re.compile("([" + "".join(SUBSCRIPTS) + "]+)|([" + "".join(SUPERSCRIPTS) + "]+)")
+
+
+def _unicode_scripts(text: str) -> str:
+    """``Σₖ``, ``head₁``, ``x²`` as ``Σ_{k}``, ``head_{1}``, ``x^{2}``."""
+
+    def spell(m: re.Match) -> str:
+        if m.group(1):
+            return "_{" + "".join(SUBSCRIPTS[c] for c in m.group(1)) + "}"
+        return "^{" + "".join(SUPERSCRIPTS[c] for c in m.group(2)) + "}"
+
+    return _SCRIPT_RUN.sub(spell, text)
+
+
+def tokenize(text: str, latex: bool) -> list[Tok]:
+    """Tokens of one formula; raises FormulaError (unsupported) with the reason."""
+    if len(text) > MAX_CHARS:
+        raise FormulaError(f"over {MAX_CHARS:,} characters")
+    text = _unicode_scripts(text)
+    toks: list[Tok] = []
+    i, n = 0, len(text)
+    while i < n:
+        if len(toks) > MAX_TOKENS:
+            raise FormulaError(f"over {MAX_TOKENS} tokens")
+        c = text[i]
+        if c.isspace() or c == "~" or c == "$":
+            i += 1
+            continue
+        if c == "^":
+            m = _TRANSPOSE.match(text, i)
+            if m:
+                toks.append(Tok("TRANSPOSE", "T"))
+                i = m.end()
+                continue
+        if c == "\\":
+            i = _macro(text, i, toks)
+            continue
+        if c == "." and text.startswith("..", i):
+            j = i
+            while j < n and text[j] == ".":
+                j += 1
+            toks.append(Tok("DOTS", "..."))
+            i = j
+            continue
+        if c == "|" and text.startswith("||", i):
+            toks.append(Tok("NORMBAR", "||"))
+            i += 2
+            continue
+        if c == ":" and text.startswith(":=", i):
+            toks.append(Tok("REL", "="))
+            i += 2
+            continue
+        if c in "<>!=" and text.startswith("=", i + 1):
+            toks.append(Tok("REL", {"<": "<=", ">": ">=", "!": "!=", "=": "=="}[c]))
+            i += 2
+            continue
+        m = _NUMBER.match(text, i)
+        if m:
+            toks.append(Tok("NUM", m.group(0)))
+            i = m.end()
+            continue
+        m = _LETTERS.match(text, i)
+        if m:
+            _letters(m.group(0), latex, toks)
+            i = m.end()
+            continue
+        if c in UNICODE_GREEK:
+            toks.append(Tok("SYM", UNICODE_GREEK[c]))
+            i += 1
+            continue
+        if c in SETS:
+            toks.append(Tok("WORD", SETS[c]))
+            i += 1
+            continue
+        if c in REFUSED_CHARS:
+            raise FormulaError(REFUSED_CHARS[c])
+        if c in UNICODE:
+            toks.append(Tok(*UNICODE[c]))
+            i += 1
+            continue
+        raise FormulaError(f"unexpected character {c!r}")
+    return _mark_calls(_plain_subscripts(toks) if not latex else toks)
+
+
+_PLAIN_WIDTHS = {"dk": "k", "dq": "q", "dv": "v"}
+
+
+def _letters(run: str, latex: bool, toks: list[Tok]) -> None:
+    if not latex and run in _PLAIN_WIDTHS:  # √dk in plain text is √d_k
+        toks += [Tok("SYM", "d"), Tok("SUB", "_"), Tok("SYM", _PLAIN_WIDTHS[run])]
+    elif run in WORDS:
+        toks.append(Tok("WORD", run))
+    elif latex or (run.isupper() and len(run) <= 4) or len(run) == 1:
+        toks.extend(Tok("SYM", ch) for ch in run)
+    else:
+        toks.append(Tok("WORD", run))
+
+
+def _macro(text: str, i: int, toks: list[Tok]) -> int:
+    m = _MACRO.match(text, i)
+    if m is None:
+        raise FormulaError("a lone backslash")
+    name, end = m.group(1), m.end()
+    if name in REFUSED:
+        raise FormulaError(REFUSED[name])
+    if name in (",", ";", ":", "!", " ", ">") or name in DROPPED:
+        if name in ("big", "Big", "bigg", "Bigg") and text.startswith("\\|", end):
+            return end  # \big\| is a norm bar; the next round reads it
+        return end
+    if name == "\\":
+        toks.append(Tok("ROWSEP", "\\\\"))
+        return end
+    if name in ("{", "}"):
+        raise FormulaError("sets ({…}) are not evaluated")
+    if name in SIMPLE:
+        toks.append(Tok(*SIMPLE[name]))
+        return end
+    if name in GREEK:
+        toks.append(Tok("SYM", name))
+        return end
+    if name in NAMED_FUNCTIONS:
+        toks.append(Tok("WORD", name))
+        return end
+    if name in ("begin", "end"):
+        a = _ARG.match(text, end)
+        if a is None or a.group(1).strip() != "cases":
+            raise FormulaError(f"environment \\{name}{{{a.group(1) if a else ''}}} is not evaluated")
+        toks.append(Tok("BEGINCASES" if name == "begin" else "ENDCASES", name))
+        return a.end()
+    if name in NAME_MACROS or name in SAME_MACROS:
+        a = _ARG.match(text, end)
+        if a is None:
+            if name in SAME_MACROS:
+                return end  # \mathbf x: the next letter reads as itself
+            raise FormulaError(f"\\{name} needs a braced argument")
+        word = _SPACES.sub("", a.group(1)) if name not in ("text", "textrm") else a.group(1).strip()
+        if word.lower() in PROSE:
+            toks.append(Tok("TEXT", word))
+        elif name in ("mathbb", "mathcal", "mathfrak", "mathscr"):
+            toks.append(Tok("WORD", f"{name}:{word}"))
+        elif not word:
+            pass
+        elif re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", word):
+            if len(word) == 1 or (name in SAME_MACROS and word.isupper() and len(word) <= 4):
+                toks.extend(Tok("SYM", ch) for ch in word)
+            elif name in SAME_MACROS:
+                toks.append(Tok("WORD", word))
+            else:
+                toks.append(Tok("WORD", word))
+        elif word.startswith("\\") and word[1:] in GREEK:
+            toks.append(Tok("SYM", word[1:]))
+        else:
+            toks.append(Tok("TEXT", word))
+        return a.end()
+    if name in DECORATIONS:
+        d = _DECORATED.match(text, end)
+        if d is None:
+            raise FormulaError(f"\\{name} needs a symbol")
+        inner = (d.group(1) or d.group(2)).lstrip("\\")
+        if inner not in GREEK and not re.fullmatch(r"[A-Za-z]", inner):
+            raise FormulaError(f"\\{name}{{{inner}}} is not evaluated")
+        toks.append(Tok("SYM", f"{inner}.{name}"))
+        return d.end()
+    raise FormulaError(f"unknown macro \\{name}")
+
+
+def _plain_subscripts(toks: list[Tok]) -> list[Tok]:
+    """``e_ti`` in plain text is ``e_{ti}``: a word after ``_`` is that many index letters."""
+    out: list[Tok] = []
+    for n, t in enumerate(toks):
+        if t.type == "WORD" and n and toks[n - 1].type == "SUB" and t.value.isalpha() and len(t.value) <= 3:
+            out += [Tok("LBRACE", "{"), *(Tok("SYM", ch) for ch in t.value), Tok("RBRACE", "}")]
+        else:
+            out.append(t)
+    return out
+
+
+def _mark_calls(toks: list[Tok]) -> list[Tok]:
+    """A ``(`` right after a name (and its scripts) opens an argument list, not a factor."""
+    out = list(toks)
+    for n, t in enumerate(toks):
+        if t.type != "LPAR" or n == 0:
+            continue
+        j = n - 1
+        while j >= 0:
+            if out[j].type == "RBRACE":
+                depth = 0
+                while j >= 0:
+                    depth += {"RBRACE": 1, "LBRACE": -1}.get(out[j].type, 0)
+                    if depth == 0:
+                        break
+                    j -= 1
+                j -= 1
+                if j >= 0 and out[j].type in ("SUB", "SUP"):
+                    j -= 1
+                    continue
+                break
+            if j >= 1 and out[j - 1].type in ("SUB", "SUP") and out[j].type in ("SYM", "NUM", "WORD"):
+                j -= 2
+                continue
+            if out[j].type == "TRANSPOSE":
+                j -= 1
+                continue
+            break
+        if j >= 0 and (out[j].type == "WORD" or (out[j].type == "SYM" and out[j].value in FUNCTION_SYMS)):
+            out[n] = Tok("CALLPAR", "(")
+    return out

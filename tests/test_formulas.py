@@ -1,0 +1,286 @@
+"""Formulas in notes checked against the kernel: each form passes when right and fails when
+wrong, with the hint that names the slip."""
+
+from __future__ import annotations
+
+import pytest
+
+from attnkb.examples.runner import run_note_examples
+from attnkb.formulas import check_note
+from attnkb.formulas.find import find_formulas
+from attnkb.note import parse_note
+
+CAUSAL = """```attention
+op: scaled_dot
+q: [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, -1.0]]
+k: [[0.5, 0.0], [0.0, 1.0], [1.0, 0.5], [1.0, -1.0]]
+v: [[1, 2], [3, 4], [5, 6], [7, 8]]
+mask: causal
+```"""
+SCALED = """```attention
+op: scaled_dot
+q: [[1.0, 0.0, 2.0], [0.0, 1.0, 0.5]]
+k: [[0.5, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.5, -1.0], [2.0, 0.0, 0.0]]
+v: [[1, 2], [3, 4], [5, 6], [7, 8]]
+```"""
+MULTIHEAD = """```attention
+op: multihead
+x: [[0.5, -0.2, 0.1, 0.9], [0.3, 0.8, -0.5, 0.0], [-0.7, 0.1, 0.4, 0.2]]
+heads: 2
+seed: 7
+mask: causal
+```"""
+HEAD = r"$\mathrm{head}_i = \mathrm{Attention}(XW_i^Q, XW_i^K, XW_i^V)$"
+
+
+def verdicts(make_vault, body: str) -> list:
+    root = make_vault({"n.md": f"# N\n\n{body}\n"})
+    note = parse_note("n.md", (root / "n.md").read_bytes())
+    return check_note(root, note, run_note_examples(note))
+
+
+def one(make_vault, body: str):
+    rows = [r for r in verdicts(make_vault, body) if r.status != "context"]
+    assert len(rows) == 1, [(r.formula, r.status, r.message) for r in rows]
+    return rows[0]
+
+
+RIGHT = {
+    "latex display": r"$$\mathrm{Attention}(Q, K, V) = \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}\right) V$$",
+    "text and ^T": r"$\text{Attention}(Q,K,V) = \text{softmax}(\frac{QK^T}{\sqrt{d_k}})V$",
+    "brackets and mathsf": r"\(\operatorname{Attention}(Q,K,V)=\operatorname{softmax}(QK^{\mathsf T}/\sqrt{d_k})V\)",
+    "plain @": "```\nAttention(Q, K, V) = softmax(Q @ K^T / √d_k) @ V\n```",
+    "plain Attn": "```text\nAttn = Softmax(Q @ K^T / √d_k) @ V\n```",
+    "plain dots": "```math\nAttention(Q,K,V) = softmax(Q·Kᵀ/√d_k)·V\n```",
+    "weights": r"$A = \mathrm{softmax}(QK^\top / \sqrt{d_k})$",
+    "output from weights": r"$$P = \mathrm{softmax}\left(\frac{QK^\top}{\sqrt{d}}\right), \qquad O = PV$$",
+    "masked weights": r"$A = \mathrm{softmax}\left(\frac{QK^\top}{\sqrt{d_k}} + M\right)$, "
+    r"$M_{ij} = \begin{cases} 0 & j \le i \\ -\infty & j > i \end{cases}$",
+    "dot score": r"$\mathrm{score}(q, k_j) = q^\top k_j$",
+    "scaled score": r"$\mathrm{score}(q, k_j) = \frac{q \cdot k_j}{\sqrt{d_k}}$",
+    "general score": r"$\mathrm{score}(q, k_j) = q W k_j^\top$",
+    "additive score": r"$e_j = v_a^\top \tanh(q W_q + k_j W_k)$",
+    "additive, columns": "```\nscore(s_t, h_i) = v_a^T * tanh(W_a * s_t + U_a * h_i)\n```",
+    "weights by exp": r"$\alpha_{ij} = \frac{\exp(e_{ij})}{\sum_l \exp(e_{il})}$",
+    "weights chain": "```\nα_ti = softmax(e_ti) = exp(e_ti) / Σ_j exp(e_tj)\n```",
+    "softmax definition": r"$\mathrm{softmax}(x)_i = \frac{e^{x_i}}{\sum_j e^{x_j}}$",
+    "softmax shift": r"$\mathrm{softmax}(x + c) = \mathrm{softmax}(x)$",
+    "context vector": r"$c_i = \sum_j \alpha_{ij} v_j$",
+    "context vector, plain": "```\nc_t = Σ_i α_ti * h_i\n```",
+    "unicode scripts": "```\nA_{i,j} = exp(q_i · k_j / √d_k) / Σₗ exp(q_i · k_l / √d_k)\n```",
+    "one query": r"$o = \sum_j \mathrm{softmax}_j\big(\mathrm{score}(q, k_j)\big)\, v_j$",
+    "self-attention": r"$\mathrm{SelfAttn}(X) = \mathrm{softmax}\left(\frac{XX^\top}{\sqrt{d_k}}\right)X$",
+    "linear attention": r"$o_i = \frac{\sum_j \phi(q_i)^\top \phi(k_j)\, v_j}{\sum_j \phi(q_i)^\top \phi(k_j)}$",
+}
+
+
+@pytest.mark.parametrize("name", sorted(RIGHT))
+def test_correct_formulas_agree_with_random_inputs(make_vault, name):
+    rows = [r for r in verdicts(make_vault, RIGHT[name]) if r.status != "context"]
+    assert rows
+    for r in rows:
+        assert r.status == "pass", r.message
+        assert r.block_line is None and (r.op or r.target == "softmax")
+
+
+def test_the_agreeing_score_op_is_named(make_vault):
+    assert one(make_vault, RIGHT["dot score"]).op == "dot"
+    assert one(make_vault, RIGHT["general score"]).op == "general"
+    assert one(make_vault, RIGHT["additive score"]).op == "additive"
+    column = one(make_vault, RIGHT["additive, columns"])
+    assert "column-vector convention" in column.message
+
+
+WRONG = {  # formula, the hint's start (values differ)
+    "no exp": (r"$\alpha_i = \text{score}(q, k_i) / \sum_j \text{score}(q, k_j)$", "missing exp"),
+    "no exp in softmax": (r"$\mathrm{softmax}(x)_i = \frac{x_i}{\sum_j x_j}$", "missing exp"),
+    "√d_k multiplied": (r"$O = \mathrm{softmax}(QK^\top \sqrt{d_k})V$", "√d_k multiplies"),
+    "scale outside": (
+        "```\nAttention(Q, K, V) = softmax(Q @ K^T) @ V / √d_k\n```",
+        "the √d_k scaling is outside",
+    ),
+    "mask side": (
+        r"$A = \mathrm{softmax}(QK^\top/\sqrt{d_k} + M)$, $M_{ij} = \begin{cases} -\infty & j \le i \\ 0 & j > i \end{cases}$",
+        "wrong mask side",
+    ),
+    "mask +∞": (
+        r"$A = \mathrm{softmax}(QK^\top/\sqrt{d_k} + M)$, $M_{ij} = \begin{cases} 0 & j \le i \\ \infty & j > i \end{cases}$",
+        "wrong mask sign",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRONG))
+def test_wrong_formulas_fail_with_the_slip_named(make_vault, name):
+    formula, hint = WRONG[name]
+    r = one(make_vault, formula)
+    assert r.status == "fail", r.message
+    assert r.hint.startswith(hint), r.message
+    assert r.max_abs_diff is not None and r.max_abs_diff > 0.01
+
+
+@pytest.mark.parametrize(
+    "formula, hint",
+    [
+        (r"$O = V\,\mathrm{softmax}(QK^\top / \sqrt{d_k})$", "the product is in the wrong order"),
+        (r"$A = \mathrm{softmax}(QK / \sqrt{d_k})$", "K needs a transpose"),
+    ],
+)
+def test_products_that_do_not_conform_fail_with_the_slip_named(make_vault, formula, hint):
+    r = one(make_vault, formula)
+    assert r.status == "fail" and "shapes do not conform" in r.message
+    assert r.hint.startswith(hint)
+
+
+def test_missing_sqrt_fails_against_a_scaled_block_and_passes_against_a_dot_one(make_vault):
+    formula = r"$\mathrm{Attention}(Q, K, V) = \mathrm{softmax}(QK^\top)V$"
+    r = one(make_vault, f"{formula}\n\n{SCALED}")
+    assert (r.status, r.op, r.block_line) == ("fail", "scaled_dot", 5)
+    assert r.hint.startswith("√d_k is missing")
+    assert r.first_diff is not None and r.first_diff["kernel"] != r.first_diff["formula"]
+    assert one(make_vault, f"{formula}\n\n{SCALED.replace('scaled_dot', 'dot')}").status == "pass"
+
+
+def test_wrong_mask_sign_against_a_causal_block(make_vault):
+    r = one(make_vault, r"$A = \mathrm{softmax}(QK^\top / \sqrt{d_k} - M)$" + f"\n\n{CAUSAL}")
+    assert r.status == "fail" and r.block_line == 5
+    assert r.hint.startswith("wrong mask sign")
+    right = one(make_vault, r"$A = \mathrm{softmax}(QK^\top / \sqrt{d_k} + M)$" + f"\n\n{CAUSAL}")
+    assert right.status == "pass"
+
+
+def test_formula_without_the_blocks_mask_is_not_a_false_alarm(make_vault):
+    r = one(make_vault, r"$O = \mathrm{softmax}(QK^\top / \sqrt{d_k})V$" + f"\n\n{CAUSAL}")
+    assert r.status == "pass" and "without its mask" in r.message
+
+
+def test_multihead_with_concat_and_head_i(make_vault):
+    mha = r"$\mathrm{MHA}(X, X, X) = \mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_h)\,W^O$"
+    r = one(make_vault, f"{HEAD}, {mha}\n\n{MULTIHEAD}")
+    assert (r.status, r.target, r.op) == ("pass", "output", "multihead"), r.message
+    without_wo = mha.replace(r"\,W^O", "")
+    no_wo = one(make_vault, f"{HEAD}, {without_wo}\n\n{MULTIHEAD}")
+    assert no_wo.status == "fail"
+    wrong_head = HEAD.replace("XW_i^K", "XW_i^Q")
+    assert one(make_vault, f"{wrong_head}, {mha}\n\n{MULTIHEAD}").status == "fail"
+
+
+def test_context_vector_with_indices_swapped_fails(make_vault):
+    r = one(make_vault, r"$c_i = \sum_j \alpha_{ji} v_j$")
+    assert r.status == "fail" and r.first_diff is not None
+
+
+def test_sliding_window_must_renormalise_inside_the_window(make_vault):
+    local = (
+        "```attention\nop: local\nq: {random: [6, 4], seed: 1}\nk: {random: [6, 4], seed: 2}\nwindow: 1\n```"
+    )
+    wrong = (
+        r"$$A_{ij} = \begin{cases} \mathrm{softmax}_j\!\left(\frac{q_i \cdot k_j}{\sqrt{d_k}}\right)"
+        r" & |i - j| \le w \\ 0 & \text{otherwise} \end{cases}$$"
+    )
+    right = (
+        r"$$A_{ij} = \begin{cases} \dfrac{\exp(q_i \cdot k_j / \sqrt{d_k})}{\sum_{l:\,|i - l| \le w}"
+        r" \exp(q_i \cdot k_l / \sqrt{d_k})} & |i - j| \le w \\ 0 & \text{otherwise} \end{cases}$$"
+    )
+    assert one(make_vault, f"{wrong}\n\n{local}").status == "fail"
+    assert one(make_vault, f"{right}\n\n{local}").status == "pass"
+
+
+def test_self_attention_weights_are_not_symmetric(make_vault):
+    r = one(make_vault, r"$A_{ij} = A_{ji}$")
+    assert r.status == "fail" and "self-attention" in r.op
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        r"$Q = XW_q$",
+        r"$d_k = 64$",
+        r"$O(n^2 d)$",
+        r"$QK^\top$",
+        r"$W_q \in \mathbb{R}^{d \times h}$",
+        r"$\alpha_j \ge 0$",
+        r"$A = 0$",
+        r"$S = [2, 0, -2]$",
+        "```\nh = [h1, h2, h3]\n```",
+    ],
+)
+def test_context_is_recorded_never_compared(make_vault, formula):
+    rows = verdicts(make_vault, formula)
+    assert rows and all(r.status == "context" for r in rows)
+
+
+@pytest.mark.parametrize(
+    "formula, reason",
+    [
+        (r"$\newcommand{\A}{x} O = \A$", "macro definitions"),
+        (r"$O = \int_0^1 V\,dt$", "integrals"),
+        (r"$O = \prod_j V$", "products"),
+        (r"$A = \lim_{T \to 0} \mathrm{softmax}(S/T)$", "limits"),
+        (r"$A = \frac{\partial S}{\partial Q}$", "derivatives"),
+        (r"$O = A^{-1} V$", "powers of matrices"),
+        (r"$O = A^2 V$", "powers of matrices"),
+        (r"$O = \mathrm{LayerNorm}(V)$", "not known"),
+        ("$O = [" + ", ".join(["1"] * 450) + "]$", "over 400 tree nodes"),
+        ("$O = " + "+".join(["V"] * 100) + "$", "nested deeper than 32"),
+        ("$O = " + "+".join(["V"] * 800) + "$", "over 1500 tokens"),
+        ("$O = " + "(" * 40 + "V" + ")" * 40 + "$", "nested deeper than 32"),
+        ("$O = " + "V " * 1100 + "$", "over 2,000 characters"),
+    ],
+)
+def test_refused_formulas_are_unsupported(make_vault, formula, reason):
+    r = one(make_vault, formula)
+    assert r.status == "unsupported"
+    assert reason in r.message
+
+
+def test_large_arrays_are_refused_before_allocating(make_vault):
+    big = "```attention\nop: dot\nq: {random: [1200, 2], seed: 1}\nk: {random: [1200, 2], seed: 2}\n```"
+    r = one(make_vault, r"$S_{ij} = \sum_l q_l \cdot k_j \, q_i \cdot k_l$" + f"\n\n{big}")
+    assert r.status == "unsupported" and "1,000,000" in r.message
+
+
+def test_what_is_not_a_formula():
+    body = (
+        "价格 $5 到 $10 之间\n\n`$O = AV$` in code\n\n```python\nO = A @ V\n```\n\n"
+        "```\n编码器隐状态: h1, h2\n```\n\n```attention\nop: dot\n```\n"
+    )
+    assert find_formulas(body) == []
+
+
+def test_formula_lines_point_into_the_file():
+    body = "a\n\n$$\nO = AV\n$$\n\nb $A = B$ and\nc \\(S = QK^T\\)\n\n```\nx\nO = A @ V\n```\n\n\\[\nP = A\n\\]\n"
+    found = [(f.line, f.text, f.latex) for f in find_formulas(body, first_line=10)]
+    assert found == [
+        (12, "O = AV", True),
+        (16, "A = B", True),
+        (17, "S = QK^T", True),
+        (21, "O = A @ V", False),
+        (24, "P = A", True),
+    ]
+
+
+def test_a_blocks_scale_is_its_sqrt_dk(make_vault):
+    scaled = SCALED[:-3] + "scale: 0.25\n```"
+    assert one(make_vault, r"$S = QK^\top / \sqrt{d_k}$" + f"\n\n{scaled}").status == "pass"
+    assert one(make_vault, r"$S = QK^\top / \sqrt{3}$" + f"\n\n{scaled}").status == "fail"
+
+
+def test_a_window_block_and_a_formula_without_the_window(make_vault):
+    local = (
+        "```attention\nop: local\nq: {random: [6, 4], seed: 1}\nk: {random: [6, 4], seed: 2}\nwindow: 1\n```"
+    )
+    r = one(make_vault, r"$A = \mathrm{softmax}(QK^\top / \sqrt{d_k})$" + f"\n\n{local}")
+    assert r.status == "pass" and "without its mask" in r.message
+    r = one(make_vault, r"$A = \mathrm{softmax}(QK^\top \sqrt{d_k})$" + f"\n\n{local}")
+    assert r.status == "fail"
+
+
+def test_aligned_equations_are_one_formula_per_line(make_vault):
+    body = "$$\n\\begin{aligned}\nS &= QK^\\top \\\\\nA &= \\mathrm{softmax}(S) \\\\\nO &= AV\n\\end{aligned}\n$$"
+    rows = verdicts(make_vault, body)
+    assert [(r.formula, r.status) for r in rows] == [
+        (r"S = QK^\top", "pass"),
+        (r"A = \mathrm{softmax}(S)", "pass"),
+        ("O = AV", "pass"),
+    ]
