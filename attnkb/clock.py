@@ -24,12 +24,17 @@ def parse_instant(text: str) -> datetime:
 
 
 def now() -> datetime:
+    """``ATTNKB_NOW`` if set, else the current time. A bare date there means noon of that day:
+    midnight would still belong to the previous *study* day (days start at 4 am)."""
     override = os.environ.get("ATTNKB_NOW")
     if override:
         try:
-            return parse_instant(override)
+            moment = parse_instant(override)
         except ConfigError as exc:
             raise ConfigError(f"ATTNKB_NOW: {exc.message}") from exc
+        if len(override.strip()) == 10:
+            moment = moment.replace(hour=12)
+        return moment
     return datetime.now(UTC).astimezone()
 
 

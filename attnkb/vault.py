@@ -48,10 +48,13 @@ def find_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None
 
 
 def init(root: Path) -> Path:
-    """Create ``.attnkb/`` (idempotent)."""
+    """Create ``.attnkb/`` with its git files (idempotent)."""
+    from attnkb.srs.log import write_git_files
+
     state = root / STATE_DIR
     try:
         state.mkdir(parents=True, exist_ok=True)
+        write_git_files(state)
     except OSError as exc:
         raise UsageError(f"cannot create {STATE_DIR}/: {exc.strerror}", path=str(root)) from exc
     return state
@@ -112,18 +115,28 @@ def _parser_version() -> str:
 
     digest = hashlib.sha1(attnkb.__version__.encode())
     here = Path(__file__).parent
-    for name in ("note.py", "markdown.py", "frontmatter.py", "vault.py", "interop/obsidian_sr.py"):
+    for name in (
+        "note.py",
+        "markdown.py",
+        "frontmatter.py",
+        "vault.py",
+        "search.py",
+        "interop/obsidian_sr.py",
+    ):
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:16]
 
 
-Parsed = tuple[str, str] | None  # (summary JSON, whole-note JSON); None for a binary file
+# (summary JSON, whole-note JSON, full-text row); None for a binary file
+Parsed = tuple[str, str, tuple[str, ...]] | None
 
 
 def _parse_file(root: str, rel: str) -> Parsed:
+    from attnkb import search
     from attnkb.frontmatter import Problem
-    from attnkb.note import Note, is_binary, parse_note
+    from attnkb.note import Note, decode, is_binary, parse_text
 
+    text = ""
     try:
         data = (Path(root) / rel).read_bytes()
     except OSError as exc:
@@ -132,8 +145,9 @@ def _parse_file(root: str, rel: str) -> Parsed:
     else:
         if is_binary(data):
             return None
-        note = parse_note(rel, data, vault_clozes(Path(root)))
-    return json.dumps(note.summary()), json.dumps(note.to_dict())
+        text, problems = decode(data)
+        note = parse_text(rel, text, problems, vault_clozes(Path(root)))
+    return json.dumps(note.summary()), json.dumps(note.to_dict()), search.document(note, text)
 
 
 def _parse_chunk(root: str, rels: list[str]) -> list[Parsed]:
@@ -155,21 +169,16 @@ class Index:
         state = self.root / STATE_DIR
         try:
             state.mkdir(exist_ok=True)
-            db = sqlite3.connect(state / INDEX_FILE, timeout=10)
-            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-            version = _parser_version() + repr(vault_clozes(self.root))  # card settings shape cards
-            row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
-            if row is None or row[0] != version:
-                with db:
-                    db.execute("DROP TABLE IF EXISTS notes")
-                    db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (version,))
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS notes (path TEXT PRIMARY KEY, size INTEGER,"
-                " mtime_ns INTEGER, summary TEXT, data TEXT)"
-            )
-            return db
+            return _prepare(sqlite3.connect(state / INDEX_FILE, timeout=10), vault_clozes(self.root))
         except (OSError, sqlite3.Error):
             return None  # a read-only vault still works, just without the cache
+
+    def search_db(self, progress: Progress | None = None) -> sqlite3.Connection:
+        """The index with its full-text table up to date; where there is no cache (a read-only
+        vault) an in-memory index built for this run."""
+        db = self._open() or _prepare(sqlite3.connect(":memory:"))
+        self._refresh(db, None, progress)
+        return db
 
     def notes(self, progress: Progress | None = None) -> list[Note]:
         """Every note, whole: links, cards and examples included."""
@@ -183,14 +192,24 @@ class Index:
 
     def _load(self, column: str, progress: Progress | None) -> list[str]:
         """The JSON text of ``column`` for each note, in walk order, parsing what is stale."""
-        files = list(walk(self.root))
         db = self._open()
+        try:
+            return self._refresh(db, column, progress)
+        finally:
+            if db is not None:
+                db.close()
+
+    def _refresh(
+        self, db: sqlite3.Connection | None, column: str | None, progress: Progress | None
+    ) -> list[str]:
+        """Bring the cache up to date; return ``column`` of every note (none when None)."""
+        from attnkb import search
+
+        files = list(walk(self.root))
         cached: dict[str, tuple[int, int, str | None]] = {}
         if db is not None:
             try:
-                query = (
-                    f"SELECT path, size, mtime_ns, {column} FROM notes"  # column is ours, never user input
-                )
+                query = f"SELECT path, size, mtime_ns, {column or 'NULL'} FROM notes"  # column is ours, never user input
                 cached = {path: (size, mtime, raw) for path, size, mtime, raw in db.execute(query)}
             except sqlite3.Error:
                 cached = {}
@@ -201,13 +220,18 @@ class Index:
                 with db:
                     db.executemany(
                         "INSERT OR REPLACE INTO notes VALUES (?, ?, ?, ?, ?)",
-                        [(f.rel, f.size, f.mtime_ns, *(parsed[f.rel] or (None, None))) for f in stale],
+                        [
+                            (f.rel, f.size, f.mtime_ns, *(parsed[f.rel] or (None, None, None))[:2])
+                            for f in stale
+                        ],
                     )
                     gone = set(cached) - {f.rel for f in files}
                     db.executemany("DELETE FROM notes WHERE path = ?", [(p,) for p in gone])
+                    search.sync(db, {rel: p and p[2] for rel, p in parsed.items()}, gone, cold=not cached)
             except sqlite3.Error:
                 pass
-            db.close()
+        if column is None:
+            return []
         index = 0 if column == "summary" else 1
         out = []
         for f in files:
@@ -248,6 +272,26 @@ class Index:
                 if progress:
                     progress(done, total)
         return results
+
+
+def _prepare(db: sqlite3.Connection, clozes: tuple[str, ...] = ()) -> sqlite3.Connection:
+    """Tables of the index, dropped whenever the parser or the card settings changed."""
+    from attnkb import search
+
+    db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+    version = _parser_version() + repr(clozes)
+    row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+    if row is None or row[0] != version:
+        with db:
+            db.execute("DROP TABLE IF EXISTS notes")
+            search.drop(db)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (version,))
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS notes (path TEXT PRIMARY KEY, size INTEGER,"
+        " mtime_ns INTEGER, summary TEXT, data TEXT)"
+    )
+    search.create(db)
+    return db
 
 
 def read_text(root: Path, rel: str) -> str:

@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 NOW = "2026-11-22T09:00:00+00:00"
 VAULT = {
     "notes/a b/Overdue (x).md": "---\nnext_review: 2026-11-20\nreview_count: 4\n---\n# Overdue [note]\n\nText.\n",
-    "notes/today.md": "---\nnext_review: 2026-11-22\n---\n# Today\n\n### Q: one?\n\nA.\n\n### Q: two?\n\nB.\n",
-    "notes/week.md": "---\nnext_review: 2026-11-26\n---\n# Week\n\nText.\n",
-    "notes/later.md": "---\nnext_review: 2027-01-01\n---\n# Later\n\nText.\n",
+    "notes/today.md": "---\nnext_review: 2026-11-22\nreview_count: 1\n---\n# Today\n\n### Q: one?\n\nA.\n\n### Q: two?\n\nB.\n",
+    "notes/week.md": "---\nnext_review: 2026-11-26\nreview_count: 2\n---\n# Week\n\nText.\n",
+    "notes/later.md": "---\nnext_review: 2027-01-01\nreview_count: 1\n---\n# Later\n\nText.\n",
+    "notes/fresh.md": "# Fresh\n\nNever reviewed.\n",
 }
 
 
@@ -37,11 +38,12 @@ def test_due_markdown_sections_links_counts(make_vault, cli):
     assert result.exit_code == 0, result.output
     text = (root / "daily" / "reviewsToday.md").read_text(encoding="utf-8")
     assert "## Overdue (1)" in text and "## Today (1)" in text and "## This week (1)" in text
+    assert "## New (1)\n\n- [ ] [Fresh](../notes/fresh.md)\n  - reviews: 0 · new\n" in text
     assert (
         "- [ ] [Overdue \\[note\\]](../notes/a%20b/Overdue%20%28x%29.md)\n  - reviews: 4 · due: 2026-11-20\n"
         in text
     )
-    assert "[Today](../notes/today.md)\n  - reviews: 0 · due: 2026-11-22 · cards due: 2/2" in text
+    assert "[Today](../notes/today.md)\n  - reviews: 1 · due: 2026-11-22 · cards to review: 2/2" in text
     assert "Later" not in text
     from attnkb.markdown import markdown_target
 
@@ -61,22 +63,29 @@ def test_ticked_notes_are_graded_unticked_and_never_twice(make_vault, cli):
     text = text.replace("- [ ] [Overdue", "- [x] [Overdue").replace(
         "- [ ] [Today](notes/today.md)", "- [X] [Today](notes/today.md) (2)"
     )
-    text = text.replace("- [ ] [Week]", "- [x] [Week]")
+    text = text.replace("- [ ] [Week]", "- [x] [Week]").replace("- [ ] [Fresh]", "- [x] [Fresh]")
     text += "- [x] [Missing](notes/missing.md)\r\n* [x] no link here\r\n"
     ticked = ("\ufeff" + text).encode("utf-8")
     out.write_bytes(ticked)
     later = {"ATTNKB_NOW": "2026-11-22T20:00:00+00:00"}
     result = cli("--vault", root, "review", "--checklist", out, env=later)
     assert result.exit_code == 0, result.output
-    assert "Recorded 3 reviews for 2 notes; unticked 3 boxes" in result.output
+    assert "Recorded 4 reviews for 3 notes; unticked 4 boxes" in result.output
     assert "nothing due in this note" in result.output and "is not a note of this vault" in result.output
     after = out.read_bytes()
     assert len(after) == len(ticked)
     assert [i for i, (a, b) in enumerate(zip(ticked, after, strict=True)) if a != b] == [
-        m.start() + 3 for m in re.finditer(rb"- \[[xX]\] \[(Overdue|Today|Week)", ticked)
+        m.start() + 3 for m in re.finditer(rb"- \[[xX]\] \[(Overdue|Today|Week|Fresh)", ticked)
     ]
-    log = (root / ".attnkb" / "reviews.log").read_text(encoding="utf-8")
-    assert log.count("\t2\t") == 2 and log.count("\t3\t") == 1  # both cards of Today got the written grade
+    from attnkb.srs.log import ReviewLog
+
+    log = sorted((e.path, e.rating) for e in ReviewLog(root / ".attnkb").entries())
+    assert log == [  # both cards of Today got the written grade; a new note its first review
+        ("notes/a b/Overdue (x).md", 3),
+        ("notes/fresh.md", 3),
+        ("notes/today.md", 2),
+        ("notes/today.md", 2),
+    ]
     assert "review_count: 5" in (root / "notes/a b/Overdue (x).md").read_text(encoding="utf-8")
 
     out.write_bytes(ticked)  # the old, ticked checklist once more
@@ -85,7 +94,7 @@ def test_ticked_notes_are_graded_unticked_and_never_twice(make_vault, cli):
         "Recorded 0 reviews" in again.output
         and "already reviewed since this checklist was written" in again.output
     )
-    assert (root / ".attnkb" / "reviews.log").read_text(encoding="utf-8") == log
+    assert sorted((e.path, e.rating) for e in ReviewLog(root / ".attnkb").entries()) == log
 
 
 def test_bad_checklists(make_vault, cli):

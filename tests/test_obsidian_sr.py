@@ -159,10 +159,10 @@ def test_import_keeps_due_dates_and_memories_and_never_edits_notes(make_vault, c
     assert items["Capital of France"].due.date() == date(2024, 1, 5)
     assert items["Whole note"].due.date() == date(2024, 1, 20)
     sm2 = fsrs_rs_python.FSRS(fsrs_rs_python.DEFAULT_PARAMETERS).memory_state_from_sm2(2.7, 9.0, 0.9)
-    memory = items["Whole note"].memory.card
+    memory = items["Whole note"].memory
     assert memory.stability == pytest.approx(sm2.stability, rel=1e-5)
     assert memory.difficulty == pytest.approx(sm2.difficulty, rel=1e-5)
-    fsrs = items["The [...] meets the key."].memory.card
+    fsrs = items["The [...] meets the key."].memory
     assert (fsrs.stability, fsrs.difficulty) == (8.2956, 1.0)
     assert fsrs.due == datetime(2026, 7, 21, tzinfo=UTC)
     assert items["Front of a reversed card"].is_new  # no schedule: stays new
@@ -184,7 +184,7 @@ def test_reviews_after_an_import_continue_from_the_carried_memory(make_vault):
     append_new(root, report.entries)
     deck = _deck(root, "2024-01-05T12:00:00+00:00")
     [item] = deck.due_items()
-    s0 = item.memory.card.stability
+    s0 = item.memory.stability
     deck.grade(item, 3, deck.now, 1000)
-    assert item.memory.card.stability > s0 * 1.5  # a recall after 10 days grows the memory
+    assert item.memory.stability > s0 * 1.5  # a recall after 10 days grows the memory
     assert (item.due - deck.now).days > 10

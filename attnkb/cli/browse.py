@@ -128,11 +128,19 @@ def links(
     ctx: typer.Context,
     note: str = typer.Argument(..., help="Path, file name or title."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    mentions: bool = typer.Option(
+        False, "--mentions", help="Instead: notes that name its title or an alias without linking to it."
+    ),
 ) -> None:
     """Show a note's outgoing links and its backlinks."""
     root = vault_root(ctx)
     graph = load_graph(root)
     path = find_note(graph, root, note)
+    if mentions:
+        from attnkb.cli.find import print_mentions
+
+        print_mentions(root, graph, path, as_json)
+        return
     outgoing = [
         {
             "href": e.link.href,

@@ -152,3 +152,5 @@ def review_checklist(deck, file: str) -> None:
     )
     for s in result.skipped:
         err.print(Text(f"  {file}: {s}"))
+    for notice in deck.notices:
+        err.print(Text(f"attnkb: {notice}"))

@@ -19,7 +19,21 @@ def _deck(ctx: typer.Context):
     from attnkb.vault import STATE_DIR
 
     root = vault_root(ctx)
-    return Deck(root, load_notes(root), load(root / STATE_DIR), clock.now())
+    deck = Deck(root, load_notes(root), load(root / STATE_DIR), clock.now())
+    _warn(deck)
+    return deck
+
+
+def _warn(deck) -> None:
+    """Warnings the core collected (unreadable log lines, notes it could not update)."""
+    for notice in deck.notices:
+        typer.echo(f"attnkb: warning: {notice}", err=True)
+    deck.notices.clear()
+
+
+def _interval(memory, when) -> str:
+    """What a grade button shows: minutes in the learning steps, else whole days."""
+    return _span(memory.due - when) if memory.learning else f"{memory.interval}d"
 
 
 def _span(delta: timedelta) -> str:
@@ -72,40 +86,52 @@ def review(
     from rich.markdown import Markdown
     from rich.rule import Rule
 
-    from attnkb import clock, frontmatter
-    from attnkb.srs.cards import first_section
-    from attnkb.srs.session import RATINGS, Session
-    from attnkb.vault import read_text
+    from attnkb.srs.session import RATINGS, Session, SessionClock
 
     deck = _deck(ctx)
-    session = Session(deck, deck.queue(tag, limit, new), clock.now)
+    session = Session(deck, deck.queue(tag, limit, new), SessionClock.from_env())
     session.start()
     if session.finished:
-        out.print("Nothing is due. [dim]attnkb due[/dim] shows what comes next.")
+        nxt = deck.next_due()
+        when = f" The next card is due {nxt:%Y-%m-%d %H:%M}." if nxt else ""
+        out.print(f"Nothing is due.{when} [dim]attnkb due[/dim] shows what comes next.")
         return
 
     def show_prompt() -> None:
         item = session.current
-        label = "new" if item.is_new else f"due {item.due:%Y-%m-%d}"
-        out.print(Rule(f"{session.pos + 1}/{len(session.queue)} · {item.title} · {label}", style="dim"))
+        if item.is_new:
+            label = "new"
+        elif item.memory is not None and item.memory.learning:
+            label = f"learning, due {item.due:%H:%M}"
+        else:
+            label = f"due {deck.study_day(item.due):%Y-%m-%d}"
+        out.print(
+            Rule(
+                f"{session.shown}/{session.shown + session.remaining - 1} · {item.title} · {label}",
+                style="dim",
+            )
+        )
         out.print(f"[dim]{item.card.path}:{item.card.line}[/dim]")
         out.print(Markdown(item.card.question if item.card.kind != "note" else f"# {item.card.question}"))
         out.print("[dim]space/Enter: answer · s: skip · u: undo · q: quit[/dim]")
 
     def show_answer() -> None:
-        item = session.current
-        answer = item.card.answer
-        if item.card.kind == "note":
-            answer = first_section(frontmatter.split(read_text(deck.root, item.card.path)).body)
+        answer = deck.answer(session.current)
+        _warn(deck)
         out.print(Rule(style="dim"))
         out.print(Markdown(answer or "_(no answer text)_"))
-        choices = deck.preview(item, clock.now())
-        out.print("   ".join(f"[bold]{r}[/bold] {RATINGS[r]} ({_span(choices[r])})" for r in RATINGS))
+        now = session.clock.now()
+        out.print(
+            "   ".join(
+                f"[bold]{r}[/bold] {RATINGS[r]} ({_interval(session.choices[r], now)})" for r in RATINGS
+            )
+        )
 
     show_prompt()
     try:
         for key in _keys():
             event = session.key(key)
+            _warn(deck)
             if event == "reveal":
                 show_answer()
             elif event == "undone":
@@ -119,11 +145,13 @@ def review(
     stats = session.stats()
     retention = "–" if stats["retention"] is None else f"{stats['retention']:.0%}"
     nxt = stats["next_due"]
+    back = stats["coming_back"]
     out.print(Rule("Session over", style="dim"))
-    out.print(
-        f"Reviewed {stats['reviewed']}, skipped {stats['skipped']}, recalled {retention}."
-        + (f" Next due: {nxt:%Y-%m-%d %H:%M}." if nxt else "")
-    )
+    out.print(f"Reviewed {stats['reviewed']}, skipped {stats['skipped']}, recalled {retention}.")
+    if back:
+        cards = "card comes" if len(back) == 1 else "cards come"
+        out.print(f"{len(back)} {cards} back in their learning steps, the first at {back[0]:%H:%M}.")
+    out.print(f"Next due: {nxt:%Y-%m-%d %H:%M}." if nxt else "Nothing is scheduled yet.")
 
 
 @app.command()
@@ -138,39 +166,34 @@ def due(
         None, "--output", "-o", metavar="FILE", help="With --markdown: write to FILE."
     ),
 ) -> None:
-    """What is overdue, due today, and due in the next 7 days."""
-    from attnkb.srs.deck import start_of_day
-
+    """New cards, and what is overdue, due today, and due in the next 7 days."""
     deck = _deck(ctx)
     if markdown or output is not None:
         from attnkb.cli.interop import due_markdown
 
         due_markdown(deck, tag, output, markdown)
         return
-    today = start_of_day(deck.now.date(), deck.now.tzinfo)
-    groups: dict[str, list] = {"overdue": [], "today": [], "week": []}
-    for item in sorted(deck.items.values(), key=lambda i: (i.due, i.card.path)):
-        if tag and not deck.notes[item.card.path].has_tags(tag):
-            continue
-        if item.due < today:
-            group = "overdue"
-        elif item.due < today + timedelta(days=1):
-            group = "today"
-        elif item.due < today + timedelta(days=8):
-            group = "week"
-        else:
-            continue
-        groups[group].append(
+    groups = {
+        name: [
             {
                 "path": item.card.path,
                 "title": item.title,
                 "card": item.card.question,
-                "due": item.due.isoformat(),
+                "due": None if item.is_new else item.due.isoformat(),
             }
-        )
+            for item in items
+        ]
+        for name, items in deck.groups(tag).items()
+    }
     if as_json:
         emit_json(groups)
         return
+    fresh = groups["new"]
+    out.print(f"[bold]New[/bold] ({len(fresh)}), {deck.config.new_per_day} a day")
+    for g in fresh[: min(deck.config.new_per_day, 50)]:
+        out.print(f"  {g['title']} — {g['card']}  [dim]{g['path']}[/dim]")
+    if len(fresh) > min(deck.config.new_per_day, 50):
+        out.print(f"  [dim]… and {len(fresh) - min(deck.config.new_per_day, 50)} more[/dim]")
     for name, label in (("overdue", "Overdue"), ("today", "Today"), ("week", "Next 7 days")):
         out.print(f"[bold]{label}[/bold] ({len(groups[name])})")
         for g in groups[name][:50]:
@@ -195,7 +218,7 @@ def stats(
         emit_json(data)
         return
     per_day = {date.fromisoformat(d): n for d, n in data["reviews_per_day"].items()}
-    today = deck.now.date()
+    today = deck.today()
     start = today - timedelta(days=today.weekday() + 7 * 15)
     top = max(per_day.values(), default=1)
     shades = ["grey23", "green4", "green3", "green1", "bright_green"]

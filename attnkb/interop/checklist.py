@@ -1,7 +1,7 @@
 """The daily checklist of hand-rolled vaults: a Markdown file of due notes with boxes to tick.
 
-``due --markdown`` writes it (overdue / today / this week, links that resolve from the file's
-folder, each note's review count and due date). Ticking a box and running ``review --checklist``
+``due --markdown`` writes it (overdue / today / this week, then the notes of today's new cards;
+links that resolve from the file's folder; each note's review count and due date). Ticking a box and running ``review --checklist``
 records a review of the note's due cards (Good, or the grade written after the box: ``(2)``) and
 unticks the box, changing no other byte. The file carries the moment it was written, so a
 checklist older than the reviews already logged for a note records nothing twice.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -24,7 +24,7 @@ _BOX = re.compile(rb"^([ \t]*[-*+][ \t]+\[)([xX])(\][ \t])(.*?)(\r?)$", re.MULTI
 _LINK = re.compile(r"\[(?:[^\]\\]|\\.)*\]\((<[^>\n]*>|[^)\s]*)")
 _GRADE = re.compile(r"\((\d+)\)\s*$")
 _ENCODE = {c: f"%{ord(c):02X}" for c in " ()<>[]%#?"}
-SECTIONS = (("overdue", "Overdue"), ("today", "Today"), ("week", "This week"))
+SECTIONS = (("overdue", "Overdue"), ("today", "Today"), ("week", "This week"), ("new", "New"))
 
 
 def _href(path: str) -> str:
@@ -40,34 +40,26 @@ def _reviews(items: list[Item]) -> int:
 
 
 def render(deck: Deck, out_dir: Path, tags: list[str] | None = None) -> str:
-    """The checklist text for notes with cards due within a week; links relative to ``out_dir``."""
-    today = deck.end_of_today() - timedelta(days=1)  # when today began
+    """The checklist: notes with cards overdue, due today or within a week (each note once, in
+    the group of its earliest card), then the notes of today's new cards; links relative to
+    ``out_dir``."""
     by_note: dict[str, list[Item]] = {}
     for item in deck.items.values():
         by_note.setdefault(item.card.path, []).append(item)
+    placed: set[str] = set()
     groups: dict[str, list[str]] = {name: [] for name, _ in SECTIONS}
-    rows = []
-    for path, items in by_note.items():
-        note = deck.notes[path]
-        if tags and not note.has_tags(tags):
-            continue
-        due = min(i.due for i in items)
-        if due >= today + timedelta(days=8):
-            continue
-        rows.append((due, path, note, items))
-    for due, path, note, items in sorted(rows, key=lambda r: (r[0], r[1])):
-        group = "overdue" if due < today else "today" if due < today + timedelta(days=1) else "week"
-        count = note.int_field("review_count")
-        count = count if count is not None else _reviews(items)
-        due_now = sum(1 for i in items if i.due < today + timedelta(days=1))
-        link = _href(os.path.relpath(deck.root / path, out_dir).replace(os.sep, "/"))
-        cards = f" · cards due: {due_now}/{len(items)}" if len(items) > 1 else ""
-        groups[group].append(
-            f"- [ ] [{_title(note.title)}]({link})\n"
-            f"  - reviews: {count} · due: {due.astimezone(deck.now.tzinfo).date().isoformat()}{cards}\n"
-        )
+    scheduled = deck.groups(tags)
+    for name, _ in SECTIONS:
+        for item in scheduled.get(name, []):
+            if item.card.path not in placed:
+                placed.add(item.card.path)
+                groups[name].append(_row(deck, item.card.path, by_note[item.card.path], out_dir))
+    for item in deck.new_items(tags)[: deck.config.new_per_day]:
+        if item.card.path not in placed:
+            placed.add(item.card.path)
+            groups["new"].append(_row(deck, item.card.path, by_note[item.card.path], out_dir))
     lines = [
-        f"# Reviews for {deck.now.date().isoformat()}\n",
+        f"# Reviews for {deck.today().isoformat()}\n",
         "\n",
         f"<!-- attnkb due {deck.now.isoformat()} -->\n",
         "Tick what you reviewed (add a grade like `(2)` after a line for other than Good), then run"
@@ -76,6 +68,24 @@ def render(deck: Deck, out_dir: Path, tags: list[str] | None = None) -> str:
     for name, label in SECTIONS:
         lines += ["\n", f"## {label} ({len(groups[name])})\n", "\n", *groups[name]]
     return "".join(lines)
+
+
+def _row(deck: Deck, path: str, items: list[Item], out_dir: Path) -> str:
+    note = deck.notes[path]
+    count = note.int_field("review_count")
+    count = count if count is not None else _reviews(items)
+    scheduled = [i.due for i in items if not i.is_new]
+    due = f"due: {deck.study_day(min(scheduled)).isoformat()}" if scheduled else "new"
+    now = len(_to_grade(deck, items))
+    cards = f" · cards to review: {now}/{len(items)}" if len(items) > 1 else ""
+    link = _href(os.path.relpath(deck.root / path, out_dir).replace(os.sep, "/"))
+    return f"- [ ] [{_title(note.title)}]({link})\n  - reviews: {count} · {due}{cards}\n"
+
+
+def _to_grade(deck: Deck, items: list[Item]) -> list[Item]:
+    """The cards a tick stands for: those due by the end of today, and new ones."""
+    soon = deck.end_of_today()
+    return [i for i in items if i.is_new or i.due < soon]
 
 
 @dataclass
@@ -94,7 +104,7 @@ def record(deck: Deck, file: Path) -> ChecklistResult:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise UsageError("not valid UTF-8", str(file), line) from exc
-    since = _written_at(data) or deck.end_of_today() - timedelta(days=1)
+    since = _written_at(data) or deck.day_start(deck.today())
     result = ChecklistResult()
     untick: list[int] = []
     root = deck.root.resolve()
@@ -148,7 +158,7 @@ def _record_one(
     items = [i for i in deck.items.values() if i.card.path == path]
     if any(e.time >= since for i in items if i.memory for e in i.memory.history if e.is_review):
         return "already reviewed since this checklist was written"
-    due = [i for i in items if i.due < deck.end_of_today()]
+    due = _to_grade(deck, items)
     if not due:
         return "nothing due in this note"
     for item in due:
