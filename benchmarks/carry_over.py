@@ -57,20 +57,23 @@ def vault(path: Path, now: str | None) -> None:
         moment = clock.parse_instant(now) if now else clock.now()
         deck = Deck(root, notes, load(root / STATE_DIR), moment)
         planned = [n for n in notes if n.date_field("next_review")]
+        reviewed = [n for n in planned if (n.int_field("review_count") or 0) > 0]
         kept = 0
-        for n in planned:
+        for n in reviewed:
             items = [i for i in deck.items.values() if i.card.path == n.path]
-            if items and all(i.due.date() == n.date_field("next_review") for i in items):
+            if items and all(deck.study_day(i.due) == n.date_field("next_review") for i in items):
                 kept += 1
+        fresh = [n for n in planned if not n.int_field("review_count")]
+        new_cards = sum(1 for i in deck.items.values() if i.is_new)
         text = render(deck, root, None)
-        counted = sum(1 for n in planned if n.int_field("review_count") is not None)
-        listed = text.count("- [ ] [")
         print(f"notes: {len(notes)}, cards: {len(deck.items)}, with next_review: {len(planned)}")
-        print(f"notes whose every card is due on its next_review: {kept} of {len(planned)}")
+        print(f"reviewed before (review_count > 0): {len(reviewed)}; every card due on next_review: {kept}")
         print(
-            f"notes with review_count shown as written: {counted}; reviews so far: {sum(n.int_field('review_count') or 0 for n in notes)}"
+            f"never reviewed (review_count 0): {len(fresh)}; new cards in the vault: {new_cards},"
+            f" {deck.config.new_per_day} introduced a day"
         )
-        print(f"checklist on {moment.date()}: {listed} notes to tick")
+        print(f"reviews so far (sum of review_count): {sum(n.int_field('review_count') or 0 for n in notes)}")
+        print(f"checklist on {moment.date()}: {text.count('- [ ] [')} notes to tick")
         for line in text.splitlines():
             if line.startswith("## "):
                 print("  " + line[3:])

@@ -125,3 +125,11 @@ def test_checklist_reader_changes_nothing_but_boxes(tmp_path_factory, text):
     after = f.read_bytes()
     assert len(after) == len(before)
     assert all(a == b or (a in b"xX" and b == ord(" ")) for a, b in zip(before, after, strict=True))
+
+
+def test_new_notes_follow_the_daily_new_card_limit(make_vault, cli):
+    root = make_vault({f"n{i:02}.md": f"# N{i}\n\nText.\n" for i in range(30)})
+    (root / ".attnkb").mkdir()
+    (root / ".attnkb" / "config.toml").write_text("[review]\nnew_per_day = 5\n")
+    text = cli("--vault", root, "due", "--markdown", env={"ATTNKB_NOW": NOW}).output
+    assert "## New (5)" in text and text.count("- [ ] [") == 5

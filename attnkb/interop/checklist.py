@@ -49,8 +49,8 @@ def render(deck: Deck, out_dir: Path, tags: list[str] | None = None) -> str:
     placed: set[str] = set()
     groups: dict[str, list[str]] = {name: [] for name, _ in SECTIONS}
     scheduled = deck.groups(tags)
-    for name, _ in SECTIONS:
-        for item in scheduled.get(name, []):
+    for name in ("overdue", "today", "week"):
+        for item in scheduled[name]:
             if item.card.path not in placed:
                 placed.add(item.card.path)
                 groups[name].append(_row(deck, item.card.path, by_note[item.card.path], out_dir))
