@@ -9,6 +9,8 @@ from pathlib import Path
 from attnkb.srs.log import Entry, ReviewLog
 from attnkb.vault import STATE_DIR
 
+BATCH = 10_000  # entries per write: whole batches land or none
+
 
 @dataclass
 class Skipped:
@@ -36,11 +38,12 @@ def append_new(root: Path, entries: list[Entry]) -> int:
     """Append the entries the log lacks, in time order, under the log's lock; how many."""
     log = ReviewLog(root / STATE_DIR)
     with log.locked():
-        have = {e.line() for e in log.entries()}  # as written: numbers rounded the same way
-        added = 0
+        have = {e.id for e in log.entries()}  # an import's ids hash the entry as written
+        new = []
         for entry in sorted(entries, key=lambda e: e.time):
-            if entry.line() not in have:
-                log.append(entry)
-                have.add(entry.line())
-                added += 1
-    return added
+            if entry.id not in have:
+                have.add(entry.id)
+                new.append(entry)
+        for start in range(0, len(new), BATCH):  # one write and one fsync per batch
+            log.append(*new[start : start + BATCH])
+    return len(new)
