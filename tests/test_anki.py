@@ -284,7 +284,7 @@ def test_import_writes_notes_media_and_history(package, make_vault, cli):
 def test_memory_after_import_matches_fsrs_rs_on_the_same_history(package, make_vault, cli):
     import fsrs_rs_python as fr
 
-    root = make_vault({})
+    root = make_vault({".attnkb/config.toml": ""})
     assert cli("--vault", root, "import", "anki", package).exit_code == 0
     item = next(i for i in _deck(root).items.values() if i.card.question == "What is attention?")
     days = [int((ms - CRT.timestamp() * 1000) // DAY_MS) for ms, *_ in HISTORY_101]
@@ -298,7 +298,7 @@ def test_memory_after_import_matches_fsrs_rs_on_the_same_history(package, make_v
 
 
 def test_deck_filter_and_unknown_deck(package, make_vault, cli):
-    root = make_vault({})
+    root = make_vault({".attnkb/config.toml": ""})
     only = cli("--vault", root, "import", "anki", package, "--deck", "other deck", "--dry-run")
     assert only.exit_code == 0 and "Would take 1 cards from 1 Anki notes" in only.output
     assert not (root / "anki").exists()
@@ -309,7 +309,7 @@ def test_deck_filter_and_unknown_deck(package, make_vault, cli):
 
 
 def test_into_outside_the_vault_is_refused(package, make_vault, cli, tmp_path):
-    root = make_vault({})
+    root = make_vault({".attnkb/config.toml": ""})
     result = cli("--vault", root, "import", "anki", package, "--into", tmp_path / "elsewhere")
     assert result.exit_code == 2 and "inside the vault" in result.output
 
@@ -325,7 +325,7 @@ def _hostile(tmp_path: Path, name: str, members: dict[str, bytes]) -> Path:
 def test_hostile_packages_get_one_line_errors(make_vault, cli, tmp_path, monkeypatch):
     from attnkb.interop import anki
 
-    root = make_vault({})
+    root = make_vault({".attnkb/config.toml": ""})
     not_sqlite = _hostile(tmp_path, "a.apkg", {"collection.anki2": b"hello, not a database" * 100})
     plain_db = tmp_path / "plain.sqlite"
     sqlite3.connect(plain_db).execute("CREATE TABLE t (x)").connection.commit()
@@ -356,7 +356,7 @@ def test_hostile_packages_get_one_line_errors(make_vault, cli, tmp_path, monkeyp
 
 
 def test_media_map_and_collection_may_lie(make_vault, cli, tmp_path):
-    root = make_vault({})
+    root = make_vault({".attnkb/config.toml": ""})
     src = build_package(tmp_path / "ok.apkg", tmp_path, "legacy")
     with zipfile.ZipFile(src) as zf:
         members = {n: zf.read(n) for n in zf.namelist()}
@@ -412,7 +412,7 @@ def test_export_then_import_keeps_cards_and_questions(make_vault, cli, tmp_path)
         and "ml" in fields["<p>Softmax turns scores</p>\n"].tags
     )
 
-    back = make_vault({}, name="back")
+    back = make_vault({".attnkb/config.toml": ""}, name="back")
     imported = cli("--vault", back, "import", "anki", out)
     assert imported.exit_code == 0, imported.output
     questions = sorted(i.card.question for i in _deck(back).items.values())
@@ -495,7 +495,7 @@ def test_damaged_collections_are_one_line_errors(damage, make_vault, cli, tmp_pa
     con.commit()
     con.close()
     package = _hostile(tmp_path, "damaged.apkg", {"collection.anki2": db.read_bytes()})
-    result = cli("--vault", make_vault({}), "import", "anki", package)
+    result = cli("--vault", make_vault({".attnkb/config.toml": ""}), "import", "anki", package)
     assert (
         result.exit_code == 2
         and "damaged.apkg" in result.output
@@ -505,5 +505,5 @@ def test_damaged_collections_are_one_line_errors(damage, make_vault, cli, tmp_pa
 
 def test_colpkg_reads_like_apkg(make_vault, cli, tmp_path):
     colpkg = build_package(tmp_path / "whole.colpkg", tmp_path, "latest")
-    result = cli("--vault", make_vault({}), "import", "anki", colpkg, "--dry-run")
+    result = cli("--vault", make_vault({".attnkb/config.toml": ""}), "import", "anki", colpkg, "--dry-run")
     assert result.exit_code == 0 and "Would take 6 cards from 4 Anki notes, 7 reviews." in result.output

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from attnkb.cli.browse import _math_as_code
 from attnkb.cli.common import _json_lines
+from attnkb.cli.render import markdown_source
 from attnkb.vault import Index, find_root, walk
 
 FILES = {
@@ -74,14 +74,14 @@ def test_links_and_show_accept_title_file_name_or_path(make_vault, cli):
     assert r.exit_code == 2 and r.stderr.startswith("attnkb: no note matches 'nope'")
 
 
-def test_show_prints_formulas_as_written(make_vault, cli):
+def test_show_raw_prints_formulas_as_written(make_vault, cli):
     body = (
         "# F\n\nInline $\\mathrm{softmax}\\!(x)\\,y$ and $a*b*c$, prices $5 and $6.\n\n"
         "$$\n\\frac{QK^\\top}{\\sqrt{d_k}} \\{x\\}\n$$\n\n"
         "```python\nprint('$\\!$')\n```\n"
     )
     root = make_vault({"f.md": body})
-    r = cli("--vault", root, "show", "f.md", env={"COLUMNS": "200"})
+    r = cli("--vault", root, "show", "--raw", "f.md", env={"COLUMNS": "200"})
     assert r.exit_code == 0, r.output
     assert "$\\mathrm{softmax}\\!(x)\\,y$" in r.stdout
     assert "$a*b*c$" in r.stdout and "prices $5 and $6." in r.stdout
@@ -94,7 +94,7 @@ def test_math_protection_only_adds_backticks_and_spacing(text):
     def bare(t: str) -> str:
         return "".join(c for c in t if c not in "` \n")
 
-    assert bare(_math_as_code(text)) == bare(text)
+    assert bare(markdown_source(text, raw_math=True)) == bare(text)
 
 
 def test_graph_formats(make_vault, cli):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -11,16 +13,44 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from attnkb.errors import AmbiguousNote, NoteNotFound
+from attnkb.cli.render import json_escaped, one_line
+from attnkb.errors import AmbiguousNote, NoteNotFound, UsageError
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def vault_root(ctx: typer.Context) -> Path:
-    from attnkb.vault import find_root
+def warn(message: str) -> None:
+    """``attnkb: warning: ...`` on stderr, cleaned of control codes (it often quotes a name)."""
+    typer.echo(one_line(f"attnkb: warning: {message}"), err=True)
 
-    return find_root((ctx.obj or {}).get("vault"))
+
+def vault_root(ctx: typer.Context, *, need_notes: bool = True) -> Path:
+    """The vault this command works on. A folder with no notes that is not a vault either is
+    almost always the wrong place (a fresh terminal, a typo): say where we looked and how to make
+    one, instead of printing an empty list; an initialised but empty vault gets a hint."""
+    from attnkb.vault import STATE_DIR, find_root, walk
+
+    chosen = (ctx.obj or {}).get("vault")
+    root = find_root(chosen)
+    if not need_notes or next(walk(root), None) is not None:
+        return root
+    if (root / STATE_DIR).is_dir():
+        warn(
+            f"no notes in {root} yet: `attnkb new TITLE` writes one, `attnkb init --starter` copies in the starter notes"
+        )
+        return root
+    if chosen or os.environ.get("ATTNKB_VAULT"):
+        where = shlex.quote(str(root))
+        raise UsageError(
+            f"no notes in {root} (from {'--vault' if chosen else '$ATTNKB_VAULT'}) and it is not a vault:"
+            f" run `attnkb init {where} --starter` for the starter notes or `attnkb init {where}` for an empty vault"
+        )
+    raise UsageError(
+        f"no vault found: no {STATE_DIR}/ in {root} or any folder above it, no {root / 'notes'}/, no notes"
+        f" in {root}; run `attnkb init --starter` to make this folder a vault with the starter notes,"
+        " `attnkb init` for an empty one, or pass --vault PATH"
+    )
 
 
 class LazyProgress:
@@ -97,7 +127,7 @@ def emit_json(data: Any) -> None:
     """Indented for reading, but each element of a top-level list (or of a list one level into
     a top-level object) on one line: ``indent=`` would force json's pure-Python encoder, which
     takes over a second for 10,000 notes; this way the C encoder does the work."""
-    sys.stdout.write(_json_lines(data, 0) + "\n")
+    sys.stdout.write(json_escaped(_json_lines(data, 0)) + "\n")
 
 
 def _json_lines(data: Any, depth: int) -> str:

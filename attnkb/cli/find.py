@@ -7,6 +7,8 @@ from typer.core import TyperCommand
 
 from attnkb.cli import app
 from attnkb.cli.common import LazyProgress, emit_json, find_note, load_graph, out, vault_root
+from attnkb.cli.complete import note_names, tag_names
+from attnkb.cli.render import clean
 
 
 def _search_db(root):
@@ -20,11 +22,13 @@ def _search_db(root):
 
 
 def _clean(text: str) -> str:
-    """Note text for the terminal: no control characters (our highlight markers aside)."""
+    """Note text for the terminal, as render.clean makes it, keeping SQLite's hit markers."""
     from attnkb.search import HL_END, HL_START
 
-    keep = {HL_START, HL_END}
-    return "".join(c if c in keep or c.isprintable() else " " for c in text)
+    return HL_START.join(
+        HL_END.join(clean(piece, multiline=False) for piece in part.split(HL_END))
+        for part in text.split(HL_START)
+    )
 
 
 def _highlighted(snippet: str, color: bool):
@@ -95,7 +99,9 @@ def print_mentions(root, graph, path: str, as_json: bool) -> None:
 def search(
     ctx: typer.Context,
     query: list[str] = typer.Argument(..., help='Words (all must match), "a phrase", -excluded, a OR b.'),
-    tag: list[str] = typer.Option(None, "--tag", help="Only notes with this tag (repeat for all)."),
+    tag: list[str] = typer.Option(
+        None, "--tag", help="Only notes with this tag (repeat for all).", autocompletion=tag_names
+    ),
     limit: int = typer.Option(20, "--limit", min=1, help="At most this many notes."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -118,7 +124,9 @@ def search(
 @app.command()
 def related(
     ctx: typer.Context,
-    notes: list[str] = typer.Argument(None, help="Path, file name or title (with --write: any number)."),
+    notes: list[str] = typer.Argument(
+        None, help="Path, file name or title (with --write: any number).", autocompletion=note_names
+    ),
     limit: int = typer.Option(
         None, "--limit", min=1, help="At most this many notes (default 10; --write: config)."
     ),
@@ -194,7 +202,7 @@ def _write(root, graph, model, paths, config, limit, minimum, dry_run) -> None:
         outcome = write_section(root, path, entries, config, dry_run=dry_run)
         if outcome.status == "skipped":
             skipped += 1
-            typer.echo(f"attnkb: {_clean(path)}: {outcome.message}", err=True)
+            typer.echo(clean(f"attnkb: {path}: {outcome.message}", multiline=False), err=True)
         elif outcome.status == "updated":
             updated += 1
             if dry_run:

@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from attnkb.cli import app
-from attnkb.cli.common import err, load_notes, out, vault_root
+from attnkb.cli.common import load_notes, out, vault_root, warn
+from attnkb.cli.render import plain
 
 import_app = typer.Typer(help="Bring cards and review history in from another tool.", no_args_is_help=True)
 export_app = typer.Typer(help="Hand cards to another tool.", no_args_is_help=True)
@@ -16,20 +17,18 @@ app.add_typer(export_app, name="export")
 
 
 def _report(report, dry_run: bool, what: str) -> None:
-    from rich.text import Text
-
     verb = "Would take" if dry_run else "Took"
     reviews = f", {report.reviews} reviews" if report.reviews else ""
-    out.print(Text(f"{verb} {report.cards} cards from {report.notes} {what}{reviews}."))
+    out.print(plain(f"{verb} {report.cards} cards from {report.notes} {what}{reviews}."))
     if not dry_run:
         kept = len(report.entries) - report.written
         out.print(
-            Text(f"Wrote {report.written} log entries" + (f" ({kept} were already there)." if kept else "."))
+            plain(f"Wrote {report.written} log entries" + (f" ({kept} were already there)." if kept else "."))
         )
     if report.skipped:
-        out.print(Text(f"Skipped {len(report.skipped)}:"))
+        out.print(plain(f"Skipped {len(report.skipped)}:"))
         for s in report.skipped:
-            err.print(Text(f"  {s}"))
+            warn(str(s))
 
 
 @import_app.command("obsidian-sr")
@@ -100,8 +99,6 @@ def export_anki(
 ) -> None:
     """One Anki note per card (question and answer as HTML, formulas as MathJax, the note path
     and tags as Anki tags). Re-exporting updates the same notes in Anki instead of adding new ones."""
-    from rich.text import Text
-
     from attnkb.errors import UsageError
     from attnkb.interop.anki import export
 
@@ -112,7 +109,7 @@ def export_anki(
     if not target.parent.is_dir():
         raise UsageError("no such folder", path=str(target.parent))
     cards, notes = export(root, load_notes(root), target, deck, tag)
-    out.print(Text(f"Wrote {cards} cards from {notes} notes to {target} (deck {deck!r})."))
+    out.print(plain(f"Wrote {cards} cards from {notes} notes to {target} (deck {deck!r})."))
 
 
 def due_markdown(deck, tags: list[str] | None, output: str | None, markdown: bool) -> None:
@@ -132,25 +129,21 @@ def due_markdown(deck, tags: list[str] | None, output: str | None, markdown: boo
     if not target.parent.is_dir():
         raise UsageError("no such folder", path=str(target.parent))
     atomic_write(target, render(deck, target.parent.resolve(), tags))
-    from rich.text import Text
-
-    out.print(Text(f"Wrote {target}."))
+    out.print(plain(f"Wrote {target}."))
 
 
 def review_checklist(deck, file: str) -> None:
     """``review --checklist FILE``: grade the ticked notes, untick their boxes."""
-    from rich.text import Text
-
     from attnkb.interop.checklist import record
 
     path = _existing(file)
     result = record(deck, path)
     out.print(
-        Text(
+        plain(
             f"Recorded {result.reviews} reviews for {result.notes} notes; unticked {result.unticked} boxes in {file}."
         )
     )
     for s in result.skipped:
-        err.print(Text(f"  {file}: {s}"))
+        warn(f"{file}: {s}")
     for notice in deck.notices:
-        err.print(Text(f"attnkb: {notice}"))
+        warn(str(notice))

@@ -9,7 +9,9 @@ from datetime import timedelta
 import typer
 
 from attnkb.cli import app
-from attnkb.cli.common import emit_json, load_notes, out, vault_root
+from attnkb.cli.common import emit_json, load_notes, out, vault_root, warn
+from attnkb.cli.complete import tag_names
+from attnkb.cli.render import line, markdown, math_readable, plain
 
 
 def _deck(ctx: typer.Context):
@@ -27,7 +29,7 @@ def _deck(ctx: typer.Context):
 def _warn(deck) -> None:
     """Warnings the core collected (unreadable log lines, notes it could not update)."""
     for notice in deck.notices:
-        typer.echo(f"attnkb: warning: {notice}", err=True)
+        warn(str(notice))
     deck.notices.clear()
 
 
@@ -70,7 +72,9 @@ def _keys() -> Iterator[str]:
 @app.command()
 def review(
     ctx: typer.Context,
-    tag: list[str] = typer.Option(None, "--tag", "-t", help="Only cards of notes with this tag."),
+    tag: list[str] = typer.Option(
+        None, "--tag", "-t", help="Only cards of notes with this tag.", autocompletion=tag_names
+    ),
     limit: int = typer.Option(None, "--limit", min=0, help="Review at most N cards."),
     new: int = typer.Option(None, "--new", min=0, help="Introduce at most N new cards today."),
     checklist: str = typer.Option(
@@ -83,7 +87,6 @@ def review(
 
         review_checklist(_deck(ctx), checklist)
         return
-    from rich.markdown import Markdown
     from rich.rule import Rule
 
     from attnkb.srs.session import RATINGS, Session, SessionClock
@@ -107,19 +110,19 @@ def review(
             label = f"due {deck.study_day(item.due):%Y-%m-%d}"
         out.print(
             Rule(
-                f"{session.shown}/{session.shown + session.remaining - 1} · {item.title} · {label}",
+                line(f"{session.shown}/{session.shown + session.remaining - 1} · {item.title} · {label}"),
                 style="dim",
             )
         )
-        out.print(f"[dim]{item.card.path}:{item.card.line}[/dim]")
-        out.print(Markdown(item.card.question if item.card.kind != "note" else f"# {item.card.question}"))
+        out.print(plain(f"{item.card.path}:{item.card.line}", "dim"))
+        out.print(markdown(item.card.question if item.card.kind != "note" else f"# {item.card.question}"))
         out.print("[dim]space/Enter: answer · s: skip · u: undo · q: quit[/dim]")
 
     def show_answer() -> None:
         answer = deck.answer(session.current)
         _warn(deck)
         out.print(Rule(style="dim"))
-        out.print(Markdown(answer or "_(no answer text)_"))
+        out.print(markdown(answer) if answer else plain("(no answer text)", "italic"))
         now = session.clock.now()
         out.print(
             "   ".join(
@@ -157,7 +160,9 @@ def review(
 @app.command()
 def due(
     ctx: typer.Context,
-    tag: list[str] = typer.Option(None, "--tag", "-t", help="Only cards of notes with this tag."),
+    tag: list[str] = typer.Option(
+        None, "--tag", "-t", help="Only cards of notes with this tag.", autocompletion=tag_names
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     markdown: bool = typer.Option(
         False, "--markdown", help="Write a checklist to tick (see review --checklist)."
@@ -191,13 +196,15 @@ def due(
     fresh = groups["new"]
     out.print(f"[bold]New[/bold] ({len(fresh)}), {deck.config.new_per_day} a day")
     for g in fresh[: min(deck.config.new_per_day, 50)]:
-        out.print(f"  {g['title']} — {g['card']}  [dim]{g['path']}[/dim]")
+        out.print(line(f"  {g['title']} — {math_readable(g['card'])}  ", (g["path"], "dim")))
     if len(fresh) > min(deck.config.new_per_day, 50):
         out.print(f"  [dim]… and {len(fresh) - min(deck.config.new_per_day, 50)} more[/dim]")
     for name, label in (("overdue", "Overdue"), ("today", "Today"), ("week", "Next 7 days")):
         out.print(f"[bold]{label}[/bold] ({len(groups[name])})")
         for g in groups[name][:50]:
-            out.print(f"  {g['due'][:10]}  {g['title']} — {g['card']}  [dim]{g['path']}[/dim]")
+            out.print(
+                line(f"  {g['due'][:10]}  {g['title']} — {math_readable(g['card'])}  ", (g["path"], "dim"))
+            )
         if len(groups[name]) > 50:
             out.print(f"  [dim]… and {len(groups[name]) - 50} more[/dim]")
 
@@ -239,5 +246,17 @@ def stats(
     forecast = " ".join(str(f["due"]) for f in data["forecast"][:14])
     out.print(f"Due, next 14 days: {forecast}")
     out.print("[bold]Mastery by tag[/bold]")
-    for tag_name, m in list(data["mastery_by_tag"].items())[:30]:
-        out.print(f"  {tag_name:<24} {'█' * int(m * 20):<20} {m:.2f}")
+    out.print(_mastery_table(list(data["mastery_by_tag"].items())[:30]))
+
+
+def _mastery_table(rows: list[tuple[str, float]]):
+    """Tags padded by terminal cells, not characters: a CJK character takes two."""
+    from rich.table import Table
+
+    table = Table(box=None, show_header=False, padding=(0, 1))
+    table.add_column(overflow="fold")
+    table.add_column(width=20, no_wrap=True)
+    table.add_column(justify="right")
+    for tag_name, m in rows:
+        table.add_row(plain(tag_name), "█" * int(m * 20), f"{m:.2f}")
+    return table
