@@ -101,7 +101,7 @@ def test_cloze_setting_from_config_reaches_the_index(make_vault, cli):
     (root / ".attnkb").mkdir()
     listed = cli("--vault", root, "list", "--json")
     assert '"cards": 0' in listed.output
-    (root / ".attnkb" / "config.toml").write_text('[cards]\nclozes = ["bold"]\n')
+    (root / ".attnkb" / "config.toml").write_bytes(b'\xef\xbb\xbf[cards]\r\nclozes = ["bold"]\r\n')
     assert '"cards": 1' in cli("--vault", root, "list", "--json").output
     (root / ".attnkb" / "config.toml").write_text('[cards]\nclozes = "bold"\n')
     bad = cli("--vault", root, "list")

@@ -219,10 +219,11 @@ def test_replaying_the_real_review_log_agrees_with_fsrs_rs(tmp_path):
     from fsrs_rs_python import DEFAULT_PARAMETERS, FSRS, FSRSItem, FSRSReview
 
     from attnkb.srs.days import elapsed_days
-    from attnkb.srs.log import read_fsrs_csv
+    from attnkb.srs.log import Entry
     from attnkb.srs.memory import Scheduler
+    from benchmarks.fsrs_csv import read_fsrs_csv
 
-    entries = read_fsrs_csv(data, "real.md")
+    entries = [Entry(r.time, r.card, r.rating, r.duration_ms, "real.md") for r in read_fsrs_csv(data)]
     log = ReviewLog(tmp_path / ".attnkb", device="test")
     with log.locked():
         for e in entries[:200]:
@@ -243,24 +244,6 @@ def test_replaying_the_real_review_log_agrees_with_fsrs_rs(tmp_path):
         for mine, ref in ((ours.stability, theirs.stability), (ours.difficulty, theirs.difficulty)):
             worst = max(worst, abs(mine - ref) / abs(ref))
     assert worst < 1e-3
-
-
-def test_fsrs_csv_rows_become_entries_and_bad_rows_name_their_line(tmp_path):
-    from attnkb.errors import UsageError
-    from attnkb.srs.log import Entry, read_fsrs_csv
-
-    good = tmp_path / "log.csv"
-    good.write_text(
-        "card_id,review_time,review_rating,review_state,review_duration\n"
-        "7,2024-01-02T03:04:05+00:00,3,1,5000\n"
-    )
-    when = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
-    assert read_fsrs_csv(good, "n.md") == [Entry(when, "7", 3, 5000, "n.md")]
-    bad = tmp_path / "bad.csv"
-    bad.write_text("card_id,review_time,review_rating,review_duration\n1,2024-01-02,3,1\n2,yesterday,3,1\n")
-    with pytest.raises(UsageError) as caught:
-        read_fsrs_csv(bad, "n.md")
-    assert str(caught.value).startswith(f"{bad}:3: not an FSRS review row")
 
 
 @pytest.mark.skipif(__import__("shutil").which("tmux") is None, reason="tmux is not installed")

@@ -80,10 +80,13 @@ def cloze_styles(state_dir: Path) -> tuple[str, ...]:
     if not path.is_file():
         return DEFAULT_CLOZES
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # Notepad writes a BOM
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
         raise ConfigError(f"invalid TOML: {exc}", path=str(path)) from exc
-    value = data.get("cards", {}).get("clozes", list(DEFAULT_CLOZES))
+    cards = data.get("cards", {})
+    if not isinstance(cards, dict):
+        raise ConfigError("[cards] must be a table", path=str(path))
+    value = cards.get("clozes", list(DEFAULT_CLOZES))
     if not isinstance(value, list) or not all(v in CLOZE_STYLES for v in value):
         raise ConfigError(
             "[cards] clozes must be a list of " + ", ".join(repr(s) for s in CLOZE_STYLES), path=str(path)

@@ -370,27 +370,3 @@ def write_git_files(state_dir: Path) -> None:
         if not path.exists():
             with contextlib.suppress(FileExistsError), open(path, "x", encoding="utf-8") as f:
                 f.write(text)
-
-
-def read_fsrs_csv(path: Path, note: str) -> list[Entry]:
-    """Reviews in the CSV layout of the FSRS benchmark datasets (``card_id``, ``review_time``,
-    ``review_rating``, ``review_duration``), all attributed to one note path."""
-    import csv
-
-    from attnkb.errors import UsageError
-
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        try:
-            return [
-                Entry(
-                    datetime.fromisoformat(row["review_time"]),
-                    row["card_id"],
-                    int(row["review_rating"]),
-                    int(row["review_duration"]),
-                    note,
-                )
-                for row in reader
-            ]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise UsageError(f"not an FSRS review row: {exc}", str(path), reader.line_num) from exc
