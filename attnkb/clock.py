@@ -16,10 +16,10 @@ def parse_instant(text: str) -> datetime:
             moment = datetime.combine(date.fromisoformat(text), time())
         else:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
+        if moment.tzinfo is None:
+            moment = moment.astimezone()  # year 1 or 9999 cannot always be placed in a zone
+    except (ValueError, OverflowError) as exc:
         raise ConfigError(f"not an ISO date or datetime: {text!r}") from exc
-    if moment.tzinfo is None:
-        moment = moment.astimezone()
     return moment
 
 

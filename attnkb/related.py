@@ -258,6 +258,7 @@ def write_section(
 ) -> Outcome:
     """Regenerate one note's section. The file is read again right before the atomic write and
     the edit redone if it changed meanwhile, so a concurrent edit is never overwritten."""
+    from attnkb.errors import WriteRefused
     from attnkb.files import atomic_write
     from attnkb.related_section import ForeignSection, render
 
@@ -281,9 +282,11 @@ def write_section(
         try:
             if file.read_bytes() != data:
                 continue  # edited meanwhile: start again from what is there now
-            atomic_write(file, new)
+            atomic_write(file, new, root)
         except OSError as exc:
             return Outcome(path, "skipped", f"cannot write: {exc.strerror}")
+        except WriteRefused as exc:
+            return Outcome(path, "skipped", exc.message)
         return Outcome(path, "updated", diff=_diff(path, text, new))
     return Outcome(path, "skipped", "kept changing while being updated; left unchanged")
 

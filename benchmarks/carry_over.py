@@ -48,7 +48,7 @@ def package(path: Path) -> None:
 
 
 def vault(path: Path, now: str | None) -> None:
-    from attnkb.interop.checklist import render
+    from attnkb.interop.checklist import render, review_count
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "vault"
@@ -57,13 +57,13 @@ def vault(path: Path, now: str | None) -> None:
         moment = clock.parse_instant(now) if now else clock.now()
         deck = Deck(root, notes, load(root / STATE_DIR), moment)
         planned = [n for n in notes if n.date_field("next_review")]
-        reviewed = [n for n in planned if (n.int_field("review_count") or 0) > 0]
+        reviewed = [n for n in planned if (review_count(n) or 0) > 0]
         kept = 0
         for n in reviewed:
             items = [i for i in deck.items.values() if i.card.path == n.path]
             if items and all(deck.study_day(i.due) == n.date_field("next_review") for i in items):
                 kept += 1
-        fresh = [n for n in planned if not n.int_field("review_count")]
+        fresh = [n for n in planned if not review_count(n)]
         new_cards = sum(1 for i in deck.items.values() if i.is_new)
         text = render(deck, root, None)
         print(f"notes: {len(notes)}, cards: {len(deck.items)}, with next_review: {len(planned)}")
@@ -72,7 +72,7 @@ def vault(path: Path, now: str | None) -> None:
             f"never reviewed (review_count 0): {len(fresh)}; new cards in the vault: {new_cards},"
             f" {deck.config.new_per_day} introduced a day"
         )
-        print(f"reviews so far (sum of review_count): {sum(n.int_field('review_count') or 0 for n in notes)}")
+        print(f"reviews so far (sum of review_count): {sum(review_count(n) or 0 for n in notes)}")
         print(f"checklist on {moment.date()}: {text.count('- [ ] [')} notes to tick")
         for line in text.splitlines():
             if line.startswith("## "):

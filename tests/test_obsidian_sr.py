@@ -80,6 +80,11 @@ def test_comments_are_not_part_of_answers_and_notes_get_the_cards():
     assert note.cards[0].line == 6  # file lines, front matter included
 
 
+def test_lines_are_numbered_as_markdown_it_numbers_them():
+    cards = parse_cards("A::1\rB::2\r\nC::3\u2028still C\n", 10)
+    assert [(c.question, c.line) for c in cards] == [("A", 10), ("B", 11), ("C", 12)]
+
+
 def test_triple_colon_is_not_question_colon_plus_colon_answer():
     [fwd, back] = parse_cards("Q:::A\n")
     assert (fwd.question, fwd.answer, back.question, back.answer) == ("Q", "A", "A", "Q")
@@ -124,7 +129,7 @@ def test_note_schedule_from_front_matter():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=":?=*{}`$!<>-SR\n ab,0123|#~", max_size=200))
+@given(st.text(alphabet=":?=*{}`$!<>-SR\n\r ab,0123|#~\u2028", max_size=200))
 def test_card_parser_never_raises(text):
     for card in parse_cards(text, 1, ("highlight", "bold", "curly")):
         assert card.question and card.answer and card.line >= 1

@@ -196,7 +196,8 @@ def test_usage_errors(cli, make_vault, args):
 def test_real_vault_sections_keep_their_format(cli, tmp_path):
     src = need_shared("reference", "interview-vault")
     root = tmp_path / "iv"
-    shutil.copytree(src, root, ignore=shutil.ignore_patterns(".attnkb"))
+    # copyfile: a copy the user may edit (../shared is read-only, and read-only notes are never rewritten)
+    shutil.copytree(src, root, ignore=shutil.ignore_patterns(".attnkb"), copy_function=shutil.copyfile)
     with_section = sorted(
         p
         for p in (root / "notes").rglob("*.md")

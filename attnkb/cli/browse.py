@@ -9,7 +9,7 @@ import typer
 from rich.text import Text
 
 from attnkb.cli import app
-from attnkb.cli.common import emit_json, find_note, load_graph, load_summaries, out, vault_root, warn
+from attnkb.cli.common import emit_json, load_graph, load_index, load_summaries, out, vault_root, warn
 from attnkb.cli.complete import note_names, tag_names
 from attnkb.cli.render import clean, line, markdown, one_line, plain
 from attnkb.errors import UsageError
@@ -81,11 +81,12 @@ def show(
     from rich.panel import Panel
 
     from attnkb import frontmatter
+    from attnkb.links import find_note
     from attnkb.vault import read_text
 
     root = vault_root(ctx)
     graph = load_graph(root)
-    path = find_note(graph, root, note)
+    path = find_note(graph.resolver, root, note)
     n = graph.notes[path]
     facts = [plain(n.title, "bold"), plain(path, "cyan")]
     if n.tags:
@@ -113,9 +114,11 @@ def links(
     ),
 ) -> None:
     """Show a note's outgoing links and its backlinks."""
+    from attnkb.links import find_note
+
     root = vault_root(ctx)
     graph = load_graph(root)
-    path = find_note(graph, root, note)
+    path = find_note(graph.resolver, root, note)
     if mentions:
         from attnkb.cli.find import print_mentions
 
@@ -184,10 +187,12 @@ def check(
 ) -> None:
     """Report invalid front matter, broken and ambiguous links, failing examples, and orphans."""
     from attnkb.checks import check_vault
+    from attnkb.graph import Graph
 
     root = vault_root(ctx)
-    g = load_graph(root)
-    findings = check_vault(g, root)
+    notes, skipped = load_index(root, "data", quiet=True)
+    g = Graph(notes)
+    findings = check_vault(g, root, skipped)
     errors = [f for f in findings if f.severity == "error"]
     if as_json:
         emit_json(
@@ -200,8 +205,7 @@ def check(
         )
     else:
         for f in findings:
-            label = "" if f.severity == "error" else f"{f.severity}: "
-            typer.echo(one_line(f"attnkb: {f.path}:{f.line}: {label}{f.message}"), err=True)
+            typer.echo(one_line(f"attnkb: {f}"), err=True)
         summary = f"{len(g.notes)} notes, {len(errors)} errors, {len(findings) - len(errors)} warnings"
         out.print(summary)
     if errors:

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from attnkb.cli.render import json_escaped, one_line
-from attnkb.errors import AmbiguousNote, NoteNotFound, UsageError
+from attnkb.errors import UsageError
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -78,49 +78,41 @@ class LazyProgress:
             self.bar.stop()
 
 
-def _indexed(load):
-    """Run an index load with the progress bar that appears only when it is slow."""
-    progress = LazyProgress()
-    try:
-        return load(progress)
-    finally:
-        progress.close()
-
-
-def load_notes(root: Path):
+def load_index(root: Path, column: str, create: bool = False, quiet: bool = False) -> tuple[list, list]:
+    """Notes (``"data"``) or summaries (``"summary"``) and the index's findings (files left
+    out, a rebuilt cache), with the progress bar that appears only when it is slow. Unless
+    ``quiet``, the findings are printed as warnings; ``check`` reports them itself."""
     from attnkb.vault import Index
 
-    return _indexed(Index(root).notes)
+    index = Index(root, create=create)
+    progress = LazyProgress()
+    try:
+        items = index.notes(progress) if column == "data" else index.summaries(progress)
+    finally:
+        progress.close()
+    if not quiet:
+        report(index.findings)
+    return items, index.findings
+
+
+def report(findings: list) -> None:
+    """The index's findings (files left out, a rebuilt cache) as warnings on stderr."""
+    for finding in findings:
+        typer.echo(one_line(f"attnkb: {finding.location()}warning: {finding.message}"), err=True)
+
+
+def load_notes(root: Path, create: bool = False):
+    return load_index(root, "data", create)[0]
 
 
 def load_summaries(root: Path) -> list[dict]:
-    from attnkb.vault import Index
-
-    return _indexed(Index(root).summaries)
+    return load_index(root, "summary")[0]
 
 
 def load_graph(root: Path):
     from attnkb.graph import Graph
 
     return Graph(load_notes(root))
-
-
-def find_note(graph, root: Path, spec: str) -> str:
-    """NOTE as a user types it: a path (from here or the vault), a file name, or a title."""
-    as_path = Path(spec).expanduser()
-    for candidate in (Path.cwd() / as_path, root / as_path):
-        try:
-            rel = candidate.resolve().relative_to(root.resolve()).as_posix()
-        except (ValueError, OSError):
-            continue
-        if rel in graph.notes:
-            return rel
-    hit = graph.resolver.resolve(spec)
-    if hit.path is not None:
-        return hit.path
-    if hit.ambiguous:
-        raise AmbiguousNote(f"{spec!r} could be: " + ", ".join(hit.candidates))
-    raise NoteNotFound(f"no note matches {spec!r}")
 
 
 def emit_json(data: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from attnkb.cli import app
-from attnkb.cli.common import emit_json, find_note, load_graph, out, vault_root
+from attnkb.cli.common import emit_json, load_graph, out, vault_root
 from attnkb.cli.complete import note_names
 from attnkb.cli.render import line, one_line, plain
 from attnkb.examples import DEFAULT_MAX_ELEMENTS
@@ -124,6 +124,7 @@ def run_example(
     from attnkb.errors import UsageError
     from attnkb.examples.runner import run_note_examples
     from attnkb.examples.spec import MATRIX_KEYS
+    from attnkb.links import find_note
 
     if bool(notes) == run_all:
         raise UsageError("name one or more notes, or use --all")
@@ -134,19 +135,22 @@ def run_example(
         raise UsageError("--add goes with --update")
     root = vault_root(ctx)
     graph = load_graph(root)
-    paths = sorted(graph.notes) if run_all else [find_note(graph, root, n) for n in notes]
+    paths = sorted(graph.notes) if run_all else [find_note(graph.resolver, root, n) for n in notes]
     results, refused = [], False
     formulas = []
     for path in paths:
         note = graph.notes[path]
         note_results = run_note_examples(note, max_elements)
         if update and note_results:
-            from attnkb.errors import ExampleError
+            from attnkb.errors import ExampleError, WriteRefused
             from attnkb.examples.update import update_note
 
             try:
                 changed = update_note(root, note_results, add_keys)
-            except ExampleError as exc:  # this note stays as it is; the others are still updated
+            except (
+                ExampleError,
+                WriteRefused,
+            ) as exc:  # this note stays as it is; the others are still updated
                 typer.echo(one_line(f"attnkb: {exc}"), err=True)
                 changed, refused = False, True
             if changed:

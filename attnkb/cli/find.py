@@ -6,7 +6,7 @@ import typer
 from typer.core import TyperCommand
 
 from attnkb.cli import app
-from attnkb.cli.common import LazyProgress, emit_json, find_note, load_graph, out, vault_root
+from attnkb.cli.common import LazyProgress, emit_json, load_graph, out, report, vault_root
 from attnkb.cli.complete import note_names, tag_names
 from attnkb.cli.render import clean
 
@@ -14,11 +14,14 @@ from attnkb.cli.render import clean
 def _search_db(root):
     from attnkb.vault import Index
 
+    index = Index(root)
     progress = LazyProgress()
     try:
-        return Index(root).search_db(progress)
+        db = index.search_db(progress)
     finally:
         progress.close()
+    report(index.findings)
+    return db
 
 
 def _clean(text: str) -> str:
@@ -143,6 +146,7 @@ def related(
 ) -> None:
     """Notes similar in text to NOTE (Chinese by character pairs, tags count too)."""
     from attnkb.errors import UsageError
+    from attnkb.links import find_note
     from attnkb.related import Model, documents, rows
     from attnkb.related_section import load_config
     from attnkb.vault import STATE_DIR
@@ -160,7 +164,7 @@ def related(
     config = load_config(root / STATE_DIR)
     graph = load_graph(root)
     model = Model(documents(root, list(graph.notes.values()), config))
-    paths = sorted(graph.notes) if all_notes else [find_note(graph, root, n) for n in notes]
+    paths = sorted(graph.notes) if all_notes else [find_note(graph.resolver, root, n) for n in notes]
     if not write:
         found = rows(graph, model, paths[0], limit or 10, unlinked, minimum or 0.0)
         if as_json:

@@ -14,14 +14,14 @@ from attnkb.cli.complete import tag_names
 from attnkb.cli.render import line, markdown, math_readable, plain
 
 
-def _deck(ctx: typer.Context):
+def _deck(ctx: typer.Context, writes: bool = False):
     from attnkb import clock
     from attnkb.srs.config import load
     from attnkb.srs.deck import Deck
     from attnkb.vault import STATE_DIR
 
     root = vault_root(ctx)
-    deck = Deck(root, load_notes(root), load(root / STATE_DIR), clock.now())
+    deck = Deck(root, load_notes(root, create=writes), load(root / STATE_DIR), clock.now())
     _warn(deck)
     return deck
 
@@ -91,7 +91,7 @@ def review(
 
     from attnkb.srs.session import RATINGS, Session, SessionClock
 
-    deck = _deck(ctx)
+    deck = _deck(ctx, writes=True)
     session = Session(deck, deck.queue(tag, limit, new), SessionClock.from_env())
     session.start()
     if session.finished:

@@ -650,12 +650,12 @@ def write_import(package: Path, root: Path, plans: list[NotePlan], collection: C
                 with open(target, "xb") as f:
                     f.write(data)
             except FileExistsError:
-                if target.read_bytes() != data:
+                if target.is_symlink() or not target.is_file() or target.read_bytes() != data:
                     report.skipped.append(
                         Skipped(str(target.relative_to(root)), None, "exists with other content; kept")
                     )
         if plan.text is not None and not (root / plan.path).exists():
-            atomic_write(root / plan.path, plan.text)
+            atomic_write(root / plan.path, plan.text, root)
     report.written = append_new(root, report.entries)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from attnkb.errors import UsageError
+from attnkb.note import Note
 from attnkb.srs.deck import Deck, Item
 
 STAMP = re.compile(rb"<!-- attnkb due (\S+) -->")
@@ -33,6 +34,12 @@ def _href(path: str) -> str:
 
 def _title(text: str) -> str:
     return re.sub(r"([\\\[\]*_`<>])", r"\\\1", re.sub(r"[\x00-\x1f\x7f]", " ", text))
+
+
+def review_count(note: Note) -> int | None:
+    """The ``review_count`` a note's front matter keeps (by hand or by attnkb), if any."""
+    value = note.meta.get("review_count")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _reviews(items: list[Item]) -> int:
@@ -72,7 +79,7 @@ def render(deck: Deck, out_dir: Path, tags: list[str] | None = None) -> str:
 
 def _row(deck: Deck, path: str, items: list[Item], out_dir: Path) -> str:
     note = deck.notes[path]
-    count = note.int_field("review_count")
+    count = review_count(note)
     count = count if count is not None else _reviews(items)
     scheduled = [i.due for i in items if not i.is_new]
     due = f"due: {deck.study_day(min(scheduled)).isoformat()}" if scheduled else "new"

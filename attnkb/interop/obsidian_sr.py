@@ -205,8 +205,9 @@ def _blocks(body: str, first_line: int) -> list[_Block]:
     current = _Block()
     fence = ""
     in_math = False
-    for n, line in enumerate(body.split("\n")):
-        line = line.rstrip("\r")
+    from attnkb.markdown import split_lines  # markdown imports this module: late import
+
+    for n, line in enumerate(split_lines(body)):
         stripped = line.strip()
         f = _FENCE.match(line)
         if fence:
