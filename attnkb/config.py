@@ -22,7 +22,7 @@ CONFIG_FILE = "config.toml"
 MAX_CONFIG_BYTES = 1 << 20  # a settings file; anything larger is not one
 MAX_DEPTH = 100  # nested arrays and inline tables; tomlkit refuses deeper, tomllib overflows its stack
 BOM = "\ufeff"
-TABLES = ("review", "vault", "related")  # every table some reader knows
+TABLES = ("review", "vault", "related", "cards")  # every table some reader knows
 DEFAULT_MAX_NOTE_BYTES = 20_000_000
 
 Check = Callable[[object], object]  # returns the typed value or raises ValueError saying why
@@ -238,8 +238,12 @@ VAULT_CHECKS: dict[str, Check] = {"max_note_bytes": _note_bytes}
 
 
 def vault(state_dir: Path) -> VaultConfig:
-    """``[vault]``; its warnings carry the unknown tables too, since every command that reads
-    notes reads this table."""
+    """``[vault]``. Every command that reads notes reads it, so its warnings carry the unknown
+    tables too, and ``[cards]`` (read note by note, where nothing can be reported) is checked
+    here as well."""
+    from attnkb.interop.obsidian_sr import CARDS_CHECKS
+
     config = load(state_dir)
     values, warnings = config.section("vault", VAULT_CHECKS)
-    return VaultConfig(**values, warnings=config.unknown_tables() + warnings)  # type: ignore[arg-type]
+    cards = config.section("cards", CARDS_CHECKS)[1]
+    return VaultConfig(**values, warnings=config.unknown_tables() + warnings + cards)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from attnkb import config
 from attnkb.errors import ConfigError
+from attnkb.interop.obsidian_sr import cloze_styles
 from attnkb.related_section import load_config as related
 from attnkb.srs.config import load as review
 
@@ -32,6 +33,7 @@ def read_all(state) -> None:
     review(state)
     config.vault(state)
     related(state)
+    cloze_styles(state)
 
 
 @pytest.mark.parametrize("text", [DEEP_ARRAY, DEEP_TABLE], ids=["arrays", "inline-tables"])
@@ -82,6 +84,7 @@ def test_a_recursion_the_scan_misses_is_still_a_config_error(tmp_path, monkeypat
         (b"[ review ]\n  'new_order' = 'x'  # mine\n", 2, "[review] new_order must be one of"),
         (b'[related]\nx = """\n[review]\nlimit = 1\n"""\nlimit = 0\n', 6, "[related] limit must be"),
         (b"# a\r\n[related]\r\nmin = 101\r\n", 3, "[related] min must be a percentage from 0 to 100"),
+        (b"[cards]\n\nclozes = [[1]]\n", 3, "[cards] clozes must be a list of 'highlight', 'bold', 'curly'"),
     ],
 )
 def test_mistakes_name_the_file_line_and_key(tmp_path, content, line, message):
@@ -99,14 +102,15 @@ def test_an_oversized_file_is_refused_unread(tmp_path):
 
 
 def test_unknown_tables_and_keys_are_warned_with_their_line(make_vault, cli):
-    text = "# mine\n[reveiw]\nfuzz = false\n\n[vault]\nmax_note_size = 5\n[related]\nlimt = 3\n"
+    text = "# mine\n[reveiw]\nfuzz = false\n\n[vault]\nmax_note_size = 5\n[related]\nlimt = 3\n[cards]\ncloze = 1\n"
     root = make_vault({"a.md": NOTE, "b.md": NOTE, ".attnkb/config.toml": text})
     path = root / ".attnkb" / "config.toml"
     r = cli("--vault", root, "list")
     assert r.exit_code == 0
     assert re.findall(r"attnkb: (.*)\n", r.stderr) == [
-        f"{path}:2: warning: unknown table [reveiw] (ignored); known tables: [review], [vault], [related]",
+        f"{path}:2: warning: unknown table [reveiw] (ignored); known tables: [review], [vault], [related], [cards]",
         f"{path}:6: warning: unknown key [vault] max_note_size (ignored); known keys: max_note_bytes",
+        f"{path}:10: warning: unknown key [cards] cloze (ignored); known keys: clozes",
     ]
     r = cli("--vault", root, "related", "a.md")
     assert r.exit_code == 0 and f"{path}:8: warning: unknown key [related] limt (ignored)" in r.stderr
@@ -147,14 +151,19 @@ values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
     max_leaves=10,
 )
-keys = st.sampled_from(["review", "vault", "related", "other", 'a"b', "a.b", " "]) | st.text(max_size=5)
+keys = st.sampled_from(["review", "vault", "related", "cards", "other", 'a"b', "a.b", " "]) | st.text(
+    max_size=5
+)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     document=st.dictionaries(
         keys,
-        st.dictionaries(keys | st.sampled_from(["limit", "fuzz"]), values, max_size=4) | values,
+        st.dictionaries(
+            keys | st.sampled_from(["limit", "fuzz", "clozes", "max_note_bytes"]), values, max_size=4
+        )
+        | values,
         max_size=4,
     )
 )

@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from attnkb.errors import ConfigError
 
 if TYPE_CHECKING:
     from attnkb.interop.records import ImportReport
@@ -74,24 +71,22 @@ class _Block:
 # --- config -------------------------------------------------------------------------------
 
 
-def cloze_styles(state_dir: Path) -> tuple[str, ...]:
-    """``[cards] clozes`` of ``.attnkb/config.toml``: which markers make clozes."""
-    path = state_dir / "config.toml"
-    if not path.is_file():
-        return DEFAULT_CLOZES
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # Notepad writes a BOM
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-        raise ConfigError(f"invalid TOML: {exc}", path=str(path)) from exc
-    cards = data.get("cards", {})
-    if not isinstance(cards, dict):
-        raise ConfigError("[cards] must be a table", path=str(path))
-    value = cards.get("clozes", list(DEFAULT_CLOZES))
-    if not isinstance(value, list) or not all(v in CLOZE_STYLES for v in value):
-        raise ConfigError(
-            "[cards] clozes must be a list of " + ", ".join(repr(s) for s in CLOZE_STYLES), path=str(path)
-        )
+def _clozes(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v in CLOZE_STYLES for v in value):
+        raise ValueError("must be a list of " + ", ".join(repr(s) for s in CLOZE_STYLES))
     return tuple(s for s in CLOZE_STYLES if s in value)
+
+
+CARDS_CHECKS = {"clozes": _clozes}
+
+
+def cloze_styles(state_dir: Path) -> tuple[str, ...]:
+    """``[cards] clozes`` of ``.attnkb/config.toml``: which markers make clozes. (Its unknown
+    keys are warned about with ``[vault]``'s, by the index.)"""
+    from attnkb import config
+
+    values, _ = config.load(state_dir).section("cards", CARDS_CHECKS)
+    return values.get("clozes", DEFAULT_CLOZES)  # type: ignore[return-value]
 
 
 def vault_clozes(root: Path) -> tuple[str, ...]:
