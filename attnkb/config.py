@@ -219,6 +219,37 @@ def _parts(path: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
+# --- checks every table uses ---------------------------------------------------------------
+
+
+def whole(low: int, high: int | None = None, unit: str = "") -> Check:
+    """A whole number in a range (``true`` is not 1 here, though Python says it is)."""
+
+    def check(value: object) -> int:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or value < low
+            or (high is not None and value > high)
+        ):
+            span = f">= {low}" if high is None else f"from {low} to {high}"
+            raise ValueError(f"must be a whole number{unit} {span}, not {value!r}")
+        return value
+
+    return check
+
+
+def number(low: float, high: float, what: str = "a number") -> Check:
+    """A number in a range, as a float (NaN is never in one)."""
+
+    def check(value: object) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise ValueError(f"must be {what} from {low} to {high}, not {value!r}")
+        return float(value)
+
+    return check
+
+
 # --- [vault] ---------------------------------------------------------------------------------
 
 
@@ -228,13 +259,7 @@ class VaultConfig:
     warnings: list[Finding] = field(default_factory=list, compare=False)  # unknown tables and keys
 
 
-def _note_bytes(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"must be a whole number of bytes >= 1, got {value!r}")
-    return value
-
-
-VAULT_CHECKS: dict[str, Check] = {"max_note_bytes": _note_bytes}
+VAULT_CHECKS: dict[str, Check] = {"max_note_bytes": whole(1, unit=" of bytes")}
 
 
 def vault(state_dir: Path) -> VaultConfig:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from attnkb.config import number, whole
 from attnkb.findings import Finding
 
 NONE_LINE = "暂无相关笔记"
@@ -44,19 +45,12 @@ def _line(key: str) -> Callable[[object], str]:
     return check
 
 
-def _limit(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"must be a whole number >= 1, got {value!r}")
-    return value
-
-
-def _min(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
-        raise ValueError(f"must be a percentage from 0 to 100, got {value!r}")
-    return float(value)
-
-
-CHECKS = {"heading": _line("heading"), "marker": _line("marker"), "limit": _limit, "min": _min}
+CHECKS = {
+    "heading": _line("heading"),
+    "marker": _line("marker"),
+    "limit": whole(1),
+    "min": number(0, 100, "a percentage"),
+}
 
 
 def load_config(state_dir: Path) -> tuple[SectionConfig, list[Finding]]:

@@ -75,7 +75,11 @@ def test_a_recursion_the_scan_misses_is_still_a_config_error(tmp_path, monkeypat
         (b"[review]\nfuzz = true\nx = [1,\n", 4, "invalid TOML: "),
         (b"\xef\xbb\xbf[review]\nfuzz = 1\n", 2, "[review] fuzz must be true or false"),
         (b"[review]\xff\n", None, "not UTF-8 text (byte 8)"),
-        (b"[vault]\nmax_note_bytes = 0\n", 2, "[vault] max_note_bytes must be a whole number of bytes >= 1"),
+        (
+            b"[vault]\nmax_note_bytes = 0\n",
+            2,
+            "[vault] max_note_bytes must be a whole number of bytes >= 1, not 0",
+        ),
         (b"related = 5\n", 1, "related must be a table ([related]), not a value or a list"),
         (b"[[vault]]\n", 1, "vault must be a table ([vault]), not a value or a list"),
         (b"review.new_per_day = -1\n", 1, "[review] new_per_day must be a whole number"),

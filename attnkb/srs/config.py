@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from attnkb.config import number, whole
 from attnkb.findings import Finding
 from attnkb.srs.days import DEFAULT_ROLLOVER_HOUR
 
@@ -50,25 +51,10 @@ class ReviewConfig:
 NEW_ORDERS = ("links", "path", "created")
 
 
-def _int(low: int, high: int):
-    def check(value: object) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ValueError(f"must be a whole number from {low} to {high}, not {value!r}")
-        return value
-
-    return check
-
-
 def _bool(value: object) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"must be true or false (no quotes), not {value!r}")
     return value
-
-
-def _retention(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.7 <= value <= 0.99:
-        raise ValueError(f"must be a number from 0.7 to 0.99, not {value!r}")
-    return float(value)
 
 
 def _steps(value: object) -> list[timedelta]:
@@ -111,14 +97,14 @@ def _parameters(value: object) -> tuple[float, ...]:
 
 
 CHECKS = {
-    "desired_retention": _retention,
-    "new_per_day": _int(0, 100_000),
-    "reviews_per_day": _int(0, 1_000_000),
-    "maximum_interval": _int(1, 36500),
+    "desired_retention": number(0.7, 0.99),
+    "new_per_day": whole(0, 100_000),
+    "reviews_per_day": whole(0, 1_000_000),
+    "maximum_interval": whole(1, 36500),
     "learning_steps": _steps,
     "relearning_steps": _steps,
     "fuzz": _bool,
-    "day_starts_at": _int(0, 23),
+    "day_starts_at": whole(0, 23),
     "parameters": _parameters,
     "learn_ahead": _learn_ahead,
     "new_order": _order,
