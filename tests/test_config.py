@@ -12,6 +12,7 @@ from attnkb import config
 from attnkb.errors import ConfigError
 from attnkb.interop.obsidian_sr import cloze_styles
 from attnkb.related_section import load_config as related
+from attnkb.srs import config_edit
 from attnkb.srs.config import load as review
 
 NOTE = "# 甲\n\n注意力 attention\n\n### Q: 什么？\n答案\n"
@@ -34,6 +35,7 @@ def read_all(state) -> None:
     config.vault(state)
     related(state)
     cloze_styles(state)
+    config_edit.read(state)  # optimize, before it writes parameters
 
 
 @pytest.mark.parametrize("text", [DEEP_ARRAY, DEEP_TABLE], ids=["arrays", "inline-tables"])

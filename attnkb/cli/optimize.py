@@ -23,8 +23,9 @@ def optimize(
     from attnkb.srs.optimize import optimize as fit
     from attnkb.vault import STATE_DIR
 
-    path = vault_root(ctx, need_notes=False) / STATE_DIR / CONFIG_FILE
-    document = config_edit.read(path)  # first: a broken file is reported with its line
+    state = vault_root(ctx, need_notes=False) / STATE_DIR
+    path = state / CONFIG_FILE
+    document = config_edit.read(state)  # first: a broken file is reported with its line
     deck = _deck(ctx)  # the effective history, renames followed, as the scheduler reads it
     config = deck.config
     result = fit(graded(deck.history.reviews), config, tz=deck.tz, source=str(path))

@@ -47,7 +47,7 @@ class ConfigDocument:
         atomic_write(self.path, self.text())
 
 
-def read(path: Path) -> ConfigDocument:
+def read(state_dir: Path) -> ConfigDocument:
     """The config file as an editable document (an empty one if there is none yet). It is read
     and checked as every command reads it first, so a broken file is reported the same way."""
     import tomlkit
@@ -55,11 +55,12 @@ def read(path: Path) -> ConfigDocument:
 
     from attnkb import config
 
+    config.load(state_dir).table("review")  # size, depth, syntax and a [review] that is a table
+    path = state_dir / config.CONFIG_FILE
     raw = config.read_bytes(path)
     if raw is None:
         return ConfigDocument(path, tomlkit.document(), bom=False, crlf=False)
     text, bom = config.decode(path, raw)
-    config.parse(path, text).table("review")  # size, depth, syntax and a [review] that is a table
     try:
         document = tomlkit.parse(text)
     except ParseError as exc:  # stricter than tomllib here and there
