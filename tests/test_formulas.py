@@ -71,6 +71,12 @@ RIGHT = {
     "one query": r"$o = \sum_j \mathrm{softmax}_j\big(\mathrm{score}(q, k_j)\big)\, v_j$",
     "self-attention": r"$\mathrm{SelfAttn}(X) = \mathrm{softmax}\left(\frac{XX^\top}{\sqrt{d_k}}\right)X$",
     "linear attention": r"$o_i = \frac{\sum_j \phi(q_i)^\top \phi(k_j)\, v_j}{\sum_j \phi(q_i)^\top \phi(k_j)}$",
+    "mathsf T in a frac": r"$\mathrm{Attention}(Q,K,V) = \mathrm{softmax}\left(\frac{Q K^{\mathsf T}}{\sqrt{d_k}}\right) V$",
+    "unicode ⊤": "```\nAttention(Q, K, V) = softmax(QK^⊤ / √d_k) V\n```",
+    "zero-width and direction marks": "$A\u200b = \\mathrm{softmax}(Q\u200eK^\\top/\\sqrt{d_k})\ufeff$",
+    "≜ and a tag": r"$\mathrm{Attention}(Q,K,V) \triangleq \mathrm{softmax}(QK^\top/\sqrt{d_k})V \tag{1} \label{eq:a}$",
+    "matrix = its rows": r"$O = \sum_j \alpha_{ij} v_j$",
+    "chain to rows": r"$\mathrm{Attention}(Q,K,V) = \mathrm{softmax}(QK^T/\sqrt{d_k})V = \sum_j \alpha_{ij} v_j$",
 }
 
 
@@ -168,6 +174,20 @@ def test_multihead_with_concat_and_head_i(make_vault):
 def test_context_vector_with_indices_swapped_fails(make_vault):
     r = one(make_vault, r"$c_i = \sum_j \alpha_{ji} v_j$")
     assert r.status == "fail" and r.first_diff is not None
+    r = one(make_vault, r"$O = \sum_j \alpha_{ji} v_j$")
+    assert r.status == "fail" and r.first_diff is not None
+
+
+@pytest.mark.parametrize(
+    "formula, reason",
+    [
+        (r"$\mathrm{score}(s_t, h_i) = v_a^\top \tanh(W_a [s_t; h_i])$", "[a; b]"),
+        (r"$O = \sqrt[3]{V}$", "n-th roots"),
+    ],
+)
+def test_forms_we_cannot_bind_are_unsupported_not_failed(make_vault, formula, reason):
+    r = one(make_vault, formula)
+    assert r.status == "unsupported" and reason in r.message, r.message
 
 
 def test_sliding_window_must_renormalise_inside_the_window(make_vault):

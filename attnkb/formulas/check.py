@@ -222,6 +222,8 @@ def compare(lhs: Val, rhs: Val) -> Outcome:
     if set(lhs.axes) != set(rhs.axes):
         rhs = _rename_hidden(lhs, rhs)
     if set(lhs.axes) != set(rhs.axes):
+        lhs, rhs = _matrix_as_rows(lhs, rhs), _matrix_as_rows(rhs, lhs)
+    if set(lhs.axes) != set(rhs.axes):
         raise ShapeError(f"indices differ: {_axes(lhs)} on the left, {_axes(rhs)} on the right")
     if lhs.scalar and not rhs.scalar and rhs.inner != (1, 1):
         if lhs.axes:
@@ -266,6 +268,24 @@ def _rename_hidden(lhs: Val, rhs: Val) -> Val:
         if a.startswith("·") or b.startswith("·"):
             return Val(rhs.data, tuple(a if x == b else x for x in rhs.axes))
     return rhs
+
+
+def _matrix_as_rows(whole: Val, rows: Val) -> Val:
+    """``O = \\sum_j \\alpha_{ij} v_j``: a matrix on one side, its row i on the other.
+
+    The matrix is read by rows along that one index when the row counts and widths agree.
+    """
+    if whole.axes or len(whole.inner) != 2 or len(rows.axes) != 1 or not rows.vector:
+        return whole
+    (axis,) = rows.axes
+    n, width = whole.inner
+    if axis.startswith("·") or rows.data.shape[0] != n:
+        return whole
+    if rows.inner == (1, width):
+        return Val(whole.data[:, None, :], (axis,))
+    if rows.inner == (width, 1):
+        return Val(whole.data[:, :, None], (axis,))
+    return whole
 
 
 def _axes(v: Val) -> str:
@@ -319,6 +339,8 @@ def evaluate_links(
             return Outcome("unsupported", str(exc) or "not evaluated")
         except (ValueError, FloatingPointError, OverflowError, IndexError) as exc:
             return Outcome("unsupported", f"not evaluated ({exc})")
+    if _contains(tree, "stack"):  # W_a [s; h]: our W_a is sized for s alone, not for the two stacked
+        return Outcome("unsupported", "a matrix applied to [a; b] has no value here")
     return Outcome("fail", f"shapes do not conform under either convention: {errors[0]}", convention="row")
 
 

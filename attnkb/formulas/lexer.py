@@ -184,6 +184,11 @@ SIMPLE = {
     "sim": ("REL", "~"),
     "propto": ("REL", "~"),
     "equiv": ("REL", "=="),
+    "triangleq": ("REL", "="),
+    "coloneqq": ("REL", "="),
+    "coloneq": ("REL", "="),
+    "eqqcolon": ("REL", "="),
+    "doteq": ("REL", "="),
     "to": ("REL", "->"),
     "rightarrow": ("REL", "->"),
     "mid": ("REL", "|"),
@@ -266,6 +271,8 @@ UNICODE = {
     "'": ("PRIME", "'"),
     "′": ("PRIME", "'"),
     "=": ("REL", "="),
+    "≜": ("REL", "="),
+    "≔": ("REL", "="),
 }
 
 
@@ -277,8 +284,12 @@ class Tok:
 
 _TRANSPOSE = re.compile(
     r"\^\s*(?:T\b|\{\s*T\s*\}|\\top\b|\{\s*\\top\s*\}|\\intercal\b|\{\s*\\intercal\s*\}"
-    r"|\{\s*\\mathsf\s*\{?\s*T\s*\}?\s*\}|\\mathsf\s*\{\s*T\s*\}|\{\s*\\!\s*\\top\s*\})"
+    r"|\{\s*\\mathsf\s*(?:\{\s*T\s*\}|T\b)\s*\}|\\mathsf\s*\{\s*T\s*\}|\{\s*\\!\s*\\top\s*\}"
+    r"|⊤|\{\s*⊤\s*\})"
 )
+# Zero-width and direction marks (pasted from the web or hostile): no meaning in a formula.
+INVISIBLE = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u202a\u202b\u202c\u202d\u202e")
+INVISIBLE |= frozenset("\u2066\u2067\u2068\u2069")
 _MACRO = re.compile(r"\\([A-Za-z]+|.)")
 _ARG = re.compile(r"\s*\{([^{}]*)\}")
 _DECORATED = re.compile(r"\s*(?:\{\s*(\\?[A-Za-z]+)\s*\}|(\\[A-Za-z]+|[A-Za-z]))")
@@ -314,7 +325,7 @@ def tokenize(text: str, latex: bool) -> list[Tok]:
         if len(toks) > MAX_TOKENS:
             raise FormulaError(f"over {MAX_TOKENS} tokens")
         c = text[i]
-        if c.isspace() or c == "~" or c == "$":
+        if c.isspace() or c == "~" or c == "$" or c in INVISIBLE:
             i += 1
             continue
         if c == "^":
@@ -398,6 +409,13 @@ def _macro(text: str, i: int, toks: list[Tok]) -> int:
         if name in ("big", "Big", "bigg", "Bigg") and text.startswith("\\|", end):
             return end  # \big\| is a norm bar; the next round reads it
         return end
+    if name in ("tag", "label"):
+        a = _ARG.match(text, end + (text.startswith("*", end)))
+        if a is None:
+            raise FormulaError(f"\\{name} needs a braced argument")
+        return a.end()
+    if name == "sqrt" and re.match(r"\s*\[", text[end : end + 40]):
+        raise FormulaError("n-th roots (\\sqrt[n]) are not evaluated")
     if name == "\\":
         toks.append(Tok("ROWSEP", "\\\\"))
         return end
