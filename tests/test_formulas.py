@@ -76,6 +76,11 @@ RIGHT = {
     "zero-width and direction marks": "$A\u200b = \\mathrm{softmax}(Q\u200eK^\\top/\\sqrt{d_k})\ufeff$",
     "≜ and a tag": r"$\mathrm{Attention}(Q,K,V) \triangleq \mathrm{softmax}(QK^\top/\sqrt{d_k})V \tag{1} \label{eq:a}$",
     "matrix = its rows": r"$O = \sum_j \alpha_{ij} v_j$",
+    "Bahdanau s_{t-1}": r"$e_{tj} = v_a^\top \tanh(W_a s_{t-1} + U_a h_j)$",
+    "Bahdanau, unicode scripts": "```\neₜⱼ = v_aᵀ tanh(W_a sₜ₋₁ + U_a hⱼ)\n```",
+    "unicode scripts on α": "```\nαᵢⱼ = exp(eᵢⱼ) / Σₖ exp(eᵢₖ)\n```",
+    "numpy spelling": "```\nAttention(Q, K, V) = softmax((Q @ K.T) / d_k**0.5) @ V\n```",
+    "× as the product": "```\nAttention(Q, K, V) = softmax(Q × K^T / √d_k) × V\n```",
     "chain to rows": r"$\mathrm{Attention}(Q,K,V) = \mathrm{softmax}(QK^T/\sqrt{d_k})V = \sum_j \alpha_{ij} v_j$",
 }
 
@@ -109,6 +114,7 @@ WRONG = {  # formula, the hint's start (values differ)
         r"$A = \mathrm{softmax}(QK^\top/\sqrt{d_k} + M)$, $M_{ij} = \begin{cases} -\infty & j \le i \\ 0 & j > i \end{cases}$",
         "wrong mask side",
     ),
+    "no exp, e and α": (r"$\alpha_{ij} = \frac{e_{ij}}{\sum_k e_{ik}}$", "missing exp"),
     "mask +∞": (
         r"$A = \mathrm{softmax}(QK^\top/\sqrt{d_k} + M)$, $M_{ij} = \begin{cases} 0 & j \le i \\ \infty & j > i \end{cases}$",
         "wrong mask sign",
@@ -147,6 +153,11 @@ def test_missing_sqrt_fails_against_a_scaled_block_and_passes_against_a_dot_one(
     assert one(make_vault, f"{formula}\n\n{SCALED.replace('scaled_dot', 'dot')}").status == "pass"
 
 
+def test_a_wrong_additive_score_fails(make_vault):
+    r = one(make_vault, r"$e_{tj} = v_a^\top \tanh(W_a s_{t-1} - U_a h_j)$")
+    assert r.status == "fail" and r.first_diff is not None, r.message
+
+
 def test_wrong_mask_sign_against_a_causal_block(make_vault):
     r = one(make_vault, r"$A = \mathrm{softmax}(QK^\top / \sqrt{d_k} - M)$" + f"\n\n{CAUSAL}")
     assert r.status == "fail" and r.block_line == 5
@@ -183,6 +194,7 @@ def test_context_vector_with_indices_swapped_fails(make_vault):
     [
         (r"$\mathrm{score}(s_t, h_i) = v_a^\top \tanh(W_a [s_t; h_i])$", "[a; b]"),
         (r"$O = \sqrt[3]{V}$", "n-th roots"),
+        (r"$e_j = q \times k_j$", "cross product"),
     ],
 )
 def test_forms_we_cannot_bind_are_unsupported_not_failed(make_vault, formula, reason):

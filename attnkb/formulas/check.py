@@ -621,8 +621,9 @@ def _subscript_or_none(node: Node):
         return None
 
 
-# Symbols that some random runs have and others lack: missing there is no reason to give up.
-OP_SPECIFIC = {"b", "w", "M", "W", "score", "Attention"}
+# Symbols that some random runs have and others lack: missing there is no reason to give up
+# (linear attention has no scores or weights to name).
+OP_SPECIFIC = {"b", "w", "M", "W", "score", "Attention", "e", "S", "A", "P", "alpha"}
 
 
 def _mentions_indexed(node: Node, name: str) -> bool:

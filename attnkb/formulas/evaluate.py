@@ -103,8 +103,8 @@ class Evaluator:
         a, b = self.eval(node.kids[0]), self.eval(node.kids[1])
         if node.value == "had":
             return elementwise(np.multiply, a, b)
-        if node.value == "times" and not (a.scalar or b.scalar):
-            raise FormulaError("× between arrays (cross or Kronecker product) is not evaluated")
+        if node.value == "times" and a.vector and b.vector:  # Q × K^T is a product; u × v is not
+            raise FormulaError("× between vectors (a cross product) is not evaluated")
         return matmul(a, b, self.convention, dot=node.value in ("dot", "star"))
 
     def _div(self, node: Node) -> Val:
@@ -179,6 +179,8 @@ class Evaluator:
                 scripts.pop(0)
             if name == "e" and sub is None and scripts and scripts[0][0] == "sup":
                 val = elementwise(np.exp, self.eval(scripts.pop(0)[1]))
+            elif name == "s" and _previous_step(sub) is not None:
+                val = self.symbol(name, [_previous_step(sub)], sup, primes)
             else:
                 val = self.symbol(name, _subscript(sub), sup, primes)
         else:
@@ -424,7 +426,7 @@ class Evaluator:
             full = elementwise(np.add, val, Val(np.zeros((length, source)), d.params))
             order = [full.axes.index(p) for p in d.params]
             return Val(np.transpose(full.data, order))
-        raise Unbound(f"{key} is defined with other indices than it is used with")
+        raise Unbound(f"{key} is defined with other indices than it is used with", key)
 
     def bound(self, name: str, subs: list, sup: str | None, primes: str) -> Val | None:
         inputs = self.inputs
@@ -594,6 +596,16 @@ def _letter(node: Node | None) -> str | None:
         node = node.kids[0]
     if node.kind in ("sym", "word", "num") and node.value and len(str(node.value)) <= 8:
         return str(node.value)
+    return None
+
+
+def _previous_step(sub: Node | None) -> str | None:
+    """``s_{t-1}`` (Bahdanau's decoder state before step t) is the state that queries at step t."""
+    if sub is None or sub.kind != "items" or len(sub.kids) != 1:
+        return None
+    item = sub.kids[0]
+    if item.kind == "sub" and item.kids[1].kind == "num" and item.kids[1].value == "1":
+        return _letter(item.kids[0]) if item.kids[0].kind == "sym" and len(item.kids[0].value) == 1 else None
     return None
 
 

@@ -290,6 +290,7 @@ _TRANSPOSE = re.compile(
 # Zero-width and direction marks (pasted from the web or hostile): no meaning in a formula.
 INVISIBLE = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u202a\u202b\u202c\u202d\u202e")
 INVISIBLE |= frozenset("\u2066\u2067\u2068\u2069")
+_DOT_T = re.compile(r"\.T(?![A-Za-z0-9_])")
 _MACRO = re.compile(r"\\([A-Za-z]+|.)")
 _ARG = re.compile(r"\s*\{([^{}]*)\}")
 _DECORATED = re.compile(r"\s*(?:\{\s*(\\?[A-Za-z]+)\s*\}|(\\[A-Za-z]+|[A-Za-z]))")
@@ -298,7 +299,7 @@ _LETTERS = re.compile(r"[A-Za-z]+")
 _SPACES = re.compile(r"\s+")
 
 
-SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", "0123456789aehijklmnoprstuvx", strict=True))
+SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ₋₊", "0123456789aehijklmnoprstuvx-+", strict=True))
 SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᵈᵉⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛˣ⁻", "0123456789abdeijklmnoprstuvx-", strict=True))
 _SCRIPT_RUN = re.compile("([" + "".join(SUBSCRIPTS) + "]+)|([" + "".join(SUPERSCRIPTS) + "]+)")
 
@@ -336,6 +337,14 @@ def tokenize(text: str, latex: bool) -> list[Tok]:
                 continue
         if c == "\\":
             i = _macro(text, i, toks)
+            continue
+        if not latex and text.startswith("**", i):  # d_k**0.5, as in Python
+            toks.append(Tok("SUP", "^"))
+            i += 2
+            continue
+        if not latex and _DOT_T.match(text, i) and i and (text[i - 1].isalnum() or text[i - 1] == ")"):
+            toks.append(Tok("TRANSPOSE", "T"))  # K.T, as in NumPy
+            i += 2
             continue
         if c == "." and text.startswith("..", i):
             j = i
@@ -477,7 +486,12 @@ def _plain_subscripts(toks: list[Tok]) -> list[Tok]:
     """``e_ti`` in plain text is ``e_{ti}``: a word after ``_`` is that many index letters."""
     out: list[Tok] = []
     for n, t in enumerate(toks):
-        if t.type == "WORD" and n and toks[n - 1].type == "SUB" and t.value.isalpha() and len(t.value) <= 3:
+        short = t.type == "WORD" and t.value.isalpha() and len(t.value) <= 3
+        braced = n > 1 and toks[n - 1].type == "LBRACE" and toks[n - 2].type == "SUB"
+        if short and braced and n + 1 < len(toks) and toks[n + 1].type == "RBRACE":
+            out += [Tok("SYM", ch) for ch in t.value]  # αᵢⱼ, read as α_{ij}
+            continue
+        if short and n and toks[n - 1].type == "SUB":
             out += [Tok("LBRACE", "{"), *(Tok("SYM", ch) for ch in t.value), Tok("RBRACE", "}")]
         else:
             out.append(t)
