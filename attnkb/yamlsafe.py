@@ -186,3 +186,28 @@ def _anchor(anchors: dict[str, tuple[Node, int]], event: Any, node: Node, size: 
             event.start_mark,
         )
     anchors[event.anchor] = (node, size)
+
+
+def duplicate_key(root: Node | None) -> ScalarNode | None:
+    """The first key written twice in one mapping, anywhere in the tree (None when none is).
+
+    PyYAML keeps the last value silently, while the lines we report (and the numbers
+    ``--update`` rewrites) are found from the first: a block holding both is ambiguous.
+    """
+    stack, seen_nodes = [root] if root is not None else [], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen_nodes:  # aliases share nodes: visit each once
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, MappingNode):
+            keys: set[str] = set()
+            for key, value in node.value:
+                if isinstance(key, ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if key.value in keys:
+                        return key
+                    keys.add(key.value)
+                stack += [key, value]
+        elif isinstance(node, SequenceNode):
+            stack += node.value
+    return None

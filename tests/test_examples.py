@@ -276,6 +276,9 @@ MALFORMED = [  # (block body, message, line of the complaint in the note)
     (f"op: dot\nq: {Q}\nk: {Q}\nmask: {{window: true}}", "mask must be causal", 9),
     (f"op: local\nq: {Q}\nk: {Q}\nwindow: 1\nmask: {{window: 1}}", "supports mask: causal only", 10),
     ("op: softmax\nscores: [[0, 1]]\nmask: causal", "op 'softmax' takes no mask", 8),
+    # a key written twice: YAML keeps the last silently, lines and --update follow the first
+    (f"op: dot\nq: {Q}\nk: {Q}\nq: [[9, 9]]", "key 'q' is given twice", 9),
+    (f"op: dot\nq: {Q}\nk: {Q}\nexpect:\n  weights: [[1]]\n  weights: [[2]]", "key 'weights' is given twice", 11),
     # every array the block implies counts: multihead's random projections would be 3.6e9 numbers
     ("op: multihead\nx: {random: [1, 30000]}\nheads: 1", "block needs 3,600,", 5),
     ("op: additive\nq: {random: [3000, 2]}\nk: {random: [3000, 2]}\nw_q: {random: [2, 64]}\nw_k: {random: [2, 64]}\n"

@@ -106,6 +106,9 @@ def parse_block(path: str, line: int, text: str, max_elements: int = DEFAULT_MAX
         ) from exc
     if not isinstance(data, dict):
         raise block.error("an attention block must be a YAML mapping")
+    twice = yamlsafe.duplicate_key(block.node)
+    if twice is not None:
+        raise block.error(f"key {twice.value!r} is given twice", twice)
     block.data = data
     op = data.get("op")
     if not isinstance(op, str) or op not in OPS:
