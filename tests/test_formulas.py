@@ -272,6 +272,17 @@ def test_large_arrays_are_refused_before_allocating(make_vault):
     assert r.status == "unsupported" and "1,000,000" in r.message
 
 
+def test_long_chains_of_products_are_refused_before_the_work(make_vault):
+    big = (
+        "```attention\nop: scaled_dot\nq: {random: [500, 16], seed: 1}\nk: {random: [500, 16], seed: 2}\n"
+        "v: {random: [500, 16], seed: 3}\n```"
+    )
+    r = one(make_vault, r"$O = (QK^\top)(QK^\top)(QK^\top) V$" + f"\n\n{big}")
+    assert r.status == "unsupported" and "operations" in r.message
+    r = one(make_vault, r"$O = \mathrm{softmax}(QK^\top / \sqrt{d_k}) V$" + f"\n\n{big}")
+    assert r.status == "pass"
+
+
 def test_what_is_not_a_formula():
     body = (
         "价格 $5 到 $10 之间\n\n`$O = AV$` in code\n\n```python\nO = A @ V\n```\n\n"

@@ -28,7 +28,7 @@ from attnkb.formulas.find import Formula, find_formulas
 from attnkb.formulas.grammar import Node, parse
 from attnkb.formulas.inputs import RANDOM_OPS, Inputs, random_inputs
 from attnkb.formulas.lexer import MULTIHEAD_CALLS, OUTPUT_CALLS
-from attnkb.formulas.values import ShapeError, Val, align
+from attnkb.formulas.values import MAX_WORK, ShapeError, Val, align, work_budget, work_left
 
 STATUSES = ("pass", "fail", "unsupported", "context")
 RTOL, ATOL = 1e-6, 1e-8
@@ -311,7 +311,7 @@ def evaluate_links(
     for convention in ("row", "column"):
         ev = Evaluator(inputs, convention, definitions, free)
         try:
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), work_budget():
                 lhs = _lhs_value(ev, tree.kids[0], inputs)
                 worst: Outcome | None = None
                 skipped: Outcome | None = None
@@ -440,6 +440,7 @@ def _mentions(node: Node, name: str) -> bool:
 
 
 MAX_SLIP_TRIES = 60
+MAX_HINT_WORK = 2 * MAX_WORK  # all the tries together: a hint is a help, not worth seconds
 
 
 def find_hint(tree: Node, target: str | None, runs, definitions, free) -> str:
@@ -458,13 +459,14 @@ def find_hint(tree: Node, target: str | None, runs, definitions, free) -> str:
                 candidates.append((hint, tree, {**definitions, "M": replace(mask_def, rhs=fixed)}))
         for hint, fixed in _swapped_cases(mask_def.rhs):
             candidates.append((hint, tree, {**definitions, "M": replace(mask_def, rhs=fixed)}))
-    for hint, candidate, defs in candidates:
-        for inputs in runs:
-            tries += 1
-            if tries > MAX_SLIP_TRIES:
-                return ""
-            if evaluate_links(candidate, inputs, defs, free).status == "pass":
-                return hint
+    with work_budget(MAX_HINT_WORK):
+        for hint, candidate, defs in candidates:
+            for inputs in runs:
+                tries += 1
+                if tries > MAX_SLIP_TRIES or not work_left():
+                    return ""
+                if evaluate_links(candidate, inputs, defs, free).status == "pass":
+                    return hint
     return ""
 
 

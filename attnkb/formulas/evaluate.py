@@ -30,6 +30,7 @@ from attnkb.formulas.values import (
     matrix,
     reduce_axis,
     scalar,
+    spend,
     transpose,
 )
 
@@ -349,6 +350,7 @@ class Evaluator:
         if self.inputs is None or len(args) != 3 or any(a.axes or a.scalar or a.vector for a in args):
             raise Unbound("Attention(·, ·, ·) is evaluated on three matrices with a block's score")
         q, k, v = (a.data for a in args)
+        spend(q.shape[0] * k.shape[0] * (q.shape[-1] + v.shape[-1]))
         try:
             fn = self.inputs.attention if which == "attention" else self.inputs.multihead
             return matrix(fn(q, k, v))
