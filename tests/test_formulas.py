@@ -81,6 +81,9 @@ RIGHT = {
     "unicode scripts on α": "```\nαᵢⱼ = exp(eᵢⱼ) / Σₖ exp(eᵢₖ)\n```",
     "numpy spelling": "```\nAttention(Q, K, V) = softmax((Q @ K.T) / d_k**0.5) @ V\n```",
     "× as the product": "```\nAttention(Q, K, V) = softmax(Q × K^T / √d_k) × V\n```",
+    "Σ with its index left out": "```\nc_t = Σ α_ti × h_i\n```",
+    "encoder states h^e": r"$c_i = \sum_j \alpha_{ij} h_j^e$",
+    "cross-attention names": "```\nCrossAttention(Q_dec, K_enc, V_enc) = softmax(Q_dec × K_enc^T / √d_k) × V_enc\n```",
     "chain to rows": r"$\mathrm{Attention}(Q,K,V) = \mathrm{softmax}(QK^T/\sqrt{d_k})V = \sum_j \alpha_{ij} v_j$",
 }
 
@@ -151,6 +154,18 @@ def test_missing_sqrt_fails_against_a_scaled_block_and_passes_against_a_dot_one(
     assert r.hint.startswith("√d_k is missing")
     assert r.first_diff is not None and r.first_diff["kernel"] != r.first_diff["formula"]
     assert one(make_vault, f"{formula}\n\n{SCALED.replace('scaled_dot', 'dot')}").status == "pass"
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        r"$O = \mathrm{softmax}(KQ^\top / \sqrt{d_k}) V$",  # right only when Q = K
+        "```\nc_t = Σ α_it × h_i\n```",
+    ],
+)
+def test_formulas_right_only_for_self_attention_inputs_fail(make_vault, formula):
+    r = one(make_vault, formula)
+    assert r.status == "fail", r.message
 
 
 def test_a_wrong_additive_score_fails(make_vault):

@@ -313,6 +313,7 @@ def evaluate_links(
         try:
             with np.errstate(all="ignore"), work_budget():
                 lhs = _lhs_value(ev, tree.kids[0], inputs)
+                ev.kept = lhs.axes
                 worst: Outcome | None = None
                 skipped: Outcome | None = None
                 for link in tree.kids[1:]:
@@ -586,7 +587,11 @@ def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> F
                 outcome = Outcome("pass", "agrees with the block's inputs without its mask")
         return _finish(result, outcome, tree, target, [block], definitions, False)
     same = _mentions_indexed(tree, "h") and not _mentions_values(tree)
-    runs = [random_inputs(op, values_are_keys=same) for op in RANDOM_OPS]
+    # self-attention inputs (Q = K = V) only for formulas that do not tell queries from keys:
+    # with them, softmax(KQᵀ)V would "agree"
+    both = any(_mentions(tree, n) for n in "Qqs") and any(_mentions(tree, n) for n in "Kkh")
+    ops = [op for op in RANDOM_OPS if not (both and op == "self")]
+    runs = [random_inputs(op, values_are_keys=same) for op in ops]
     outcomes = [(inputs, evaluate_links(tree, inputs, definitions, free=False)) for inputs in runs]
     passed = [(i, o) for i, o in outcomes if o.status == "pass"]
     if passed:

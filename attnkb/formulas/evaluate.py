@@ -39,6 +39,9 @@ WEIGHT_SYMS = {"A", "P", "alpha"}
 OUTPUT_ROWS = {"c", "o"}
 FREE_SCALARS = {"c", "T", "tau", "beta", "lambda", "t", "a", "C"}
 MAX_DEFINITION_DEPTH = 6
+SIDES = {"e": "h", "enc": "h", "d": "s", "dec": "s"}  # h^e encoder states (keys), h^d decoder (queries)
+# Q_dec, K_enc, V_enc: the same matrices, named for the side they come from
+SIDE_NAMES = {"Q": ("dec", "decoder"), "K": ("enc", "encoder"), "V": ("enc", "encoder")}
 
 
 class Unbound(FormulaError):
@@ -67,6 +70,7 @@ class Evaluator:
     lengths: dict[str, int] = field(default_factory=dict)
     env: dict[str, int] = field(default_factory=dict)  # index letter → a number (head_1)
     depth: int = 0
+    kept: tuple[str, ...] | None = None  # the left side's indices, once it is evaluated
 
     # --- the tree ----------------------------------------------------------------------------
 
@@ -173,6 +177,8 @@ class Evaluator:
                     sub = script
                 elif kind == "sup" and sup is None and name in ("W", "U") and _letter(script):
                     sup = _letter(script)
+                elif kind == "sup" and name == "h" and _letter(script) in SIDES:
+                    name = SIDES[_letter(script)]  # h_j^e: an encoder state; h_{i-1}^d: the decoder's
                 elif kind == "prime":
                     primes += "'"
                 else:
@@ -210,11 +216,19 @@ class Evaluator:
         body, scripts = node.kids[0], dict(zip(node.value, node.kids[1:], strict=False))
         sub = scripts.get("sub")
         if sub is None:
-            raise FormulaError("a sum without an index (Σ_j) is not evaluated")
+            return self._implicit_sum(body)
         var, cond = _sum_index(sub)
         val = self.eval(body)
         where = self.condition(cond) if cond is not None else None
         return reduce_axis(val, var, np.sum, where)
+
+    def _implicit_sum(self, body: Node) -> Val:
+        """``c_t = Σ α_ti h_i``: the sum runs over the one index the left side does not keep."""
+        val = self.eval(body)
+        free = [a for a in val.axes if a not in self.kept and not a.startswith("·")]
+        if self.kept is None or len(free) != 1:
+            raise FormulaError("a sum without an index (Σ_j) is not evaluated")
+        return reduce_axis(val, free[0], np.sum)
 
     def _cases(self, node: Node) -> Val:
         values, conds, default = [], [], None
@@ -475,6 +489,8 @@ class Evaluator:
             return None
         if name in ("W", "U"):
             return self._weight(name, subs, sup, letters, words, numbers, row)
+        if name in SIDE_NAMES and sup is None and subs == words and words[0] in SIDE_NAMES[name]:
+            return matrix(a[name.lower()]) if name.lower() in a and len(words) == 1 else None
         if sup is not None:
             return None
         key = "".join(str(s) for s in subs)
