@@ -498,8 +498,31 @@ def _plain_subscripts(toks: list[Tok]) -> list[Tok]:
     return out
 
 
+BRACKET_CALLS = {"softmax", "Softmax", "exp", "tanh"}  # softmax[QKᵀ/√d_k] is a call too
+
+
+def _bracket_calls(toks: list[Tok]) -> list[Tok]:
+    out = list(toks)
+    for n, t in enumerate(toks):
+        if (
+            t.type != "LBRACK"
+            or not n
+            or toks[n - 1].type != "WORD"
+            or toks[n - 1].value not in BRACKET_CALLS
+        ):
+            continue
+        depth = 0
+        for m in range(n, len(toks)):
+            depth += {"LBRACK": 1, "RBRACK": -1}.get(toks[m].type, 0)
+            if depth == 0:
+                out[n], out[m] = Tok("LPAR", "("), Tok("RPAR", ")")
+                break
+    return out
+
+
 def _mark_calls(toks: list[Tok]) -> list[Tok]:
     """A ``(`` right after a name (and its scripts) opens an argument list, not a factor."""
+    toks = _bracket_calls(toks)
     out = list(toks)
     for n, t in enumerate(toks):
         if t.type != "LPAR" or n == 0:
