@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -78,6 +79,27 @@ PIECES = st.sampled_from(
         "\\bar{K}",
         "'",
         "\\|",
+        "⊤",
+        "\u200b",
+        "\u202e",
+        "\\tag{1}",
+        "s_{t-1}",
+        "h_j^e",
+        "**",
+        ".T",
+        "\\sqrt[3]",
+        "\\triangleq",
+        "×",
+        "Q_{dec}",
+        "\\left[",
+        "\\right]",
+        "\\sum",
+        "QK^\\top",
+        "(QK^\\top)",
+        "\\begin{pmatrix}",
+        "\\def",
+        "\\input{x}",
+        "\\write18",
     ]
 )
 FORMULAS = st.lists(PIECES, max_size=40).map("".join) | st.text(max_size=300)
@@ -202,3 +224,33 @@ def test_the_attention_formula_in_any_spelling_agrees_with_a_block(formula, shap
 def test_a_slip_in_any_spelling_fails(formula, shape):
     row = _verdict(formula, shape)
     assert row.status == "fail", (formula, row.message)
+
+
+# --- time: products of large matrices are refused by the work budget, not computed ---------------
+
+PRODUCTS = st.sampled_from([
+    "QK^\\top", "(QK^\\top)", "V", "V^\\top", "Q", "K^\\top", "\\mathrm{softmax}(", ")", "+", "\\exp(", "M",
+    "/\\sqrt{d_k}", "\\sum_j", "q_i", "k_j", "v_j", "\\alpha_{ij}", "\\cdot", "e_{ij}", "\\frac{", "}{", "}",
+])  # fmt: skip
+
+
+@functools.cache
+def _large_block() -> list:
+    from attnkb.examples.runner import run_block
+    from attnkb.formulas.inputs import from_block
+
+    text = (
+        "op: scaled_dot\nq: {random: [400, 32], seed: 1}\nk: {random: [400, 32], seed: 2}\n"
+        "v: {random: [400, 32], seed: 3}\nmask: causal\n"
+    )
+    return [(9, from_block(run_block("n.md", 9, text)))]
+
+
+@settings(deadline=1000, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(PRODUCTS, min_size=1, max_size=25).map("".join))
+def test_products_on_a_large_block_stay_fast(formula):
+    try:
+        rows = check_formulas("n.md", f"$$O = {formula}$$\n", 1, _large_block(), [1])
+    except AttnkbError:
+        return
+    assert all(r.status in ("pass", "fail", "unsupported", "context") for r in rows)
