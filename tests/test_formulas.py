@@ -298,12 +298,31 @@ def test_long_chains_of_products_are_refused_before_the_work(make_vault):
     assert r.status == "pass"
 
 
+def test_a_note_with_hundreds_of_formulas_is_checked_up_to_the_limit():
+    from attnkb.formulas.check import MAX_FORMULAS, check_formulas
+
+    body = "".join(
+        rf"$O = \mathrm{{softmax}}(QK^\top \sqrt{{d_k}})V$ line {n}" + "\n" for n in range(MAX_FORMULAS + 20)
+    )
+    rows = check_formulas("n.md", body, 1, [], [])
+    assert len(rows) == MAX_FORMULAS + 1
+    assert [r.line for r in rows[:3]] == [1, 2, 3] and {r.status for r in rows[:-1]} == {"fail"}
+    assert rows[-1].status == "unsupported" and rows[-1].line == MAX_FORMULAS + 1
+    assert f"over {MAX_FORMULAS} formulas" in rows[-1].message
+
+
 def test_what_is_not_a_formula():
     body = (
         "价格 $5 到 $10 之间\n\n`$O = AV$` in code\n\n```python\nO = A @ V\n```\n\n"
         "```\n编码器隐状态: h1, h2\n```\n\n```attention\nop: dot\n```\n"
     )
     assert find_formulas(body) == []
+
+
+def test_a_paragraph_starting_with_math_and_ending_with_a_digit():
+    body = "$O = AV$ for 2\n$A = P$ line 1\n\n$\\alpha_{ij}$ sums to 1\n"
+    found = [(f.line, f.text) for f in find_formulas(body)]
+    assert found == [(1, "O = AV"), (2, "A = P"), (4, "\\alpha_{ij}")]
 
 
 def test_formula_lines_point_into_the_file():

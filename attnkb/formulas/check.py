@@ -31,6 +31,7 @@ from attnkb.formulas.lexer import MULTIHEAD_CALLS, OUTPUT_CALLS
 from attnkb.formulas.values import MAX_WORK, ShapeError, Val, align, work_budget, work_left
 
 STATUSES = ("pass", "fail", "unsupported", "context")
+MAX_FORMULAS = 500  # per note: real notes state a few dozen; a generated one must not take minutes
 RTOL, ATOL = 1e-6, 1e-8
 SHOWN = 160  # characters of a formula kept in a row
 
@@ -535,9 +536,25 @@ def check_formulas(
     heading_lines: list[int],
 ) -> list[FormulaResult]:
     """Every formula of a note body: found, parsed, bound to the nearest block, compared."""
-    parts = [p for f in find_formulas(body, first_line) for p in prepare(f)]
+    parts = []
+    for formula in find_formulas(body, first_line):
+        if len(parts) >= MAX_FORMULAS:
+            skipped = FormulaResult(path, formula.line, _shown(formula.text), "unsupported")
+            skipped.message = (
+                f"over {MAX_FORMULAS} formulas in this note; this one and the rest are not checked"
+            )
+            break
+        parts += prepare(formula)
+    else:
+        skipped = None
     definitions = definitions_of(parts)
-    return [_check_part(path, part, definitions, block_inputs, heading_lines) for part in parts]
+    results, seen = [], {}
+    for part in parts:  # a formula repeated next to the same block has the same verdict
+        key = (part.text, part.latex, id(_nearest(part.line, block_inputs, heading_lines)))
+        if key not in seen:
+            seen[key] = _check_part(path, part, definitions, block_inputs, heading_lines)
+        results.append(replace(seen[key], line=part.line))
+    return [*results, skipped] if skipped else results
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")

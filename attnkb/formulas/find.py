@@ -27,12 +27,33 @@ class Formula:
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
     from mdit_py_plugins.dollarmath import dollarmath_plugin
+    from mdit_py_plugins.dollarmath.index import math_inline_dollar
     from mdit_py_plugins.texmath import texmath_plugin
 
     md = MarkdownIt("commonmark", {"html": True}).enable(["table"])
     md.use(dollarmath_plugin, allow_digits=False, double_inline=True)
+    md.inline.ruler.at("math_inline", _first_dollar_fix(math_inline_dollar(True, False, True)))
     md.use(texmath_plugin, delimiters="brackets")
     return md
+
+
+def _first_dollar_fix(rule):
+    """The plugin reads "the character before" a ``$`` at position 0 as ``src[-1]``: a paragraph
+    that starts with ``$O = AV$`` and ends with a digit lost its formula (and paired the next
+    ``$`` with the following line's). Give the rule a source whose last character is no digit.
+    """
+
+    def rule_at_start(state, silent: bool) -> bool:
+        if state.pos or not state.src[-1:].isdigit():
+            return rule(state, silent)
+        src = state.src
+        state.src = src + " "  # past posMax: nothing is read from it but the misread src[-1]
+        try:
+            return rule(state, silent)
+        finally:
+            state.src = src
+
+    return rule_at_start
 
 
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
