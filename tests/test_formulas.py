@@ -84,6 +84,12 @@ RIGHT = {
     "Σ with its index left out": "```\nc_t = Σ α_ti × h_i\n```",
     "encoder states h^e": r"$c_i = \sum_j \alpha_{ij} h_j^e$",
     "cross-attention names": "```\nCrossAttention(Q_dec, K_enc, V_enc) = softmax(Q_dec × K_enc^T / √d_k) × V_enc\n```",
+    "multi-head, random heads": r"$\mathrm{MultiHead}(Q, K, V) = \mathrm{Concat}(\mathrm{head}_1, \ldots, \mathrm{head}_h) W^O$, "
+    r"$\mathrm{head}_i = \mathrm{Attention}(QW_i^Q, KW_i^K, VW_i^V)$",
+    "multi-head, plain": "```\nMultiHead(Q,K,V) = Concat(head₁, head₂, ..., headₕ)W^O\n"
+    "where head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V)\n```",
+    "multi-head self-attention": r"$\mathrm{MHA}(X) = \mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_h)W^O$, "
+    r"$\mathrm{head}_i = \mathrm{softmax}\left(\frac{XW_i^Q (XW_i^K)^\top}{\sqrt{d_k}}\right) XW_i^V$",
     "chain to rows": r"$\mathrm{Attention}(Q,K,V) = \mathrm{softmax}(QK^T/\sqrt{d_k})V = \sum_j \alpha_{ij} v_j$",
 }
 
@@ -195,6 +201,19 @@ def test_multihead_with_concat_and_head_i(make_vault):
     assert no_wo.status == "fail"
     wrong_head = HEAD.replace("XW_i^K", "XW_i^Q")
     assert one(make_vault, f"{wrong_head}, {mha}\n\n{MULTIHEAD}").status == "fail"
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        RIGHT["multi-head, random heads"].replace(" W^O$", "$"),
+        RIGHT["multi-head, random heads"].replace("QW_i^Q", "QW_i^K"),
+        RIGHT["multi-head self-attention"].replace(r"\sqrt{d_k}", "d_k"),
+    ],
+)
+def test_wrong_multi_head_formulas_fail_with_random_heads(make_vault, formula):
+    r = one(make_vault, formula)
+    assert r.status == "fail" and r.op.startswith("multihead"), r.message
 
 
 def test_context_vector_with_indices_swapped_fails(make_vault):

@@ -608,6 +608,8 @@ def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> F
     # with them, softmax(KQᵀ)V would "agree"
     both = any(_mentions(tree, n) for n in "Qqs") and any(_mentions(tree, n) for n in "Kkh")
     ops = [op for op in RANDOM_OPS if not (both and op == "self")]
+    if _about_heads(tree):  # MultiHead(…) = Concat(head_1, …, head_h) W^O: random heads only
+        ops = ["multihead" if both or not _mentions(tree, "X") else "multihead-self"]
     runs = [random_inputs(op, values_are_keys=same) for op in ops]
     outcomes = [(inputs, evaluate_links(tree, inputs, definitions, free=False)) for inputs in runs]
     passed = [(i, o) for i, o in outcomes if o.status == "pass"]
@@ -625,6 +627,13 @@ def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> F
     inputs, outcome = next(((i, o) for i, o in failed if o.first_diff), failed[0])
     result.op = _op_name(inputs)
     return _finish(result, outcome, tree, target, [i for i, _ in failed], definitions, False)
+
+
+def _about_heads(tree: Node) -> bool:
+    return any(
+        n.kind in ("call", "word") and (n.value[0] if n.kind == "call" else n.value) in MULTIHEAD_CALLS
+        for n in tree.kids[0].walk()
+    ) or _contains(tree, "call", "Concat")
 
 
 def _mentions_values(tree: Node) -> bool:

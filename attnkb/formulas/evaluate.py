@@ -375,8 +375,13 @@ class Evaluator:
 
     def concat(self, args_node: Node) -> Val:
         items = list(args_node.kids)
-        if len(items) == 3 and items[1].kind == "dots":
-            items = self._expand(items[0], items[2])
+        if len(items) >= 3 and items[-2].kind == "dots":  # head_1, …, head_h or head_1, head_2, …, head_h
+            expanded = self._expand(items[0], items[-1])
+            if [self._name_of(i) for i in items[:-2]] != [
+                self._name_of(e) for e in expanded[: len(items) - 2]
+            ]:
+                raise FormulaError("Concat(x_1, x_2, …, x_n) needs its first items numbered 1, 2, …")
+            items = expanded
         vals = [self.eval(i) for i in items]
         if any(v.axes or v.scalar for v in vals):
             raise FormulaError("Concat takes matrices")
@@ -385,6 +390,12 @@ class Evaluator:
             raise ShapeError("Concat of matrices with different row counts")
         budget((next(iter(rows)), sum(v.inner[1] for v in vals)))
         return Val(np.concatenate([v.data for v in vals], axis=-1))
+
+    @staticmethod
+    def _name_of(n: Node) -> tuple | None:
+        if n.kind == "post" and n.value == ("sub",) and n.kids[0].kind in ("sym", "word"):
+            return n.kids[0].value, _number(n.kids[1])
+        return None
 
     def _expand(self, first: Node, last: Node) -> list[Node]:
         """``head_1, …, head_h``: one node per head, numbered 1..h from the block."""

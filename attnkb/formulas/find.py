@@ -58,6 +58,7 @@ def _first_dollar_fix(rule):
 
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 _LABEL = re.compile(r"^[^=]{0,40}?[:：]\s*(?=\S)")
+_LEAD = re.compile(r"^(?:where|with|let|and)\s+(?=[^=\s]+\s*=)", re.IGNORECASE)  # where head_i = …
 _TRAILING_NOTE = re.compile(r"\s{2,}(\(|（|#|//).*$")
 
 
@@ -107,6 +108,7 @@ def _plain_lines(content: str, first: int) -> list[Formula]:
     out = []
     for n, raw in enumerate(content.splitlines()):
         text = _TRAILING_NOTE.sub("", raw.strip())
+        text = _LEAD.sub("", text)
         label = _LABEL.match(text)
         if label and "=" not in label.group(0):
             text = text[label.end() :]
