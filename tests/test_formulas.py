@@ -174,6 +174,32 @@ def test_formulas_right_only_for_self_attention_inputs_fail(make_vault, formula)
     assert r.status == "fail", r.message
 
 
+ADDITIVE = """```attention
+op: additive
+q: [[1.0, 0.5], [0.3, -0.2]]
+k: [[0.2, 0.1], [1.0, -1.0], [0.5, 0.5]]
+w_q: {random: [2, WIDTH], seed: 1}
+w_k: {random: [2, WIDTH], seed: 2}
+v_a: {random: [WIDTH], seed: 3}
+```"""
+
+
+@pytest.mark.parametrize("width", [2, 3])  # square projections conform under every reading
+@pytest.mark.parametrize(
+    "formula",
+    [
+        r"$e_{ij} = v_a^\top \tanh(q_i W_q + k_j W_k)$",  # rows
+        r"$e_{ij} = v_a^\top \tanh(W_q q_i + W_k k_j)$",  # columns, W_q read as its transpose
+        r"$e_{ij} = v_a^\top \tanh(W_q^\top q_i + W_k^\top k_j)$",  # columns, W_q as the block stores it
+    ],
+)
+def test_additive_scores_in_every_convention_agree_with_a_block(make_vault, formula, width):
+    r = one(make_vault, f"{formula}\n\n{ADDITIVE.replace('WIDTH', str(width))}")
+    assert r.status == "pass", r.message
+    wrong = one(make_vault, f"{formula.replace('+', '-')}\n\n{ADDITIVE.replace('WIDTH', str(width))}")
+    assert wrong.status == "fail", wrong.message
+
+
 def test_a_wrong_additive_score_fails(make_vault):
     r = one(make_vault, r"$e_{tj} = v_a^\top \tanh(W_a s_{t-1} - U_a h_j)$")
     assert r.status == "fail" and r.first_diff is not None, r.message

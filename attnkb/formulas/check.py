@@ -17,6 +17,7 @@ import numpy as np
 
 from attnkb.errors import FormulaError
 from attnkb.formulas.evaluate import (
+    COLUMN_STORED,
     OUTPUT_ROWS,
     WEIGHT_SYMS,
     Definition,
@@ -301,6 +302,11 @@ def _dims(inner: tuple[int, ...]) -> str:
 # --- one formula against one set of inputs ------------------------------------------------------
 
 
+class _Differs(Exception):
+    def __init__(self, outcome: Outcome):
+        self.outcome = outcome
+
+
 def evaluate_links(
     tree: Node, inputs: Inputs | None, definitions: dict[str, Definition], free: bool
 ) -> Outcome:
@@ -309,7 +315,10 @@ def evaluate_links(
     A link we cannot evaluate is left out; the others are still compared.
     """
     errors = []
-    for convention in ("row", "column"):
+    failed: Outcome | None = None  # values that differ under one reading may agree under another
+    for convention in ("row", "column", COLUMN_STORED):
+        if failed is not None and not work_left():
+            break
         ev = Evaluator(inputs, convention, definitions, free)
         try:
             with np.errstate(all="ignore"), work_budget():
@@ -325,25 +334,29 @@ def evaluate_links(
                         continue
                     if got.status == "fail":
                         got.convention = convention
-                        return got
+                        raise _Differs(got)
                     worst = (
                         got if worst is None or (got.max_abs_diff or 0) > (worst.max_abs_diff or 0) else worst
                     )
             if worst is None:
-                return skipped
+                return failed or skipped
             worst.convention = convention
             return worst
+        except _Differs as exc:
+            failed = failed or exc.outcome
         except ShapeError as exc:
             errors.append(str(exc))
         except Unbound as exc:
-            return Outcome("unsupported", exc.message, symbol=exc.symbol)
+            return failed or Outcome("unsupported", exc.message, symbol=exc.symbol)
         except (FormulaError, LookupError) as exc:
-            return Outcome("unsupported", str(exc) or "not evaluated")
+            return failed or Outcome("unsupported", str(exc) or "not evaluated")
         except (ValueError, FloatingPointError, OverflowError, IndexError) as exc:
-            return Outcome("unsupported", f"not evaluated ({exc})")
+            return failed or Outcome("unsupported", f"not evaluated ({exc})")
+    if failed is not None:
+        return failed
     if _contains(tree, "stack"):  # W_a [s; h]: our W_a is sized for s alone, not for the two stacked
         return Outcome("unsupported", "a matrix applied to [a; b] has no value here")
-    return Outcome("fail", f"shapes do not conform under either convention: {errors[0]}", convention="row")
+    return Outcome("fail", f"shapes do not conform under any convention: {errors[0]}", convention="row")
 
 
 # --- the slips behind a failure ---------------------------------------------------------------------
@@ -679,6 +692,8 @@ def _finish(result, outcome: Outcome, tree, target, runs, definitions, free) -> 
         message = message or f"agrees with the kernel ({where}{', op ' + result.op if result.op else ''})"
     if outcome.convention == "column" and outcome.status in ("pass", "fail"):
         message += " [column-vector convention: rows do not conform]"
+    if outcome.convention == COLUMN_STORED and outcome.status in ("pass", "fail"):
+        message += " [column vectors, projections as the block stores them: W_qᵀ q]"
     if outcome.status == "fail":
         hint = find_hint(tree, target, runs, definitions, free)
         if hint:

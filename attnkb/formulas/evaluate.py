@@ -39,6 +39,7 @@ WEIGHT_SYMS = {"A", "P", "alpha"}
 OUTPUT_ROWS = {"c", "o"}
 FREE_SCALARS = {"c", "T", "tau", "beta", "lambda", "t", "a", "C"}
 MAX_DEFINITION_DEPTH = 6
+COLUMN_STORED = "column-stored"
 SIDES = {"e": "h", "enc": "h", "d": "s", "dec": "s"}  # h^e encoder states (keys), h^d decoder (queries)
 # Q_dec, K_enc, V_enc: the same matrices, named for the side they come from
 SIDE_NAMES = {"Q": ("dec", "decoder"), "K": ("enc", "encoder"), "V": ("enc", "encoder")}
@@ -499,7 +500,9 @@ class Evaluator:
                 return self._rows(inputs.output, HIDDEN_Q)
             return None
         if name in ("W", "U"):
-            return self._weight(name, subs, sup, letters, words, numbers, row)
+            # "column-stored": vectors as columns, projections as the block stores them (W_q^T q)
+            as_stored = row or self.convention == COLUMN_STORED
+            return self._weight(name, subs, sup, letters, words, numbers, as_stored)
         if name in SIDE_NAMES and sup is None and subs == words and words[0] in SIDE_NAMES[name]:
             return matrix(a[name.lower()]) if name.lower() in a and len(words) == 1 else None
         if sup is not None:
