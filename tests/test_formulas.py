@@ -213,6 +213,21 @@ def test_wrong_mask_sign_against_a_causal_block(make_vault):
     assert right.status == "pass"
 
 
+CAUSAL_ENTRIES = (
+    r"$$A_{ij} = \frac{\exp(q_i \cdot k_j / \sqrt{d_k})}{\sum_{l \le i} \exp(q_i \cdot k_l / \sqrt{d_k})}"
+    r"COND$$"
+)
+
+
+@pytest.mark.parametrize("condition", [r", \quad j \le i", r" \qquad (j \leq i)", r", \text{for } j \le i"])
+def test_a_formula_is_compared_only_where_its_stated_condition_holds(make_vault, condition):
+    r = one(make_vault, CAUSAL_ENTRIES.replace("COND", condition) + f"\n\n{CAUSAL}")
+    assert r.status == "pass", r.message
+    assert r.formula.endswith(("j \\le i", "j \\leq i")), r.formula
+    wrong = one(make_vault, CAUSAL_ENTRIES.replace("COND", condition.replace("le", "ge")) + f"\n\n{CAUSAL}")
+    assert wrong.status == "fail", wrong.message
+
+
 def test_formula_without_the_blocks_mask_is_not_a_false_alarm(make_vault):
     r = one(make_vault, r"$O = \mathrm{softmax}(QK^\top / \sqrt{d_k})V$" + f"\n\n{CAUSAL}")
     assert r.status == "pass" and "without its mask" in r.message

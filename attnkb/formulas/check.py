@@ -75,6 +75,8 @@ class Part:
     latex: bool
     tree: Node | None = None
     error: str = ""
+    condition: Node | None = None  # "…, \\quad j \\le i": where the formula is stated to hold
+    condition_text: str = ""
 
 
 # --- splitting display math into its formulas ---------------------------------------------------
@@ -104,18 +106,39 @@ def split_parts(formula: Formula) -> list[Part]:
             continue
         i += 1
     pieces.append(text[start:])
-    out = []
+    out: list[Part] = []
     for piece in pieces:
         for sub in _split_commas(piece):
             sub = sub.strip().strip(",;.，。").strip()
             sub = re.sub(r"^&|(?<!\\)&(?=\s*=)", "", sub).strip()
+            condition = _CONDITION.fullmatch(sub)
+            if condition and out and out[-1].condition is None and "=" in out[-1].text:
+                out[-1].condition = _condition_tree(condition.group(1))
+                if out[-1].condition is not None:
+                    out[-1].condition_text = " ".join(condition.group(1).split())
+                    continue
             if sub:
                 out.append(Part(formula.line, sub, True))
     return out
 
 
+_CONDITION = re.compile(
+    r"\(?\s*(?:\\text\{\s*(?:for|if|when|where)\s*\}|for|if)?\s*"
+    r"([a-z](?:\s*[+-]\s*\d)?\s*(?:\\leq?|\\geq?|\\lt|\\gt|\\neq?|<|>|≤|≥)\s*[a-z](?:\s*[+-]\s*\d)?)\s*\)?"
+)
+
+
+def _condition_tree(text: str) -> Node | None:
+    try:
+        tree = parse(text, True)
+    except FormulaError:
+        return None
+    return tree if tree.kind == "rel" and len(tree.kids) == 2 else None
+
+
 def _split_commas(text: str) -> list[str]:
-    """Top-level commas split only when every piece is a relation (``h = 64, g = 8``)."""
+    """Top-level commas split only when every piece is a relation (``h = 64, g = 8``), or the
+    last one is the condition the formula holds under (``A_{ij} = …, j \\le i``)."""
     pieces, depth, start = [], 0, 0
     for i, c in enumerate(text):
         if c in "({[":
@@ -127,6 +150,8 @@ def _split_commas(text: str) -> list[str]:
             start = i + 1
     pieces.append(text[start:])
     if len(pieces) > 1 and all("=" in p for p in pieces):
+        return pieces
+    if len(pieces) > 1 and all("=" in p for p in pieces[:-1]) and _CONDITION.fullmatch(pieces[-1].strip()):
         return pieces
     return [text]
 
@@ -220,7 +245,7 @@ class Outcome:
     symbol: str = ""  # for unsupported: the symbol with no value
 
 
-def compare(lhs: Val, rhs: Val) -> Outcome:
+def compare(lhs: Val, rhs: Val, where: Val | None = None) -> Outcome:
     if set(lhs.axes) != set(rhs.axes):
         rhs = _rename_hidden(lhs, rhs)
     if set(lhs.axes) != set(rhs.axes):
@@ -237,10 +262,15 @@ def compare(lhs: Val, rhs: Val) -> Outcome:
             rhs = Val(rhs.data.reshape(rhs.data.shape[: len(rhs.axes)] + li), rhs.axes)
         else:
             raise ShapeError(f"shapes differ: {_dims(li)} on the left, {_dims(ri)} on the right")
-    axes, (want, got) = align(lhs, rhs)
+    if where is not None and not set(where.axes) <= set(lhs.axes):
+        raise FormulaError("the condition uses indices the left side does not have")
+    axes, (want, got, *held) = align(lhs, rhs, *([where] if where is not None else []))
     want, got = np.broadcast_arrays(want, got)
     with np.errstate(all="ignore"):
         close = np.isclose(got, want, rtol=RTOL, atol=ATOL) | (np.isnan(want) & np.isnan(got))
+        if held:  # outside its stated condition a formula claims nothing
+            outside = ~np.broadcast_to(held[0].astype(bool), close.shape)
+            close, want, got = close | outside, np.where(outside, 0.0, want), np.where(outside, 0.0, got)
         finite = np.isfinite(want) & np.isfinite(got)
         diff = np.where(finite, np.abs(got - want), 0.0)
     worst = float(diff.max()) if diff.size else 0.0
@@ -308,7 +338,11 @@ class _Differs(Exception):
 
 
 def evaluate_links(
-    tree: Node, inputs: Inputs | None, definitions: dict[str, Definition], free: bool
+    tree: Node,
+    inputs: Inputs | None,
+    definitions: dict[str, Definition],
+    free: bool,
+    condition: Node | None = None,
 ) -> Outcome:
     """Every link of ``a = b = c`` against the left side, row convention first.
 
@@ -324,11 +358,12 @@ def evaluate_links(
             with np.errstate(all="ignore"), work_budget():
                 lhs = _lhs_value(ev, tree.kids[0], inputs)
                 ev.kept = lhs.axes
+                where = ev.condition(condition) if condition is not None else None
                 worst: Outcome | None = None
                 skipped: Outcome | None = None
                 for link in tree.kids[1:]:
                     try:
-                        got = compare(lhs, ev.eval(link))
+                        got = compare(lhs, ev.eval(link), where)
                     except Unbound as exc:
                         skipped = Outcome("unsupported", exc.message, symbol=exc.symbol)
                         continue
@@ -458,7 +493,7 @@ MAX_SLIP_TRIES = 60
 MAX_HINT_WORK = 2 * MAX_WORK  # all the tries together: a hint is a help, not worth seconds
 
 
-def find_hint(tree: Node, target: str | None, runs, definitions, free) -> str:
+def find_hint(tree: Node, target: str | None, runs, definitions, free, condition: Node | None = None) -> str:
     """Name the first slip whose correction makes the formula agree."""
     tries = 0
     mask_def = definitions.get("M")
@@ -480,7 +515,7 @@ def find_hint(tree: Node, target: str | None, runs, definitions, free) -> str:
                 tries += 1
                 if tries > MAX_SLIP_TRIES or not work_left():
                     return ""
-                if evaluate_links(candidate, inputs, defs, free).status == "pass":
+                if evaluate_links(candidate, inputs, defs, free, condition).status == "pass":
                     return hint
     return ""
 
@@ -563,7 +598,12 @@ def check_formulas(
     definitions = definitions_of(parts)
     results, seen = [], {}
     for part in parts:  # a formula repeated next to the same block has the same verdict
-        key = (part.text, part.latex, id(_nearest(part.line, block_inputs, heading_lines)))
+        key = (
+            part.text,
+            part.condition_text,
+            part.latex,
+            id(_nearest(part.line, block_inputs, heading_lines)),
+        )
         if key not in seen:
             seen[key] = _check_part(path, part, definitions, block_inputs, heading_lines)
         results.append(replace(seen[key], line=part.line))
@@ -580,7 +620,8 @@ def _shown(text: str) -> str:
 
 
 def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> FormulaResult:
-    result = FormulaResult(path, part.line, _shown(part.text), "context")
+    written = part.text + (f", {part.condition_text}" if part.condition_text else "")
+    result = FormulaResult(path, part.line, _shown(written), "context")
     if part.tree is None:
         result.status, result.message = _unparsed(part)
         return result
@@ -602,20 +643,20 @@ def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> F
         result.message = "an approximation or inequality, not compared"
         return result
     if target == "softmax":
-        outcome = evaluate_links(tree, None, definitions, free=True)
+        outcome = evaluate_links(tree, None, definitions, True, part.condition)
         result.message = outcome.message or "agrees with the kernel's softmax"
-        return _finish(result, outcome, tree, target, [None], definitions, True)
+        return _finish(result, outcome, tree, target, [None], definitions, True, part.condition)
     block = _nearest(part.line, block_inputs, heading_lines)
     if block is not None:
         result.op, result.block_line = block.op, block.block_line
-        outcome = evaluate_links(tree, block, definitions, free=False)
+        outcome = evaluate_links(tree, block, definitions, False, part.condition)
         if outcome.status == "fail" and block.unmasked is not None:
             plain = replace(
                 block, weights=block.unmasked[0], output=block.unmasked[1], mask=None, unmasked=None
             )
-            if evaluate_links(tree, plain, definitions, free=False).status == "pass":
+            if evaluate_links(tree, plain, definitions, False, part.condition).status == "pass":
                 outcome = Outcome("pass", "agrees with the block's inputs without its mask")
-        return _finish(result, outcome, tree, target, [block], definitions, False)
+        return _finish(result, outcome, tree, target, [block], definitions, False, part.condition)
     same = _mentions_indexed(tree, "h") and not _mentions_values(tree)
     # self-attention inputs (Q = K = V) only for formulas that do not tell queries from keys:
     # with them, softmax(KQᵀ)V would "agree"
@@ -624,22 +665,22 @@ def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> F
     if _about_heads(tree):  # MultiHead(…) = Concat(head_1, …, head_h) W^O: random heads only
         ops = ["multihead" if both or not _mentions(tree, "X") else "multihead-self"]
     runs = [random_inputs(op, values_are_keys=same) for op in ops]
-    outcomes = [(inputs, evaluate_links(tree, inputs, definitions, free=False)) for inputs in runs]
+    outcomes = [(inputs, evaluate_links(tree, inputs, definitions, False, part.condition)) for inputs in runs]
     passed = [(i, o) for i, o in outcomes if o.status == "pass"]
     if passed:
         inputs, outcome = passed[0]
         result.op = _op_name(inputs)
-        return _finish(result, outcome, tree, target, [inputs], definitions, False)
+        return _finish(result, outcome, tree, target, [inputs], definitions, False, part.condition)
     unsupported = [o for _, o in outcomes if o.status == "unsupported" and o.symbol not in OP_SPECIFIC]
     failed = [(i, o) for i, o in outcomes if o.status == "fail"]
     if unsupported or not failed:
         reason = unsupported[0] if unsupported else outcomes[0][1]
-        return _finish(result, reason, tree, target, [], definitions, False)
+        return _finish(result, reason, tree, target, [], definitions, False, part.condition)
     # the first in RANDOM_OPS order (plain scaled dot-product first), preferring a difference in
     # values over shapes that do not conform for that op's inputs
     inputs, outcome = next(((i, o) for i, o in failed if o.first_diff), failed[0])
     result.op = _op_name(inputs)
-    return _finish(result, outcome, tree, target, [i for i, _ in failed], definitions, False)
+    return _finish(result, outcome, tree, target, [i for i, _ in failed], definitions, False, part.condition)
 
 
 def _about_heads(tree: Node) -> bool:
@@ -680,7 +721,7 @@ def _op_name(inputs: Inputs) -> str:
     return inputs.label or inputs.op
 
 
-def _finish(result, outcome: Outcome, tree, target, runs, definitions, free) -> FormulaResult:
+def _finish(result, outcome: Outcome, tree, target, runs, definitions, free, condition=None) -> FormulaResult:
     result.status = outcome.status
     result.max_abs_diff = outcome.max_abs_diff
     result.first_diff = outcome.first_diff
@@ -695,7 +736,7 @@ def _finish(result, outcome: Outcome, tree, target, runs, definitions, free) -> 
     if outcome.convention == COLUMN_STORED and outcome.status in ("pass", "fail"):
         message += " [column vectors, projections as the block stores them: W_qᵀ q]"
     if outcome.status == "fail":
-        hint = find_hint(tree, target, runs, definitions, free)
+        hint = find_hint(tree, target, runs, definitions, free, condition)
         if hint:
             result.hint = hint
             message += f"; hint: {hint}"
