@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from attnkb.graph import Finding, Graph
+from attnkb.findings import Finding
+from attnkb.graph import Graph
 
 
-def check_vault(graph: Graph, root: Path | None = None) -> list[Finding]:
-    """Front matter problems, broken and ambiguous links, orphans, failing examples and, given
+def check_vault(
+    graph: Graph, root: Path | None = None, skipped: list[Finding] | None = None
+) -> list[Finding]:
+    """Front matter problems, broken and ambiguous links, orphans, failing examples, the files
+    the index left out (``skipped``: unreadable names, binary or oversized files) and, given
     the vault ``root`` to read bodies from, formulas that disagree with the kernel."""
     from attnkb.examples.runner import run_note_examples
 
-    findings = graph.findings()
+    findings = graph.findings() + list(skipped or [])
     for note in graph.notes.values():
         results = run_note_examples(note)
         for result in results:

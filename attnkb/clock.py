@@ -16,20 +16,25 @@ def parse_instant(text: str) -> datetime:
             moment = datetime.combine(date.fromisoformat(text), time())
         else:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
+        if moment.tzinfo is None:
+            moment = moment.astimezone()  # year 1 or 9999 cannot always be placed in a zone
+    except (ValueError, OverflowError) as exc:
         raise ConfigError(f"not an ISO date or datetime: {text!r}") from exc
-    if moment.tzinfo is None:
-        moment = moment.astimezone()
     return moment
 
 
 def now() -> datetime:
+    """``ATTNKB_NOW`` if set, else the current time. A bare date there means noon of that day:
+    midnight would still belong to the previous *study* day (days start at 4 am)."""
     override = os.environ.get("ATTNKB_NOW")
     if override:
         try:
-            return parse_instant(override)
+            moment = parse_instant(override)
         except ConfigError as exc:
             raise ConfigError(f"ATTNKB_NOW: {exc.message}") from exc
+        if len(override.strip()) == 10:
+            moment = moment.replace(hour=12)
+        return moment
     return datetime.now(UTC).astimezone()
 
 

@@ -39,12 +39,9 @@ class FrontMatterError(AttnkbError):
     """Front matter that we must not or cannot rewrite safely."""
 
 
-class NoteChanged(AttnkbError):
-    """The file changed on disk in a way that makes our edit unsafe."""
-
-
-class VaultLocked(AttnkbError):
-    pass
+class WriteRefused(AttnkbError):
+    """A note we must not rewrite: its real file lies outside the vault, or it is read-only.
+    ``path`` names it, so a review session can skip that note's summary and go on."""
 
 
 class ExampleError(AttnkbError):

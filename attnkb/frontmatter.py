@@ -7,6 +7,7 @@ keys we own and proves, by parsing the result again, that nothing else changed.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -15,6 +16,8 @@ import yaml
 
 from attnkb import yamlsafe
 from attnkb.errors import FrontMatterError
+from attnkb.findings import Problem
+from attnkb.markdown import split_lines
 
 BOM = "\ufeff"
 _FENCE = re.compile(r"---[ \t]*\r?\n")
@@ -54,13 +57,6 @@ def split(text: str) -> Split:
         pos = nl + 1
         line_no += 1
     return Split(bom, None, rest, 1, unclosed=True)
-
-
-@dataclass
-class Problem:
-    line: int
-    message: str
-    severity: str = "error"
 
 
 @dataclass
@@ -129,23 +125,15 @@ def _render(value: Any, quote: str) -> str:
     return text
 
 
-def _existing_quote(raw_value: str) -> str:
-    raw_value = raw_value.strip()
-    return raw_value[0] if raw_value[:1] in ("'", '"') else ""
-
-
-_VALUE_AND_COMMENT = re.compile(
-    r"""^(?P<value>'(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|[^#]*?)(?P<rest>[ \t]+#.*)?$"""
-)
-
-
 def update_keys(text: str, values: dict[str, Any]) -> str:
     """Set top-level front matter keys to scalar values, changing no other byte.
 
-    An existing key keeps its quoting style and trailing comment; a missing key is appended at
-    the end of the front matter; a note without front matter gets one. The result is parsed
-    again and compared with the original, so a layout we do not understand raises
-    ``FrontMatterError`` instead of corrupting the note.
+    Each key is found as YAML reads it (plain, ``'quoted'``, ``"quoted"`` or ``? key``), and
+    only its value's characters are replaced: the quoting style, trailing and following
+    comments stay. A missing key is appended at the end of the front matter; a note without
+    front matter gets one. The result is checked (every other key, every comment, no duplicate
+    key), so a layout we do not understand raises ``FrontMatterError`` instead of corrupting
+    the note.
     """
     parts = split(text)
     if parts.unclosed:
@@ -157,11 +145,26 @@ def update_keys(text: str, values: dict[str, Any]) -> str:
     before = parse(parts.fm_text)
     if before.problems:
         raise FrontMatterError(before.problems[0].message, line=before.problems[0].line)
-    fm = parts.fm_text
+    original = parts.fm_text
+    edits: list[tuple[int, int, str]] = []
+    missing = []
+    spots = _value_spots(original, set(values))
     for key, value in values.items():
-        fm = _set_one(fm, key, value, newline)
-    after = parse(fm)
-    _verify(before.data, after.data, values)
+        spot = spots.get(key)
+        if spot is None:
+            missing.append(key)
+            continue
+        rendered = _render(value, spot.quote or _default_quote(value))
+        edits.append((spot.start, spot.end, spot.prefix + rendered))
+        if spot.drop:
+            edits.append((*spot.drop, ""))
+    fm = original
+    for start, end, new in sorted(edits, reverse=True):
+        fm = fm[:start] + new + fm[end:]
+    if missing:
+        sep = "" if fm == "" or fm.endswith("\n") else newline
+        fm += sep + "".join(f"{k}: {_render(values[k], _default_quote(values[k]))}{newline}" for k in missing)
+    _verify(original, fm, before.data, values)
     head = text[: len(parts.bom) + parts.fm_start]
     tail = text[len(parts.bom) + parts.fm_end :]
     return head + fm + tail
@@ -173,45 +176,88 @@ def _default_quote(value: Any) -> str:
     return "'" if isinstance(value, str | date) else ""
 
 
-def _set_one(fm: str, key: str, value: Any, newline: str) -> str:
-    pattern = re.compile(rf"^{re.escape(key)}[ \t]*:(?P<after>[^\r\n]*)(?:\r?\n|$)", re.MULTILINE)
-    m = pattern.search(fm)
-    if m is None:
-        if _is_flow(fm):
-            raise FrontMatterError("front matter is a flow mapping; not rewriting it", line=2)
-        sep = "" if fm == "" or fm.endswith("\n") else newline
-        return f"{fm}{sep}{key}: {_render(value, _default_quote(value))}{newline}"
-    after = m.group("after")
-    end = m.end()
-    # A value continued on later lines (indented, or an indentless "- item" list) goes too.
-    continuation = re.compile(r"(?:[ \t]+\S|-(?:[ \t]|$))[^\r\n]*(?:\r?\n|$)", re.MULTILINE)
-    while end < len(fm) and (c := continuation.match(fm, end)) and c.end() > end:
-        if fm[end] == "-" and after.strip():
-            break
-        end = c.end()
-    vc = _VALUE_AND_COMMENT.match(after.strip())
-    raw_value = vc.group("value") if vc else after.strip()
-    comment = (vc.group("rest") or "") if vc else ""
-    quote = _existing_quote(raw_value) or _default_quote(value)
-    ending = newline if m.group(0).endswith("\n") or end < len(fm) else ""
-    if m.group(0).endswith("\r\n"):
-        ending = "\r\n"
-    elif m.group(0).endswith("\n"):
-        ending = "\n"
-    leading_space = after[: len(after) - len(after.lstrip())] or " "
-    new_line = f"{key}:{leading_space}{_render(value, quote)}{comment}{ending}"
-    return fm[: m.start()] + new_line + fm[end:]
+_GAP = re.compile(r"[ \t]*(?:\r?\n[ \t]*)?:")  # key to colon: "key:", "'key' :", "? key\n:"
+_COMMENT_OR_BLANK = re.compile(r"[ \t]*(?:#[^\r\n]*)?\r?\n?")
 
 
-def _is_flow(fm: str) -> bool:
-    for line in fm.splitlines():
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
-            return stripped.startswith("{")
-    return False
+@dataclass
+class _Spot:
+    """Where a key's new value goes: ``fm[start:end]`` becomes ``prefix + value``; ``drop``
+    is a block value on the lines below the key, removed."""
+
+    start: int
+    end: int
+    quote: str = ""
+    prefix: str = ""
+    drop: tuple[int, int] | None = None
 
 
-def _verify(before: dict[str, Any], after: dict[str, Any], values: dict[str, Any]) -> None:
+def _compose(fm: str) -> yaml.Node | None:
+    # The pure-Python loader: its marks index this very string (libyaml's count differently
+    # around some characters), and it runs only when a note is written, so speed is no matter.
+    try:
+        return yaml.compose(fm, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        raise FrontMatterError(f"invalid front matter: {exc}") from exc
+
+
+def _top_keys(fm: str) -> list[str]:
+    root = _compose(fm)
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    return [k.value for k, _ in root.value if isinstance(k, yaml.ScalarNode)]
+
+
+def _value_spots(fm: str, owned: set[str]) -> dict[str, _Spot]:
+    """Where the values of the ``owned`` top-level keys are, found as YAML reads the keys."""
+    root = _compose(fm)
+    if root is None:
+        return {}
+    if not isinstance(root, yaml.MappingNode) or root.flow_style:
+        raise FrontMatterError("front matter is a flow mapping; not rewriting it", line=2)
+    spots: dict[str, _Spot] = {}
+    for key_node, value_node in root.value:
+        key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+        if key not in owned:
+            continue
+        line = key_node.start_mark.line + 2
+        if key in spots:
+            raise FrontMatterError(f"key {key!r} appears twice; not rewriting it", line=line)
+        colon = _GAP.match(fm, key_node.end_mark.index)
+        start, end = value_node.start_mark.index, value_node.end_mark.index
+        if colon is None or start < colon.end():  # an alias (*x) marks another key's value
+            raise FrontMatterError(f"key {key!r} has a layout we do not rewrite (an alias?)", line=line)
+        empty = isinstance(value_node, yaml.ScalarNode) and value_node.value == "" and start == end
+        if empty:  # "key:" or "key:  # comment": the value goes right after the colon
+            spots[key] = _Spot(colon.end(), colon.end(), prefix=" ")
+        elif "\n" in fm[colon.end() : start]:  # a block on the lines below the key
+            first = fm.rfind("\n", 0, start) + 1
+            last = fm.find("\n", _content_end(fm, start, end))
+            spots[key] = _Spot(
+                colon.end(), colon.end(), prefix=" ", drop=(first, len(fm) if last < 0 else last + 1)
+            )
+        else:
+            style = value_node.style if isinstance(value_node, yaml.ScalarNode) else None
+            spots[key] = _Spot(start, _content_end(fm, start, end), style if style in ("'", '"') else "")
+    return spots
+
+
+def _content_end(fm: str, start: int, end: int) -> int:
+    """``end`` pulled back over trailing blank and comment lines and the last line break: YAML
+    counts them into a block value, but they belong to the user."""
+    lines = split_lines(fm[start:end], keepends=True)
+    while len(lines) > 1 and _COMMENT_OR_BLANK.fullmatch(lines[-1]):
+        lines.pop()
+    return start + len("".join(lines).rstrip("\r\n"))
+
+
+def _verify(original: str, fm: str, before: dict[str, Any], values: dict[str, Any]) -> None:
+    """The rewrite changed only what was asked: same other keys and values, no key twice that
+    was not twice before, and every comment line still there."""
+    parsed = parse(fm)
+    if parsed.problems:
+        raise FrontMatterError("rewriting would break the front matter; note left untouched")
+    after = parsed.data
     for key, old in before.items():
         if key not in values and after.get(key, _MISSING) != old:
             raise FrontMatterError(f"rewriting would change key {key!r}; note left untouched")
@@ -222,6 +268,16 @@ def _verify(before: dict[str, Any], after: dict[str, Any], values: dict[str, Any
     extra = set(after) - set(before) - set(values)
     if extra:
         raise FrontMatterError(f"rewriting would add keys {sorted(extra)}; note left untouched")
+    counts_before, counts_after = Counter(_top_keys(original)), Counter(_top_keys(fm))
+    doubled = [k for k, n in counts_after.items() if n > max(counts_before[k], 1)]
+    if doubled:
+        raise FrontMatterError(f"rewriting would repeat key {doubled[0]!r}; note left untouched")
+    if Counter(_comment_lines(original)) - Counter(_comment_lines(fm)):
+        raise FrontMatterError("rewriting would remove a comment; note left untouched")
+
+
+def _comment_lines(fm: str) -> list[str]:
+    return [ln.strip() for ln in fm.split("\n") if ln.strip().startswith("#")]
 
 
 _MISSING = object()

@@ -6,6 +6,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 
+from attnkb.findings import Finding
 from attnkb.links import Resolution, Resolver
 from attnkb.markdown import RawLink
 from attnkb.note import Note
@@ -22,24 +23,11 @@ class Edge:
         return self.resolution.path
 
 
-@dataclass
-class Finding:
-    """Something ``check`` reports; ``severity`` is error (exit 1) or warning."""
-
-    path: str
-    line: int
-    kind: str
-    message: str
-    severity: str = "error"
-
-    def to_dict(self) -> dict:
-        return {
-            "path": self.path,
-            "line": self.line,
-            "kind": self.kind,
-            "severity": self.severity,
-            "message": self.message,
-        }
+def _written_target(link: RawLink) -> str:
+    """zk's ``href``: the target as written (``Note#anchor``), without brackets or alias."""
+    if link.kind == "markdown":
+        return link.href
+    return link.target + (f"#{link.anchor}" if link.anchor else "")
 
 
 class Graph:
@@ -102,9 +90,9 @@ class Graph:
             {
                 "sourcePath": e.source,
                 "targetPath": e.target,
-                "href": e.link.href,
+                "href": _written_target(e.link),
                 "type": e.link.kind,
-                "title": e.link.text,
+                "title": e.link.text or _written_target(e.link),
                 "anchor": e.link.anchor,
                 "line": e.link.line,
                 "isExternal": False,

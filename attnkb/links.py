@@ -10,7 +10,9 @@ from __future__ import annotations
 import posixpath
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from attnkb.errors import AmbiguousNote, NoteNotFound
 from attnkb.note import Note
 
 
@@ -95,3 +97,23 @@ class Resolver:
             return hit
         hit = self._pick(target, self._title, lambda p: notes[p].title == target)
         return hit or Resolution(None, [])
+
+
+def find_note(resolver: Resolver, root: Path, spec: str, cwd: Path | None = None) -> str:
+    """NOTE as a user types it: a path (from the working directory or the vault), else what a
+    link with that text would reach: file name, alias or title."""
+    as_path = Path(spec).expanduser()
+    real_root = root.resolve()
+    for candidate in ((cwd or Path.cwd()) / as_path, root / as_path):
+        try:
+            rel = candidate.resolve().relative_to(real_root).as_posix()
+        except (ValueError, OSError, RuntimeError):  # outside the vault, or a symlink loop
+            continue
+        if rel in resolver.notes:
+            return rel
+    hit = resolver.resolve(spec)
+    if hit.path is not None:
+        return hit.path
+    if hit.ambiguous:
+        raise AmbiguousNote(f"{spec!r} could be: " + ", ".join(hit.candidates))
+    raise NoteNotFound(f"no note matches {spec!r}")

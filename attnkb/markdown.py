@@ -65,11 +65,15 @@ def _wikilink(state: StateInline, silent: bool) -> bool:
     start = pos + (3 if embed else 2)
     if not (embed or src.startswith("[[", pos)):
         return False
-    end = src.find("]]", start)
-    if end < 0:
+    end = _next(state, "]]", start)
+    if (
+        end < 0
+        or _next(state, "[", start) in range(start, end)
+        or _next(state, "\n", start) in range(start, end)
+    ):
         return False
     inner = src[start:end]
-    if not inner.strip() or "\n" in inner or "[" in inner:
+    if not inner.strip():
         return False
     if not silent:
         target, _, shown = inner.replace("\\|", "|").partition("|")
@@ -78,6 +82,23 @@ def _wikilink(state: StateInline, silent: bool) -> bool:
         token.content = src[pos : end + 2]
     state.pos = end + 2
     return True
+
+
+_find = str.find  # the one scan of the rule: tests count what it reads
+
+
+def _next(state: StateInline, needle: str, start: int) -> int:
+    """``src.find(needle, start)``, remembering the last answer per inline source: a run of
+    ``[[`` asks again from every position, and finding the same far ``]]`` (or none) each time
+    made 160 KB of ``[`` take 27 s. The answer found from ``a`` holds for any ``start`` between
+    ``a`` and it, so each character is read about once."""
+    memo = state.env.setdefault("attnkb_next", {})
+    hit = memo.get(needle)
+    if hit is not None and hit[0] is state.src and hit[1] <= start and (hit[2] < 0 or start <= hit[2]):
+        return hit[2]
+    found = _find(state.src, needle, start)
+    memo[needle] = (state.src, start, found)
+    return found
 
 
 @lru_cache(maxsize=1)
@@ -97,8 +118,38 @@ _INLINE_CARD = re.compile(r"^(?P<q>[^:\n]*?\S)\s*::\s*(?P<a>\S.*)$")
 _CODE_SPAN = re.compile(r"`+[^`]*`+")
 
 
+_NEWLINE = re.compile(r"\r\n?|\n")
+
+
+def split_lines(text: str, keepends: bool = False) -> list[str]:
+    """The lines of a text as markdown-it numbers them (its token maps index these): broken at
+    ``\n``, ``\r\n`` and a lone ``\r`` only. ``str.splitlines()`` also breaks at U+2028, NEL,
+    form feed and more, so its line numbers drift from the token maps: every line count over
+    note text goes through here."""
+    if not keepends:
+        return _NEWLINE.split(text)
+    out, pos = [], 0
+    for m in _NEWLINE.finditer(text):
+        out.append(text[pos : m.end()])
+        pos = m.end()
+    if pos < len(text):
+        out.append(text[pos:])
+    return out
+
+
+def heading_spans(body: str) -> list[tuple[int, int, int]]:
+    """(level, first line, line after it) of each heading, 0-based, from the token stream, so a
+    ``# comment`` in a fenced block is no heading and a setext heading spans both its lines."""
+    return [
+        (int(tok.tag[1:]), tok.map[0], tok.map[1])
+        for tok in parser().parse(body)
+        if tok.type == "heading_open" and tok.map
+    ]
+
+
 def split_target(raw: str) -> tuple[str, str]:
-    target, _, anchor = raw.partition("#")
+    """``Note#anchor|shown`` as (note, anchor): what a wikilink or ``related`` entry names."""
+    target, _, anchor = raw.split("|", 1)[0].partition("#")
     return target.strip(), anchor.strip()
 
 
@@ -109,7 +160,7 @@ def extract(body: str, first_line: int = 1) -> Extracted:
     points into the file, front matter included.
     """
     tokens = parser().parse(body)
-    lines = body.splitlines()
+    lines = split_lines(body)
     out = Extracted()
     offset = first_line
     heading_level = 0

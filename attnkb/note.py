@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import PurePosixPath
 from typing import Any
 
 from attnkb import frontmatter
-from attnkb.frontmatter import Problem
-from attnkb.markdown import CardSource, ExampleSource, Heading, RawLink, extract
+from attnkb.clock import parse_instant
+from attnkb.errors import ConfigError
+from attnkb.findings import Problem
+from attnkb.markdown import CardSource, ExampleSource, Heading, RawLink, extract, split_target
 
 DATE_KEYS = ("date", "created", "last_reviewed", "next_review")
 LINK_KEYS = ("related", "related_outlines")
@@ -32,7 +34,6 @@ class Note:
     cards: list[CardSource] = field(default_factory=list)
     examples: list[ExampleSource] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    has_front_matter: bool = False
 
     @property
     def stem(self) -> str:
@@ -40,16 +41,7 @@ class Note:
 
     def date_field(self, key: str) -> date | None:
         value = self.meta.get(key)
-        if isinstance(value, str):
-            try:
-                return _as_date(value)
-            except ValueError:
-                return None
-        return None
-
-    def int_field(self, key: str) -> int | None:
-        value = self.meta.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+        return _as_date(value) if isinstance(value, str) else None
 
     def has_tags(self, wanted: list[str]) -> bool:
         return tags_match(self.tags, wanted)
@@ -84,7 +76,6 @@ class Note:
             cards=[CardSource(**x) for x in d["cards"]],
             examples=[ExampleSource(**x) for x in d["examples"]],
             problems=[Problem(**x) for x in d["problems"]],
-            has_front_matter=d["has_front_matter"],
         )
 
 
@@ -98,15 +89,18 @@ def tags_match(tags: list[str], wanted: list[str]) -> bool:
     return True
 
 
-def _as_date(value: str) -> date:
-    text = value.strip()
-    if len(text) == 10:
-        return date.fromisoformat(text)
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+def _as_date(value: str) -> date | None:
+    """The day of an ISO date or datetime as written (no shift to another zone), else None."""
+    try:
+        return parse_instant(value).date()
+    except ConfigError:
+        return None
 
 
-def is_binary(data: bytes) -> bool:
-    return b"\x00" in data
+def nul_line(data: bytes) -> int:
+    """The line of the first NUL byte (0 if none): a file holding one is binary, not a note."""
+    at = data.find(b"\x00")
+    return 0 if at < 0 else data.count(b"\n", 0, at) + 1
 
 
 def decode(data: bytes) -> tuple[str, list[Problem]]:
@@ -146,7 +140,6 @@ def parse_text(path: str, text: str, problems: list[Problem] | None = None) -> N
         cards=extracted.cards,
         examples=extracted.examples,
         problems=problems,
-        has_front_matter=fm_text is not None,
     )
     _normalise(note, meta, fm_text or "")
     return note
@@ -175,12 +168,9 @@ def _normalise(note: Note, meta: dict[str, Any], fm_text: str) -> None:
         value = meta.get(key)
         if value is None or isinstance(value, date):
             continue
-        if isinstance(value, str):
-            try:
-                meta[key] = _as_date(value)
-                continue
-            except ValueError:
-                pass
+        if isinstance(value, str) and (day := _as_date(value)) is not None:
+            meta[key] = day
+            continue
         problem(key, f"expected a date (YYYY-MM-DD), got {value!r}")
         meta[key] = None
 
@@ -198,7 +188,7 @@ def _normalise(note: Note, meta: dict[str, Any], fm_text: str) -> None:
     for key in LINK_KEYS:
         if key in meta:
             for target in _link_targets(meta[key], lambda m, k=key: problem(k, m)):
-                t, anchor = _split_wiki(target)
+                t, anchor = split_target(target)
                 note.links.append(RawLink(t, "front-matter", line_of(key), target, "", anchor))
     note.meta = frontmatter.to_json_safe(meta)
 
@@ -223,12 +213,6 @@ def _string_list(value: Any, report) -> list[str]:
 
 
 _WIKI = re.compile(r"^!?\[\[(.+?)\]\]$")
-
-
-def _split_wiki(text: str) -> tuple[str, str]:
-    target = text.split("|", 1)[0]
-    t, _, anchor = target.partition("#")
-    return t.strip(), anchor.strip()
 
 
 def _link_targets(value: Any, report) -> list[str]:

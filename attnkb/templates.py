@@ -21,6 +21,7 @@ import yaml
 
 from attnkb import frontmatter
 from attnkb.errors import NoteExists, TemplateError, UsageError
+from attnkb.files import inside_vault
 from attnkb.vault import STATE_DIR, walk
 
 TEMPLATES_DIR = "templates"  # under the vault's .attnkb/, where a vault overrides bundled ones
@@ -172,8 +173,7 @@ def target_folder(root: Path, subdir: str | None) -> Path:
     if rel.is_absolute() or any(part == ".." or part.startswith(".") for part in rel.parts):
         raise UsageError(f"--dir {subdir!r}: give a folder inside the vault, not hidden, without '..'")
     folder = root / rel
-    if not folder.resolve().is_relative_to(root.resolve()):
-        raise UsageError(f"--dir {subdir!r} leads outside the vault (through a symlink)")
+    inside_vault(folder, root)
     return folder
 
 

@@ -16,6 +16,8 @@ def _hermetic(tmp_path, monkeypatch):
     for var in ("ATTNKB_VAULT", "ATTNKB_NOW", "EDITOR", "VISUAL"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
+    # Vault discovery stops at the temp dir: a stray .attnkb/ above it cannot change a test.
+    monkeypatch.setenv("ATTNKB_CEILING_DIRECTORIES", str(tmp_path.parent))
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from attnkb.cli.browse import _math_as_code
 from attnkb.cli.common import _json_lines
+from attnkb.cli.render import markdown_source
 from attnkb.vault import Index, find_root, walk
 
 FILES = {
@@ -48,7 +48,8 @@ def test_check_reports_problems_and_exits_1(make_vault, cli):
     assert ("intro.md", 7, "broken-link") in found
     assert ("topics/bad.md", 2, "front-matter") in found
     assert ("lonely.md", 1, "orphan") in found and ("topics/bad.md", 1, "orphan") in found
-    assert report["errors"] == 2 and report["warnings"] == 2
+    assert ("binary.md", 1, "skipped") in found  # a NUL byte: reported, never silently dropped
+    assert report["errors"] == 3 and report["warnings"] == 2
     text = cli("--vault", root, "check")
     assert "intro.md:7: broken link '[[missing]]'" in text.stderr
 
@@ -71,17 +72,17 @@ def test_links_and_show_accept_title_file_name_or_path(make_vault, cli):
     r = cli("--vault", root, "show", "Deep")
     assert r.exit_code == 0 and "topics/Deep.md" in r.stdout
     r = cli("--vault", root, "show", "nope")
-    assert r.exit_code == 2 and r.stderr.startswith("attnkb: no note matches 'nope'")
+    assert r.exit_code == 2 and r.stderr.endswith("attnkb: no note matches 'nope'\n")
 
 
-def test_show_prints_formulas_as_written(make_vault, cli):
+def test_show_raw_prints_formulas_as_written(make_vault, cli):
     body = (
         "# F\n\nInline $\\mathrm{softmax}\\!(x)\\,y$ and $a*b*c$, prices $5 and $6.\n\n"
         "$$\n\\frac{QK^\\top}{\\sqrt{d_k}} \\{x\\}\n$$\n\n"
         "```python\nprint('$\\!$')\n```\n"
     )
     root = make_vault({"f.md": body})
-    r = cli("--vault", root, "show", "f.md", env={"COLUMNS": "200"})
+    r = cli("--vault", root, "show", "--raw", "f.md", env={"COLUMNS": "200"})
     assert r.exit_code == 0, r.output
     assert "$\\mathrm{softmax}\\!(x)\\,y$" in r.stdout
     assert "$a*b*c$" in r.stdout and "prices $5 and $6." in r.stdout
@@ -94,13 +95,13 @@ def test_math_protection_only_adds_backticks_and_spacing(text):
     def bare(t: str) -> str:
         return "".join(c for c in t if c not in "` \n")
 
-    assert bare(_math_as_code(text)) == bare(text)
+    assert bare(markdown_source(text, raw_math=True)) == bare(text)
 
 
 def test_graph_formats(make_vault, cli):
     root = make_vault(FILES)
     data = json.loads(cli("--vault", root, "graph").stdout)
-    link = next(li for li in data["links"] if li["href"] == "[[missing]]")
+    link = next(li for li in data["links"] if li["href"] == "missing")
     assert link == {
         **link,
         "sourcePath": "intro.md",
@@ -117,7 +118,7 @@ def test_graph_formats(make_vault, cli):
 
 
 def test_cache_is_used_and_refreshed(make_vault, cli):
-    root = make_vault({"a.md": "# A\n"})
+    root = make_vault({"a.md": "# A\n", ".attnkb/config.toml": ""})
     assert json.loads(cli("--vault", root, "list", "--json").stdout)[0]["title"] == "A"
     assert (root / ".attnkb" / "index.sqlite").exists()
     p = root / "a.md"

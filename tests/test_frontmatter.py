@@ -109,3 +109,79 @@ def test_update_round_trip_touches_only_owned_keys(items, indent, crlf, comment,
     kept = [ln for ln in new.split(nl) if not ln.startswith(("review_count", "mastery_level"))]
     if "review_count" not in items:
         assert kept == removed
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "---\n'review_count': 3\n\"next_review\": '2025-01-01'  # due\n---\nbody\n",
+            "---\n'review_count': 4\n\"next_review\": '2026-01-02'  # due\n---\nbody\n",
+        ),
+        (
+            "---\n? review_count\n: 3\ntitle: x\n---\n",
+            "---\n? review_count\n: 4\ntitle: x\nnext_review: '2026-01-02'\n---\n",
+        ),
+        (
+            "---\nreview_count: 3\n  # why three\nnext_review: 2025-01-01\n  # keep\n---\n",
+            "---\nreview_count: 4\n  # why three\nnext_review: '2026-01-02'\n  # keep\n---\n",
+        ),
+        (
+            "---\nreview_count:   # none yet\n---\n",
+            "---\nreview_count: 4   # none yet\nnext_review: '2026-01-02'\n---\n",
+        ),
+        (
+            "---\nreview_count :\n  # c\n  - 1\n  # after\ntitle: x\n---\n",
+            "---\nreview_count : 4\n  # c\n  # after\ntitle: x\nnext_review: '2026-01-02'\n---\n",
+        ),
+    ],
+)
+def test_update_finds_keys_as_yaml_reads_them_and_keeps_comments(text, expected):
+    values = {"review_count": 4, "next_review": date(2026, 1, 2)}
+    assert frontmatter.update_keys(text, values) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "---\nreview_count: 1\nreview_count: 2\n---\n",
+        "---\nx: &a 3\nreview_count: *a\n---\n",
+        "---\nreview_count: &a 3\ny: *a\n---\n",
+    ],
+)
+def test_update_refuses_duplicate_keys_and_aliases(text):
+    with pytest.raises(FrontMatterError):
+        frontmatter.update_keys(text, {"review_count": 4})
+
+
+def test_verify_catches_a_repeated_key_and_a_lost_comment():
+    before = "'review_count': 3\n  # mine\ntitle: t\n"
+    data = frontmatter.parse(before).data
+    with pytest.raises(FrontMatterError, match="repeat key 'review_count'"):
+        frontmatter._verify(before, before + "review_count: 4\n", data, {"review_count": 4})
+    with pytest.raises(FrontMatterError, match="remove a comment"):
+        frontmatter._verify(before, "'review_count': 4\ntitle: t\n", data, {"review_count": 4})
+    frontmatter._verify(before, "'review_count': 4\n  # mine\ntitle: t\n", data, {"review_count": 4})
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    quote=st.sampled_from(["", "'", '"', "? "]),
+    comment=st.sampled_from(["", "  # trailing", "\n  # below", "\n# top level below"]),
+    old=st.sampled_from(["3", "'x'", "", "[1, 2]", "\n  - 1\n  - 2"]),
+    count=st.integers(0, 99),
+)
+def test_update_never_repeats_a_key_or_drops_a_comment(quote, comment, old, count):
+    key = "? review_count\n:" if quote == "? " else f"{quote}review_count{quote}:"
+    if old.startswith("\n") and comment.startswith("  #"):
+        old, comment = comment + old, ""
+    fm = f"title: t\n{key}{' ' if old and not old.startswith(chr(10)) else ''}{old}{comment}\nother: 1\n"
+    if frontmatter.parse(fm).problems:
+        return
+    new = frontmatter.update_keys(f"---\n{fm}---\nbody", {"review_count": count})
+    new_fm = frontmatter.split(new).fm_text
+    assert frontmatter.parse(new_fm).data == {"title": "t", "review_count": count, "other": 1}
+    assert new_fm.count("review_count") == 1
+    for line in fm.splitlines():
+        if line.strip().startswith("#"):
+            assert line in new_fm.splitlines()

@@ -1,3 +1,7 @@
+import json
+
+import pytest
+
 from attnkb.graph import Graph
 from attnkb.note import parse_text
 
@@ -50,3 +54,48 @@ def test_orphans_and_backlinks():
     g = graph({"a.md": "[[b]]", "b.md": "", "lonely.md": "[[#self]]"})
     assert g.orphans() == ["lonely.md"]
     assert [e.source for e in g.backlinks["b.md"]] == ["a.md"]
+
+
+def test_graph_json_href_is_the_target_as_written_like_zk(make_vault, cli):
+    root = make_vault(
+        {
+            "a.md": "---\nrelated: ['[[Attention|front alias]]']\n---\n"
+            "[[Self-Attention]] [[Attention|注意力]] [[Attention#Heads|heads]] [b](b.md)\n",
+            "Self-Attention.md": "x",
+            "Attention.md": "y",
+            "b.md": "[[a]]",
+        }
+    )
+    data = json.loads(cli("--vault", root, "graph").stdout)
+    links = [(li["href"], li["title"], li["type"]) for li in data["links"] if li["sourcePath"] == "a.md"]
+    assert links == [
+        ("Self-Attention", "Self-Attention", "wiki-link"),
+        ("Attention", "注意力", "wiki-link"),
+        ("Attention#Heads", "heads", "wiki-link"),
+        ("b.md", "b.md", "markdown"),
+        ("Attention", "Attention", "front-matter"),
+    ]
+    assert {li["targetPath"] for li in data["links"] if li["sourcePath"] == "a.md"} == {
+        "Self-Attention.md",
+        "Attention.md",
+        "b.md",
+    }
+
+
+def test_find_note_lives_in_the_core(tmp_path):
+    from attnkb.errors import AmbiguousNote, NoteNotFound
+    from attnkb.links import Resolver, find_note
+
+    notes = [parse_text("x/Deep.md", "# Deep learning\n"), parse_text("y/Deep.md", "# Other\n")]
+    notes.append(parse_text("solo.md", "---\naliases: [Alone]\n---\n"))
+    resolver = Resolver(notes)
+    root = tmp_path / "v"
+    (root / "x").mkdir(parents=True)
+    assert find_note(resolver, root, "x/Deep.md") == "x/Deep.md"
+    assert find_note(resolver, root, "Deep.md", cwd=root / "x") == "x/Deep.md"  # from where you stand
+    assert find_note(resolver, root, "Alone") == "solo.md"
+    assert find_note(resolver, root, "Deep learning") == "x/Deep.md"
+    with pytest.raises(AmbiguousNote, match=r"x/Deep\.md, y/Deep\.md"):
+        find_note(resolver, root, "Deep")
+    with pytest.raises(NoteNotFound):
+        find_note(resolver, root, "../outside.md")

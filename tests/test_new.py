@@ -46,9 +46,9 @@ def test_new_writes_a_note_from_the_concept_template_due_today(new, cli):
     assert note.meta["review_count"] == 0 and note.meta["last_reviewed"] is None
     assert [link.target for link in note.links if link.kind == "front-matter"] == ["注意力机制概述"]
     assert len(note.cards) >= 3 and len(note.examples) == 1
-    # Due today, linked both ways into the graph, and its example passes.
+    # A new card (never reviewed, so not overdue), linked both ways into the graph, example passes.
     due = cli("--vault", new.root, "due", "--json", env={"ATTNKB_NOW": TODAY})
-    assert "多头注意力.md" in {c["path"] for c in json.loads(due.stdout)["today"]}
+    assert "多头注意力.md" in {c["path"] for c in json.loads(due.stdout)["new"]}
     links = json.loads(cli("--vault", new.root, "links", "注意力机制概述", "--json").stdout)
     assert {b["sourcePath"] for b in links["backlinks"]} == {"多头注意力.md"}
     assert cli("--vault", new.root, "run-example", "多头注意力").exit_code == 0

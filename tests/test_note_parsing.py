@@ -60,7 +60,7 @@ def test_links_of_every_kind_with_lines():
 def test_review_schema_quoted_dates_and_string_tags():
     n = parse_text("r.md", "---\nnext_review: '2025-10-19'\nreview_count: 2\ntags: solo\n---\nx\n")
     assert n.date_field("next_review") == date(2025, 10, 19)
-    assert n.int_field("review_count") == 2
+    assert n.meta["review_count"] == 2
     assert n.tags == ["solo"]
     assert n.title == "r"
 

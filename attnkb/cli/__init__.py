@@ -28,8 +28,15 @@ class _Group(TyperGroup):
             _fail(f"{where}{exc.strerror or exc}", 2)
 
 
+def _say(message: str) -> None:
+    """``attnkb: message`` on stderr; the message often quotes a file name or a title."""
+    from attnkb.cli.render import one_line
+
+    typer.echo(one_line(f"attnkb: {message}"), err=True)
+
+
 def _fail(message: str, code: int) -> None:
-    typer.echo(f"attnkb: {message}", err=True)
+    _say(message)
     raise typer.Exit(code)
 
 
@@ -39,7 +46,7 @@ app = typer.Typer(
     help="A spaced-repetition knowledge base for Markdown study notes.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -67,7 +74,7 @@ def _root(
     ctx.obj = {"vault": vault}
 
 
-from attnkb.cli import browse, examples, new, review  # noqa: E402,F401  (registers commands)
+from attnkb.cli import browse, examples, find, new, optimize, review  # noqa: E402,F401  (registers commands)
 
 
 def main() -> None:
@@ -79,5 +86,5 @@ def main() -> None:
         sys.stderr.close()
         sys.exit(0)
     except Exception as exc:  # the last guard: a traceback must never reach the user
-        typer.echo(f"attnkb: internal error: {type(exc).__name__}: {exc}", err=True)
+        _say(f"internal error: {type(exc).__name__}: {exc}")
         sys.exit(2)

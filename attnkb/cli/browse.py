@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from pathlib import Path
 
 import typer
+from rich.text import Text
 
 from attnkb.cli import app
-from attnkb.cli.common import emit_json, find_note, load_graph, load_summaries, out, vault_root
+from attnkb.cli.common import emit_json, load_graph, load_index, load_summaries, out, vault_root, warn
+from attnkb.cli.complete import note_names, tag_names
+from attnkb.cli.render import clean, line, markdown, one_line, plain
 from attnkb.errors import UsageError
 
 
@@ -24,7 +26,7 @@ def init(
     """Make a folder a vault by creating its .attnkb/ (safe to run again)."""
     from attnkb.vault import init as init_vault
 
-    root = directory.resolve() if directory else vault_root(ctx)
+    root = directory.resolve() if directory else vault_root(ctx, need_notes=False)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -34,18 +36,18 @@ def init(
         from attnkb.templates import copy_starter
 
         copied, kept = copy_starter(root)
-        out.print(f"Copied {len(copied)} starter notes into {root}", markup=False)
+        out.print(line(f"Copied {len(copied)} starter notes into {root}"))
         if kept:
-            typer.echo(
-                f"attnkb: warning: kept {len(kept)} existing files as they were: {', '.join(kept)}", err=True
-            )
-    out.print(f"Vault ready: {root} ({state.name}/)", markup=False)
+            warn(f"kept {len(kept)} existing files as they were: {', '.join(kept)}")
+    out.print(line(f"Vault ready: {root} ({state.name}/)"))
 
 
 @app.command("list")
 def list_notes(
     ctx: typer.Context,
-    tag: list[str] = typer.Option(None, "--tag", "-t", help="Only notes with this tag (repeat for all)."),
+    tag: list[str] = typer.Option(
+        None, "--tag", "-t", help="Only notes with this tag (repeat for all).", autocompletion=tag_names
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List the notes of the vault."""
@@ -64,75 +66,64 @@ def list_notes(
     table.add_column("title", overflow="fold")
     table.add_column("tags", style="magenta", overflow="fold")
     for n in notes:
-        table.add_row(n["path"], n["title"], ", ".join(n["tags"]))
+        table.add_row(plain(n["path"]), plain(n["title"]), plain(", ".join(n["tags"])))
     out.print(table)
     out.print(f"[dim]{len(notes)} notes[/dim]")
 
 
 @app.command()
-def show(ctx: typer.Context, note: str = typer.Argument(..., help="Path, file name or title.")) -> None:
-    """Show a note: its metadata and its text, rendered."""
-    from rich.markdown import Markdown
+def show(
+    ctx: typer.Context,
+    note: str = typer.Argument(..., help="Path, file name or title.", autocompletion=note_names),
+    raw: bool = typer.Option(False, "--raw", help="Formulas as their LaTeX source, not as Unicode."),
+) -> None:
+    """Show a note: its metadata and its text, rendered (formulas as Unicode)."""
     from rich.panel import Panel
 
     from attnkb import frontmatter
+    from attnkb.links import find_note
     from attnkb.vault import read_text
 
     root = vault_root(ctx)
     graph = load_graph(root)
-    path = find_note(graph, root, note)
+    path = find_note(graph.resolver, root, note)
     n = graph.notes[path]
-    facts = [f"[bold]{n.title}[/bold]", f"[cyan]{path}[/cyan]"]
+    facts = [plain(n.title, "bold"), plain(path, "cyan")]
     if n.tags:
-        facts.append("tags: " + ", ".join(n.tags))
+        facts.append(line("tags: " + ", ".join(n.tags)))
     for key in ("next_review", "review_count", "mastery_level"):
         if n.meta.get(key) is not None:
-            facts.append(f"{key}: {n.meta[key]}")
+            facts.append(line(f"{key}: {n.meta[key]}"))
     facts.append(
-        f"{len(graph.outgoing(path))} links out, {len(graph.backlinks.get(path, []))} backlinks,"
-        f" {len(n.cards)} cards, {len(n.examples)} examples"
+        line(
+            f"{len(graph.outgoing(path))} links out, {len(graph.backlinks.get(path, []))} backlinks,"
+            f" {len(n.cards)} cards, {len(n.examples)} examples"
+        )
     )
-    out.print(Panel("\n".join(facts), expand=False))
-    out.print(Markdown(_math_as_code(frontmatter.split(read_text(root, path)).body)))
-
-
-# Fenced code and code spans are left alone; math becomes code so that Markdown rendering
-# neither eats its backslashes (``\!``, ``\,``, ``\{``) nor reads ``*`` and ``_`` as emphasis.
-_CODE_OR_MATH = re.compile(
-    r"(?P<fence>^[ ]{0,3}(?P<mark>`{3,}|~{3,})[^\n]*\n.*?(?:^[ ]{0,3}(?P=mark)[ \t]*$|\Z))"
-    r"|(?P<span>(?P<ticks>`+).+?(?P=ticks))"
-    r"|(?P<display>\$\$(?P<dbody>.+?)\$\$)"
-    r"|(?P<inline>(?<![\\$])\$(?P<ibody>[^\s$](?:[^$\n]*?[^\s$\\])?)\$(?!\$))",
-    re.MULTILINE | re.DOTALL,
-)
-
-
-def _math_as_code(body: str) -> str:
-    def swap(m: re.Match) -> str:
-        if m["display"]:  # a paragraph of its own; a code block would crop long formulas
-            return "\n\n" + _code_span("$$" + " ".join(m["dbody"].split()) + "$$") + "\n\n"
-        if m["inline"]:
-            return _code_span(m[0])
-        return m[0]
-
-    return _CODE_OR_MATH.sub(swap, body)
-
-
-def _code_span(text: str) -> str:
-    ticks = "``" if "`" in text else "`"
-    return f"{ticks} {text} {ticks}" if ticks == "``" else f"`{text}`"
+    out.print(Panel(Text("\n").join(facts), expand=False))
+    out.print(markdown(frontmatter.split(read_text(root, path)).body, raw_math=raw))
 
 
 @app.command()
 def links(
     ctx: typer.Context,
-    note: str = typer.Argument(..., help="Path, file name or title."),
+    note: str = typer.Argument(..., help="Path, file name or title.", autocompletion=note_names),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    mentions: bool = typer.Option(
+        False, "--mentions", help="Instead: notes that name its title or an alias without linking to it."
+    ),
 ) -> None:
     """Show a note's outgoing links and its backlinks."""
+    from attnkb.links import find_note
+
     root = vault_root(ctx)
     graph = load_graph(root)
-    path = find_note(graph, root, note)
+    path = find_note(graph.resolver, root, note)
+    if mentions:
+        from attnkb.cli.find import print_mentions
+
+        print_mentions(root, graph, path, as_json)
+        return
     outgoing = [
         {
             "href": e.link.href,
@@ -151,19 +142,21 @@ def links(
     if as_json:
         emit_json({"path": path, "outgoing": outgoing, "backlinks": backlinks})
         return
-    out.print(f"[bold]{graph.notes[path].title}[/bold] [cyan]{path}[/cyan]")
-    out.print(f"\n[bold]Outgoing ({len(outgoing)})[/bold]")
+    out.print(line((graph.notes[path].title, "bold"), " ", (path, "cyan")))
+    out.print()
+    out.print(Text(f"Outgoing ({len(outgoing)})", style="bold"))
     for o in outgoing:
         if o["ambiguous"]:
-            status = "[yellow]ambiguous: " + ", ".join(o["candidates"]) + "[/yellow]"
+            status = ("ambiguous: " + ", ".join(o["candidates"]), "yellow")
         elif o["targetPath"] is None:
-            status = "[red]broken[/red]"
+            status = ("broken", "red")
         else:
-            status = f"[cyan]{o['targetPath']}[/cyan]"
-        out.print(f"  {o['line']:>4}  {o['href']}  → {status}")
-    out.print(f"\n[bold]Backlinks ({len(backlinks)})[/bold]")
+            status = (o["targetPath"], "cyan")
+        out.print(line(f"  {o['line']:>4}  ", o["href"], "  → ", status))
+    out.print()
+    out.print(Text(f"Backlinks ({len(backlinks)})", style="bold"))
     for b in backlinks:
-        out.print(f"  [cyan]{b['sourcePath']}[/cyan]:{b['line']}  {b['href']}")
+        out.print(line("  ", (b["sourcePath"], "cyan"), f":{b['line']}  ", b["href"]))
 
 
 class GraphFormat(StrEnum):
@@ -182,9 +175,9 @@ def graph(
     if fmt is GraphFormat.json:
         emit_json(g.to_json())
     elif fmt is GraphFormat.dot:
-        typer.echo(g.to_dot(), nl=False)
+        typer.echo(clean(g.to_dot()), nl=False)
     else:
-        typer.echo(g.to_mermaid(), nl=False)
+        typer.echo(clean(g.to_mermaid()), nl=False)
 
 
 @app.command()
@@ -194,10 +187,12 @@ def check(
 ) -> None:
     """Report invalid front matter, broken and ambiguous links, failing examples, and orphans."""
     from attnkb.checks import check_vault
+    from attnkb.graph import Graph
 
     root = vault_root(ctx)
-    g = load_graph(root)
-    findings = check_vault(g, root)
+    notes, skipped = load_index(root, "data", quiet=True)
+    g = Graph(notes)
+    findings = check_vault(g, root, skipped)
     errors = [f for f in findings if f.severity == "error"]
     if as_json:
         emit_json(
@@ -210,8 +205,7 @@ def check(
         )
     else:
         for f in findings:
-            label = "" if f.severity == "error" else f"{f.severity}: "
-            typer.echo(f"attnkb: {f.path}:{f.line}: {label}{f.message}", err=True)
+            typer.echo(one_line(f"attnkb: {f}"), err=True)
         summary = f"{len(g.notes)} notes, {len(errors)} errors, {len(findings) - len(errors)} warnings"
         out.print(summary)
     if errors:

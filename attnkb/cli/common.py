@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -11,16 +13,44 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from attnkb.errors import AmbiguousNote, NoteNotFound
+from attnkb.cli.render import json_escaped, one_line
+from attnkb.errors import UsageError
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def vault_root(ctx: typer.Context) -> Path:
-    from attnkb.vault import find_root
+def warn(message: str) -> None:
+    """``attnkb: warning: ...`` on stderr, cleaned of control codes (it often quotes a name)."""
+    typer.echo(one_line(f"attnkb: warning: {message}"), err=True)
 
-    return find_root((ctx.obj or {}).get("vault"))
+
+def vault_root(ctx: typer.Context, *, need_notes: bool = True) -> Path:
+    """The vault this command works on. A folder with no notes that is not a vault either is
+    almost always the wrong place (a fresh terminal, a typo): say where we looked and how to make
+    one, instead of printing an empty list; an initialised but empty vault gets a hint."""
+    from attnkb.vault import STATE_DIR, find_root, walk
+
+    chosen = (ctx.obj or {}).get("vault")
+    root = find_root(chosen)
+    if not need_notes or next(walk(root), None) is not None:
+        return root
+    if (root / STATE_DIR).is_dir():
+        warn(
+            f"no notes in {root} yet: `attnkb new TITLE` writes one, `attnkb init --starter` copies in the starter notes"
+        )
+        return root
+    if chosen or os.environ.get("ATTNKB_VAULT"):
+        where = shlex.quote(str(root))
+        raise UsageError(
+            f"no notes in {root} (from {'--vault' if chosen else '$ATTNKB_VAULT'}) and it is not a vault:"
+            f" run `attnkb init {where} --starter` for the starter notes or `attnkb init {where}` for an empty vault"
+        )
+    raise UsageError(
+        f"no vault found: no {STATE_DIR}/ in {root} or any folder above it, no {root / 'notes'}/, no notes"
+        f" in {root}; run `attnkb init --starter` to make this folder a vault with the starter notes,"
+        " `attnkb init` for an empty one, or pass --vault PATH"
+    )
 
 
 class LazyProgress:
@@ -48,25 +78,35 @@ class LazyProgress:
             self.bar.stop()
 
 
-def _indexed(load):
-    """Run an index load with the progress bar that appears only when it is slow."""
-    progress = LazyProgress()
-    try:
-        return load(progress)
-    finally:
-        progress.close()
-
-
-def load_notes(root: Path):
+def load_index(root: Path, column: str, create: bool = False, quiet: bool = False) -> tuple[list, list]:
+    """Notes (``"data"``) or summaries (``"summary"``) and the index's findings (files left
+    out, a rebuilt cache), with the progress bar that appears only when it is slow. Unless
+    ``quiet``, the findings are printed as warnings; ``check`` reports them itself."""
     from attnkb.vault import Index
 
-    return _indexed(Index(root).notes)
+    index = Index(root, create=create)
+    progress = LazyProgress()
+    try:
+        items = index.notes(progress) if column == "data" else index.summaries(progress)
+    finally:
+        progress.close()
+    if not quiet:
+        report(index.findings)
+    return items, index.findings
+
+
+def report(findings: list) -> None:
+    """The index's findings (files left out, a rebuilt cache) as warnings on stderr."""
+    for finding in findings:
+        typer.echo(one_line(f"attnkb: {finding.location()}warning: {finding.message}"), err=True)
+
+
+def load_notes(root: Path, create: bool = False):
+    return load_index(root, "data", create)[0]
 
 
 def load_summaries(root: Path) -> list[dict]:
-    from attnkb.vault import Index
-
-    return _indexed(Index(root).summaries)
+    return load_index(root, "summary")[0]
 
 
 def load_graph(root: Path):
@@ -75,29 +115,11 @@ def load_graph(root: Path):
     return Graph(load_notes(root))
 
 
-def find_note(graph, root: Path, spec: str) -> str:
-    """NOTE as a user types it: a path (from here or the vault), a file name, or a title."""
-    as_path = Path(spec).expanduser()
-    for candidate in (Path.cwd() / as_path, root / as_path):
-        try:
-            rel = candidate.resolve().relative_to(root.resolve()).as_posix()
-        except (ValueError, OSError):
-            continue
-        if rel in graph.notes:
-            return rel
-    hit = graph.resolver.resolve(spec)
-    if hit.path is not None:
-        return hit.path
-    if hit.ambiguous:
-        raise AmbiguousNote(f"{spec!r} could be: " + ", ".join(hit.candidates))
-    raise NoteNotFound(f"no note matches {spec!r}")
-
-
 def emit_json(data: Any) -> None:
     """Indented for reading, but each element of a top-level list (or of a list one level into
     a top-level object) on one line: ``indent=`` would force json's pure-Python encoder, which
     takes over a second for 10,000 notes; this way the C encoder does the work."""
-    sys.stdout.write(_json_lines(data, 0) + "\n")
+    sys.stdout.write(json_escaped(_json_lines(data, 0)) + "\n")
 
 
 def _json_lines(data: Any, depth: int) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import typer
 
 from attnkb.cli import app
-from attnkb.cli.common import emit_json, err, find_note, load_graph, out, vault_root
+from attnkb.cli.common import emit_json, load_graph, out, vault_root
+from attnkb.cli.complete import note_names
+from attnkb.cli.render import line, one_line, plain
 from attnkb.examples import DEFAULT_MAX_ELEMENTS
 
 MAX_ROWS = 16  # a block's matrices are drawn up to this many rows, and as many columns as fit
@@ -18,7 +20,7 @@ def _corner(arr, title: str, cell_width: int):
     shown = rows[:MAX_ROWS, :fit]
     if shown.shape != rows.shape:
         title += f" [dim](first {shown.shape[0]} of {rows.shape[0]} rows, {shown.shape[1]} of {rows.shape[1]} columns)[/dim]"
-    return shown, title
+    return shown, title  # title: our own markup, no note text
 
 
 def _heatmap(weights, row_labels, col_labels, title: str):
@@ -31,7 +33,7 @@ def _heatmap(weights, row_labels, col_labels, title: str):
     table = Table(title=title, box=None, padding=(0, 1), title_justify="left")
     table.add_column("")
     for label in list(col_labels)[: weights.shape[1]]:
-        table.add_column(str(label), justify="right")
+        table.add_column(plain(label), justify="right")
     for label, row in zip(row_labels, weights, strict=False):
         cells = []
         for x in row:
@@ -39,7 +41,7 @@ def _heatmap(weights, row_labels, col_labels, title: str):
             bg = Color.from_rgb(int(30 + 200 * level), int(30 + 60 * level), int(60 - 30 * level))
             style = Style(bgcolor=bg, color="white" if level < 0.6 else "black")
             cells.append(f"[{style}]{float(x):6.3f}[/]")
-        table.add_row(str(label), *cells)
+        table.add_row(plain(label), *cells)
     return table
 
 
@@ -61,14 +63,16 @@ def _render(result, quiet: bool) -> None:
     from attnkb.examples.runner import score_variance
 
     colour = {"pass": "green", "fail": "red", "error": "red"}[result.status]
-    head = f"[{colour}]{result.status.upper()}[/{colour}] {result.path}:{result.line}"
-    head += f" [bold]{result.op}[/bold]" if result.op else ""
+    head = line((result.status.upper(), colour), f" {result.path}:{result.line}")
+    if result.op:
+        head.append_text(line(" ", (result.op, "bold")))
     if quiet or result.status == "error" or result.live is None:
-        out.print(f"{head}  {result.message}" if result.status != "pass" else head)
+        out.print(head + line("  ", result.message) if result.status != "pass" else head)
         return
     live, block = result.live, result.block
     shapes = ", ".join(f"{k} {'×'.join(map(str, s))}" for k, s in sorted(live.inputs.items()))
-    out.print(f"\n{head}  [dim]{shapes}[/dim]")
+    out.print()
+    out.print(head + line("  ", (shapes, "dim")))
     labels = block.data.get("labels") or {}
     if live.weights is not None and live.weights.ndim == 2:
         rows = labels.get("queries") or range(live.weights.shape[0])
@@ -87,15 +91,17 @@ def _render(result, quiet: bool) -> None:
             table.add_column(col)
         for m in result.mismatches:
             where = "" if m.get("index") is None else str(m["index"])
-            table.add_row(m["key"], where, str(m["expected"]), str(m.get("actual")))
+            table.add_row(*(plain(x) for x in (m["key"], where, m["expected"], m.get("actual"))))
         out.print(table)
-    out.print(f"{head}  {result.message}")
+    out.print(head + line("  ", result.message))
 
 
 @app.command("run-example")
 def run_example(
     ctx: typer.Context,
-    notes: list[str] = typer.Argument(None, help="Notes whose attention blocks to run."),
+    notes: list[str] = typer.Argument(
+        None, help="Notes whose attention blocks to run.", autocompletion=note_names
+    ),
     run_all: bool = typer.Option(False, "--all", help="Run every attention block in the vault."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON, one object per block."),
     update: bool = typer.Option(False, "--update", help="Rewrite expect values from live output."),
@@ -118,6 +124,7 @@ def run_example(
     from attnkb.errors import UsageError
     from attnkb.examples.runner import run_note_examples
     from attnkb.examples.spec import MATRIX_KEYS
+    from attnkb.links import find_note
 
     if bool(notes) == run_all:
         raise UsageError("name one or more notes, or use --all")
@@ -128,26 +135,29 @@ def run_example(
         raise UsageError("--add goes with --update")
     root = vault_root(ctx)
     graph = load_graph(root)
-    paths = sorted(graph.notes) if run_all else [find_note(graph, root, n) for n in notes]
+    paths = sorted(graph.notes) if run_all else [find_note(graph.resolver, root, n) for n in notes]
     results, refused = [], False
     formulas = []
     for path in paths:
         note = graph.notes[path]
         note_results = run_note_examples(note, max_elements)
         if update and note_results:
-            from attnkb.errors import ExampleError
+            from attnkb.errors import ExampleError, WriteRefused
             from attnkb.examples.update import update_note
 
             try:
                 changed = update_note(root, note_results, add_keys)
-            except ExampleError as exc:  # this note stays as it is; the others are still updated
-                err.print(f"attnkb: {exc}", markup=False)
+            except (
+                ExampleError,
+                WriteRefused,
+            ) as exc:  # this note stays as it is; the others are still updated
+                typer.echo(one_line(f"attnkb: {exc}"), err=True)
                 changed, refused = False, True
             if changed:
                 note = load_graph(root).notes[path]
                 note_results = run_note_examples(note, max_elements)
                 if not as_json:
-                    out.print(f"[cyan]updated[/cyan] {path}")
+                    out.print(line(("updated", "cyan"), " ", path))
         results.extend(note_results)
         if not no_formulas:
             from attnkb.formulas import check_note
@@ -173,23 +183,21 @@ def run_example(
 
 
 def _render_formula(f, quiet: bool) -> None:
-    """One formula verdict. The formula is note text: it is printed as plain Text, never markup."""
-    from rich.text import Text
-
+    """One formula verdict. The formula is note text: printed through render, never as markup."""
     if f.status == "context" or (quiet and f.status != "fail"):
         return
     style = {"pass": "green", "fail": "red", "unsupported": "yellow"}[f.status]
-    line = Text()
-    line.append(f.status.upper(), style=style)
-    line.append(f" {f.path}:{f.line} formula ")
-    line.append(f.formula, style="bold" if f.status == "fail" else "")
+    head = line(
+        (f.status.upper(), style),
+        f" {f.path}:{f.line} formula ",
+        (f.formula, "bold" if f.status == "fail" else ""),
+    )
     if f.status != "fail":
-        line.append(f"  {f.message}", style="dim")
-        out.print(line)
+        out.print(head + line((f"  {f.message}", "dim")))
         return
-    out.print(line)
+    out.print(head)
     used = f"block at line {f.block_line}" if f.block_line else "seeded random inputs"
-    detail = Text(f"  compared: {f.target or 'value'} with the {used}" + (f", op {f.op}" if f.op else ""))
+    detail = line(f"  compared: {f.target or 'value'} with the {used}" + (f", op {f.op}" if f.op else ""))
     out.print(detail)
     if f.first_diff:
         d = f.first_diff
@@ -199,11 +207,11 @@ def _render_formula(f, quiet: bool) -> None:
         inner = d["index"][len(d["axes"]) :]
         where = ", ".join(x for x in (where, f"entry {inner}" if inner else "") if x)
         out.print(
-            Text(
+            line(
                 f"  first difference at {where or 'the value'}: kernel {d['kernel']:.6g}, formula {d['formula']:.6g}"
             )
         )
-    out.print(Text(f"  {f.message}"))
+    out.print(line(f"  {f.message}"))
 
 
 def _formula_summary(formulas) -> str:

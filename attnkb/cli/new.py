@@ -9,7 +9,9 @@ import subprocess
 import typer
 
 from attnkb.cli import app
-from attnkb.cli.common import load_notes, vault_root
+from attnkb.cli.common import load_notes, vault_root, warn
+from attnkb.cli.complete import note_names, tag_names
+from attnkb.cli.render import one_line
 from attnkb.errors import NoteExists, UsageError
 
 
@@ -20,8 +22,12 @@ def new(
     template: str = typer.Option(
         "concept", "--template", "-T", help="concept, interview, lecture, or one in .attnkb/templates/."
     ),
-    tag: list[str] = typer.Option(None, "--tag", "-t", help="A tag (repeat for more)."),
-    link: list[str] = typer.Option(None, "--link", "-l", help="A related note (repeat for more)."),
+    tag: list[str] = typer.Option(
+        None, "--tag", "-t", help="A tag (repeat for more).", autocompletion=tag_names
+    ),
+    link: list[str] = typer.Option(
+        None, "--link", "-l", help="A related note (repeat for more).", autocompletion=note_names
+    ),
     subdir: str = typer.Option(None, "--dir", help="Folder inside the vault to put the note in."),
     edit: bool = typer.Option(False, "--edit", "-e", help="Open the note in $VISUAL or $EDITOR."),
 ) -> None:
@@ -29,7 +35,7 @@ def new(
     from attnkb import clock
     from attnkb.templates import Values, check_link, clean_title, create_note, find_template, target_folder
 
-    root = vault_root(ctx)
+    root = vault_root(ctx, need_notes=False)
     values = Values(
         title=clean_title(title),
         day=clock.today(),
@@ -45,15 +51,15 @@ def new(
         for target in values.related:
             hit = resolver.resolve(target)
             if hit.ambiguous:
-                _warn(f"--link {target!r} could be: {', '.join(hit.candidates)}")
+                warn(f"--link {target!r} could be: {', '.join(hit.candidates)}")
             elif hit.path is None:
-                _warn(f"--link {target!r} matches no note (yet)")
+                warn(f"--link {target!r} matches no note (yet)")
     try:
         path = create_note(root, folder, chosen, values)
     except NoteExists as exc:
-        typer.echo(str(root / exc.path))  # the note that is there, for scripts and editors
+        typer.echo(one_line(root / exc.path))  # the note that is there, for scripts and editors
         raise
-    typer.echo(str(path))
+    typer.echo(one_line(path))
     if edit:
         _open_editor(str(path))
 
@@ -66,8 +72,4 @@ def _open_editor(path: str) -> None:
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot start the editor {editor!r} ({exc}); set $EDITOR", path) from exc
     if done.returncode != 0:
-        _warn(f"the editor {editor!r} exited with status {done.returncode}")
-
-
-def _warn(message: str) -> None:
-    typer.echo(f"attnkb: warning: {message}", err=True)
+        warn(f"the editor {editor!r} exited with status {done.returncode}")

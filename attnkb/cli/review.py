@@ -9,17 +9,33 @@ from datetime import timedelta
 import typer
 
 from attnkb.cli import app
-from attnkb.cli.common import emit_json, load_notes, out, vault_root
+from attnkb.cli.common import emit_json, load_notes, out, vault_root, warn
+from attnkb.cli.complete import tag_names
+from attnkb.cli.render import line, markdown, math_readable, plain
 
 
-def _deck(ctx: typer.Context):
+def _deck(ctx: typer.Context, writes: bool = False):
     from attnkb import clock
     from attnkb.srs.config import load
     from attnkb.srs.deck import Deck
     from attnkb.vault import STATE_DIR
 
     root = vault_root(ctx)
-    return Deck(root, load_notes(root), load(root / STATE_DIR), clock.now())
+    deck = Deck(root, load_notes(root, create=writes), load(root / STATE_DIR), clock.now())
+    _warn(deck)
+    return deck
+
+
+def _warn(deck) -> None:
+    """Warnings the core collected (unreadable log lines, notes it could not update)."""
+    for notice in deck.notices:
+        warn(str(notice))
+    deck.notices.clear()
+
+
+def _interval(memory, when) -> str:
+    """What a grade button shows: minutes in the learning steps, else whole days."""
+    return _span(memory.due - when) if memory.learning else f"{memory.interval}d"
 
 
 def _span(delta: timedelta) -> str:
@@ -56,48 +72,61 @@ def _keys() -> Iterator[str]:
 @app.command()
 def review(
     ctx: typer.Context,
-    tag: list[str] = typer.Option(None, "--tag", "-t", help="Only cards of notes with this tag."),
+    tag: list[str] = typer.Option(
+        None, "--tag", "-t", help="Only cards of notes with this tag.", autocompletion=tag_names
+    ),
     limit: int = typer.Option(None, "--limit", min=0, help="Review at most N cards."),
     new: int = typer.Option(None, "--new", min=0, help="Introduce at most N new cards today."),
 ) -> None:
     """Review due cards: space/Enter shows the answer, 1-4 grade, u undo, s skip, q quit."""
-    from rich.markdown import Markdown
     from rich.rule import Rule
 
-    from attnkb import clock, frontmatter
-    from attnkb.srs.cards import first_section
-    from attnkb.srs.session import RATINGS, Session
-    from attnkb.vault import read_text
+    from attnkb.srs.session import RATINGS, Session, SessionClock
 
-    deck = _deck(ctx)
-    session = Session(deck, deck.queue(tag, limit, new), clock.now)
+    deck = _deck(ctx, writes=True)
+    session = Session(deck, deck.queue(tag, limit, new), SessionClock.from_env())
     session.start()
     if session.finished:
-        out.print("Nothing is due. [dim]attnkb due[/dim] shows what comes next.")
+        nxt = deck.next_due()
+        when = f" The next card is due {nxt:%Y-%m-%d %H:%M}." if nxt else ""
+        out.print(f"Nothing is due.{when} [dim]attnkb due[/dim] shows what comes next.")
         return
 
     def show_prompt() -> None:
         item = session.current
-        label = "new" if item.is_new else f"due {item.due:%Y-%m-%d}"
-        out.print(Rule(f"{session.pos + 1}/{len(session.queue)} · {item.title} · {label}", style="dim"))
-        out.print(f"[dim]{item.card.path}:{item.card.line}[/dim]")
-        out.print(Markdown(item.card.question if item.card.kind != "note" else f"# {item.card.question}"))
+        if item.is_new:
+            label = "new"
+        elif item.memory is not None and item.memory.learning:
+            label = f"learning, due {item.due:%H:%M}"
+        else:
+            label = f"due {deck.study_day(item.due):%Y-%m-%d}"
+        out.print(
+            Rule(
+                line(f"{session.shown}/{session.shown + session.remaining - 1} · {item.title} · {label}"),
+                style="dim",
+            )
+        )
+        out.print(plain(f"{item.card.path}:{item.card.line}", "dim"))
+        out.print(markdown(item.card.question if item.card.kind != "note" else f"# {item.card.question}"))
         out.print("[dim]space/Enter: answer · s: skip · u: undo · q: quit[/dim]")
 
     def show_answer() -> None:
-        item = session.current
-        answer = item.card.answer
-        if item.card.kind == "note":
-            answer = first_section(frontmatter.split(read_text(deck.root, item.card.path)).body)
+        answer = deck.answer(session.current)
+        _warn(deck)
         out.print(Rule(style="dim"))
-        out.print(Markdown(answer or "_(no answer text)_"))
-        choices = deck.preview(item, clock.now())
-        out.print("   ".join(f"[bold]{r}[/bold] {RATINGS[r]} ({_span(choices[r])})" for r in RATINGS))
+        out.print(markdown(answer) if answer else plain("(no answer text)", "italic"))
+        now = session.clock.now()
+        out.print(
+            "   ".join(
+                f"[bold]{r}[/bold] {RATINGS[r]} ({_interval(session.choices[r], now)})" for r in RATINGS
+            )
+        )
 
     show_prompt()
     try:
         for key in _keys():
             event = session.key(key)
+            _warn(deck)
             if event == "reveal":
                 show_answer()
             elif event == "undone":
@@ -111,51 +140,52 @@ def review(
     stats = session.stats()
     retention = "–" if stats["retention"] is None else f"{stats['retention']:.0%}"
     nxt = stats["next_due"]
+    back = stats["coming_back"]
     out.print(Rule("Session over", style="dim"))
-    out.print(
-        f"Reviewed {stats['reviewed']}, skipped {stats['skipped']}, recalled {retention}."
-        + (f" Next due: {nxt:%Y-%m-%d %H:%M}." if nxt else "")
-    )
+    out.print(f"Reviewed {stats['reviewed']}, skipped {stats['skipped']}, recalled {retention}.")
+    if back:
+        cards = "card comes" if len(back) == 1 else "cards come"
+        out.print(f"{len(back)} {cards} back in their learning steps, the first at {back[0]:%H:%M}.")
+    out.print(f"Next due: {nxt:%Y-%m-%d %H:%M}." if nxt else "Nothing is scheduled yet.")
 
 
 @app.command()
 def due(
     ctx: typer.Context,
-    tag: list[str] = typer.Option(None, "--tag", "-t", help="Only cards of notes with this tag."),
+    tag: list[str] = typer.Option(
+        None, "--tag", "-t", help="Only cards of notes with this tag.", autocompletion=tag_names
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """What is overdue, due today, and due in the next 7 days."""
-    from attnkb.srs.deck import start_of_day
-
+    """New cards, and what is overdue, due today, and due in the next 7 days."""
     deck = _deck(ctx)
-    today = start_of_day(deck.now.date(), deck.now.tzinfo)
-    groups: dict[str, list] = {"overdue": [], "today": [], "week": []}
-    for item in sorted(deck.items.values(), key=lambda i: (i.due, i.card.path)):
-        if tag and not deck.notes[item.card.path].has_tags(tag):
-            continue
-        if item.due < today:
-            group = "overdue"
-        elif item.due < today + timedelta(days=1):
-            group = "today"
-        elif item.due < today + timedelta(days=8):
-            group = "week"
-        else:
-            continue
-        groups[group].append(
+    groups = {
+        name: [
             {
                 "path": item.card.path,
                 "title": item.title,
                 "card": item.card.question,
-                "due": item.due.isoformat(),
+                "due": None if item.is_new else item.due.isoformat(),
             }
-        )
+            for item in items
+        ]
+        for name, items in deck.groups(tag).items()
+    }
     if as_json:
         emit_json(groups)
         return
+    fresh = groups["new"]
+    out.print(f"[bold]New[/bold] ({len(fresh)}), {deck.config.new_per_day} a day")
+    for g in fresh[: min(deck.config.new_per_day, 50)]:
+        out.print(line(f"  {g['title']} — {math_readable(g['card'])}  ", (g["path"], "dim")))
+    if len(fresh) > min(deck.config.new_per_day, 50):
+        out.print(f"  [dim]… and {len(fresh) - min(deck.config.new_per_day, 50)} more[/dim]")
     for name, label in (("overdue", "Overdue"), ("today", "Today"), ("week", "Next 7 days")):
         out.print(f"[bold]{label}[/bold] ({len(groups[name])})")
         for g in groups[name][:50]:
-            out.print(f"  {g['due'][:10]}  {g['title']} — {g['card']}  [dim]{g['path']}[/dim]")
+            out.print(
+                line(f"  {g['due'][:10]}  {g['title']} — {math_readable(g['card'])}  ", (g["path"], "dim"))
+            )
         if len(groups[name]) > 50:
             out.print(f"  [dim]… and {len(groups[name]) - 50} more[/dim]")
 
@@ -176,7 +206,7 @@ def stats(
         emit_json(data)
         return
     per_day = {date.fromisoformat(d): n for d, n in data["reviews_per_day"].items()}
-    today = deck.now.date()
+    today = deck.today()
     start = today - timedelta(days=today.weekday() + 7 * 15)
     top = max(per_day.values(), default=1)
     shades = ["grey23", "green4", "green3", "green1", "bright_green"]
@@ -197,5 +227,17 @@ def stats(
     forecast = " ".join(str(f["due"]) for f in data["forecast"][:14])
     out.print(f"Due, next 14 days: {forecast}")
     out.print("[bold]Mastery by tag[/bold]")
-    for tag_name, m in list(data["mastery_by_tag"].items())[:30]:
-        out.print(f"  {tag_name:<24} {'█' * int(m * 20):<20} {m:.2f}")
+    out.print(_mastery_table(list(data["mastery_by_tag"].items())[:30]))
+
+
+def _mastery_table(rows: list[tuple[str, float]]):
+    """Tags padded by terminal cells, not characters: a CJK character takes two."""
+    from rich.table import Table
+
+    table = Table(box=None, show_header=False, padding=(0, 1))
+    table.add_column(overflow="fold")
+    table.add_column(width=20, no_wrap=True)
+    table.add_column(justify="right")
+    for tag_name, m in rows:
+        table.add_row(plain(tag_name), "█" * int(m * 20), f"{m:.2f}")
+    return table

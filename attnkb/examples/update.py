@@ -17,6 +17,7 @@ from attnkb.errors import ExampleError
 from attnkb.examples.runner import Result, best_keys, score_variance
 from attnkb.examples.spec import MATRIX_KEYS, decimals, scalar_nodes
 from attnkb.files import atomic_write
+from attnkb.markdown import split_lines
 
 Edit = tuple[int, int, int, int, str]  # start line, start col, end line, end col (file, 0-based)
 
@@ -138,7 +139,7 @@ def block_edits(result: Result, add: set[str]) -> list[Edit]:
 
 def apply_edits(text: str, edits: list[Edit]) -> str:
     """Apply (line, col) edits, last first; line endings of untouched lines are kept."""
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text, keepends=True)
     newline = "\r\n" if "\r\n" in text else "\n"
     offsets = [0]
     for line in lines:
@@ -165,7 +166,7 @@ def update_note(root: Path, results: list[Result], add: set[str]) -> bool:
     text, problems = decode(original)
     if problems:
         raise ExampleError("file is not valid UTF-8; not rewriting it", path, problems[0].line)
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text, keepends=True)
     edits: list[Edit] = []
     for r in results:
         if r.status == "error" or r.block is None:
@@ -188,5 +189,5 @@ def update_note(root: Path, results: list[Result], add: set[str]) -> bool:
     with ReviewLog(root / STATE_DIR).locked():  # the lock every writer of notes takes
         if file.read_bytes() != original:
             raise ExampleError("the file changed while its examples ran; not rewriting it (run again)", path)
-        atomic_write(file, new)
+        atomic_write(file, new, root)
     return True

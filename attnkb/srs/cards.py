@@ -49,7 +49,10 @@ def cards_for(note: Note) -> list[Card]:
 
 def first_section(body: str) -> str:
     """The answer of a note card: the text under the first heading, up to the next one."""
-    lines = body.splitlines()
-    start = next((i + 1 for i, ln in enumerate(lines) if ln.startswith("#")), 0)
-    end = next((i for i in range(start, len(lines)) if lines[i].startswith("#")), len(lines))
+    from attnkb.markdown import heading_spans, split_lines
+
+    lines = split_lines(body)
+    spans = heading_spans(body)
+    start = spans[0][2] if spans else 0
+    end = spans[1][1] if len(spans) > 1 else len(lines)
     return "\n".join(lines[start:end]).strip()

@@ -13,12 +13,23 @@ from attnkb.srs.days import DEFAULT_ROLLOVER_HOUR
 CONFIG_FILE = "config.toml"
 
 
-def parse_duration(text: str) -> timedelta:
+MAX_STEP = timedelta(days=365)
+
+
+def parse_duration(text: object) -> timedelta:
     units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-    text = str(text).strip()
-    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
-        raise ConfigError(f"step {text!r}: use a whole number with s, m, h or d (e.g. 10m)")
-    return timedelta(**{units[text[-1]]: int(text[:-1])})
+    if not isinstance(text, str):
+        raise ValueError(f'{text!r} is not a duration such as "10m"')
+    text = text.strip()
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isascii() or not text[:-1].isdigit():
+        raise ValueError(f"{text!r}: use a whole number with s, m, h or d (e.g. 10m)")
+    number = int(text[:-1])
+    if number > 10**6:
+        raise ValueError(f"{text!r} is longer than {MAX_STEP.days} days")
+    value = timedelta(**{units[text[-1]]: number})
+    if value > MAX_STEP:
+        raise ValueError(f"{text!r} is longer than {MAX_STEP.days} days")
+    return value
 
 
 @dataclass
@@ -34,6 +45,103 @@ class ReviewConfig:
     fuzz: bool = True
     day_starts_at: int = DEFAULT_ROLLOVER_HOUR  # the hour a study day starts (attnkb.srs.days)
     parameters: tuple[float, ...] | None = None  # fitted FSRS weights (attnkb optimize); None: defaults
+    learn_ahead: timedelta = timedelta(minutes=20)  # learning cards due this soon are shown now
+    new_order: str = "links"  # links | path | created
+    front_matter_summary: bool = True  # write last_reviewed, next_review, ... into notes
+    warnings: list[str] = field(default_factory=list, compare=False)  # unknown keys
+
+
+NEW_ORDERS = ("links", "path", "created")
+
+
+def _int(low: int, high: int):
+    def check(value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}, not {value!r}")
+        return value
+
+    return check
+
+
+def _bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false (no quotes), not {value!r}")
+    return value
+
+
+def _retention(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.7 <= value <= 0.99:
+        raise ValueError(f"must be a number from 0.7 to 0.99, not {value!r}")
+    return float(value)
+
+
+def _steps(value: object) -> list[timedelta]:
+    if not isinstance(value, list):
+        raise ValueError(f'must be a list of durations such as ["1m", "10m"], not {value!r}')
+    steps = [parse_duration(v) for v in value]
+    if any(step <= timedelta() for step in steps):
+        raise ValueError("a step must be longer than 0")
+    return steps
+
+
+def _learn_ahead(value: object) -> timedelta:
+    ahead = parse_duration(value)
+    if ahead > timedelta(days=1):
+        raise ValueError(f"must be at most a day, not {value!r}")
+    return ahead
+
+
+def _order(value: object) -> str:
+    if value not in NEW_ORDERS:
+        raise ValueError(f"must be one of {', '.join(NEW_ORDERS)}, not {value!r}")
+    return value
+
+
+def _parameters(value: object) -> tuple[float, ...]:
+    import math
+
+    if not isinstance(value, list) or not all(
+        isinstance(w, int | float) and not isinstance(w, bool) and math.isfinite(w) for w in value
+    ):
+        raise ValueError("must be a list of numbers")
+    if len(value) not in (17, 19, 21):
+        raise ValueError(f"must hold 17, 19 or 21 FSRS weights, not {len(value)}")
+    from fsrs_rs_python import check_and_fill_parameters
+
+    try:
+        return tuple(check_and_fill_parameters([float(w) for w in value]))
+    except ValueError as exc:
+        raise ValueError("are not valid FSRS weights (attnkb optimize fits them)") from exc
+
+
+CHECKS = {
+    "desired_retention": _retention,
+    "new_per_day": _int(0, 100_000),
+    "reviews_per_day": _int(0, 1_000_000),
+    "maximum_interval": _int(1, 36500),
+    "learning_steps": _steps,
+    "relearning_steps": _steps,
+    "fuzz": _bool,
+    "day_starts_at": _int(0, 23),
+    "parameters": _parameters,
+    "learn_ahead": _learn_ahead,
+    "new_order": _order,
+    "front_matter_summary": _bool,
+}
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """The line of ``key = ...`` in the [review] table, for messages."""
+    import re
+
+    table = None
+    for n, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            table = stripped.strip("[] ")
+        elif table == "review" and re.match(rf"[\"']?{re.escape(key)}[\"']?\s*=", stripped):
+            return n
+    return None
 
 
 def load(state_dir: Path) -> ReviewConfig:
@@ -42,40 +150,23 @@ def load(state_dir: Path) -> ReviewConfig:
     if not path.exists():
         return config
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8-sig")  # Notepad writes a BOM
+        data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"invalid TOML: {exc}", path=str(path)) from exc
     review = data.get("review", {})
-    try:
-        if "desired_retention" in review:
-            config.desired_retention = float(review["desired_retention"])
-            if not 0 < config.desired_retention < 1:
-                raise ValueError("desired_retention must be between 0 and 1")
-        for key in ("new_per_day", "reviews_per_day", "maximum_interval"):
-            if key in review:
-                value = review[key]
-                if not isinstance(value, int) or value < 0:
-                    raise ValueError(f"{key} must be a whole number >= 0")
-                setattr(config, key, value)
-        for key in ("learning_steps", "relearning_steps"):
-            if key in review:
-                setattr(config, key, [parse_duration(s) for s in review[key]])
-        if "fuzz" in review:
-            config.fuzz = bool(review["fuzz"])
-        if "day_starts_at" in review:
-            hour = review["day_starts_at"]
-            if isinstance(hour, bool) or not isinstance(hour, int) or not 0 <= hour <= 23:
-                raise ValueError("day_starts_at must be an hour from 0 to 23")
-            config.day_starts_at = hour
-        if "parameters" in review:
-            weights = review["parameters"]
-            if not isinstance(weights, list) or not all(
-                isinstance(w, int | float) and not isinstance(w, bool) for w in weights
-            ):
-                raise ValueError("parameters must be a list of numbers")
-            config.parameters = tuple(float(w) for w in weights)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"[review] {exc}", path=str(path)) from exc
-    except ConfigError as exc:
-        raise ConfigError(f"[review] {exc.message}", path=str(path)) from exc
+    if not isinstance(review, dict):
+        raise ConfigError("[review] must be a table", str(path), _line_of(text, "review"))
+    for key, value in review.items():
+        check = CHECKS.get(key)
+        if check is None:
+            line = _line_of(text, key)
+            where = f"{path}:{line}: " if line else f"{path}: "
+            known = ", ".join(CHECKS)
+            config.warnings.append(f"{where}unknown key [review] {key} (ignored); known keys: {known}")
+            continue
+        try:
+            setattr(config, key, check(value))
+        except ValueError as exc:
+            raise ConfigError(f"[review] {key} {exc}", str(path), _line_of(text, key)) from exc
     return config

@@ -1,191 +1,270 @@
 """The deck: every card of the vault with its memory and due time, and recording grades.
 
-Recording a grade appends to the log (the source of truth) and then rewrites the note's
-summary keys in its front matter, both under one lock so two sessions never lose a review.
+Recording a grade appends to this device's log (the source of truth) and then rewrites the
+note's summary keys in its front matter, both under one lock. The summary is computed from the
+log as it stands under that lock (every device and session merged), never from this session's
+older view. A note that cannot be rewritten loses nothing: the grade stays in the log and the
+problem becomes a notice the caller shows.
 """
 
 from __future__ import annotations
 
+import itertools
+import posixpath
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from pathlib import Path
+from datetime import date, datetime, timedelta
 
 from attnkb import frontmatter
 from attnkb.errors import AttnkbError
 from attnkb.files import atomic_write
 from attnkb.note import Note, decode
-from attnkb.srs.cards import Card, cards_for
+from attnkb.srs.cards import Card, cards_for, first_section
 from attnkb.srs.config import ReviewConfig
-from attnkb.srs.log import Entry, ReviewLog
-from attnkb.srs.memory import Memory, new_card, replay, review, scheduler
-from attnkb.vault import STATE_DIR
+from attnkb.srs.days import day_start, study_day
+from attnkb.srs.history import History, effective_history, fingerprint
+from attnkb.srs.log import UNDO, Entry, ReviewLog, new_id
+from attnkb.srs.memory import Memory, Scheduler
+from attnkb.vault import STATE_DIR, read_text
 
 OWNED_KEYS = ("last_reviewed", "next_review", "review_count", "mastery_level")
+DUE_GROUPS = ("overdue", "today", "week")
 
 
-@dataclass
+@dataclass(eq=False)  # an item is one card of one deck: compared by identity
 class Item:
     card: Card
     title: str
     memory: Memory | None
     due: datetime
+    planned: bool = False  # a hand-kept schedule (next_review with review_count > 0), no log yet
 
     @property
     def is_new(self) -> bool:
-        return self.memory is None
-
-
-def start_of_day(d: date, tz) -> datetime:
-    return datetime.combine(d, time(), tzinfo=tz)
+        """Never reviewed: counted against the new-card limit, never overdue."""
+        return self.memory is None and not self.planned
 
 
 class Deck:
-    def __init__(self, root: Path, notes: list[Note], config: ReviewConfig, now: datetime):
+    def __init__(self, root, notes: list[Note], config: ReviewConfig, now: datetime):
         self.root = root
         self.now = now
+        self.tz = now.tzinfo
         self.config = config
         self.log = ReviewLog(root / STATE_DIR)
-        self.sched = scheduler(config)
-        self.entries = self.log.entries()
+        self.sched = Scheduler(config, self.tz)
         self.notes = {n.path: n for n in notes}
-        memories = replay(self.sched, self.entries)
-        cards = [c for n in notes for c in cards_for(n)]
-        _follow_moves(memories, cards)
+        self.cards = [c for n in notes for c in cards_for(n)]
+        self.notices: list[str] = []  # what the caller should tell the user (warnings)
         self.items: dict[tuple[str, str], Item] = {}
-        for card in cards:
-            note = self.notes[card.path]
-            memory = memories.get(card.key)
-            if memory is not None:
-                due = memory.card.due.astimezone(now.tzinfo)
-            else:
-                planned = note.date_field("next_review")
-                due = start_of_day(planned, now.tzinfo) if planned else now
-            self.items[card.key] = Item(card, note.title, memory, due)
+        self.history = self._read()
+        for card in self.cards:
+            self.items[card.key] = self._item(card)
+        self.notices.extend(config.warnings + self.history.warnings)
+
+    def _read(self) -> History:
+        return effective_history(self.log, self.cards, self.notes.values())
+
+    def _item(self, card: Card) -> Item:
+        note = self.notes[card.path]
+        memory = self.sched.replay(self.history.reviews.get(card.key, []))
+        if memory is not None:
+            return Item(card, note.title, memory, memory.due)
+        planned = note.date_field("next_review")
+        count = note.meta.get("review_count")
+        if planned and isinstance(count, int) and not isinstance(count, bool) and count > 0:
+            return Item(card, note.title, None, self.day_start(planned), planned=True)
+        return Item(card, note.title, None, self.now)
+
+    # --- days -----------------------------------------------------------------------------
+
+    def today(self) -> date:
+        return study_day(self.now, self.tz, self.config.day_starts_at)
+
+    def day_start(self, day: date) -> datetime:
+        return day_start(day, self.tz, self.config.day_starts_at)
+
+    def end_of_today(self) -> datetime:
+        return self.day_start(self.today() + timedelta(days=1))
+
+    def study_day(self, moment: datetime) -> date:
+        return study_day(moment, self.tz, self.config.day_starts_at)
 
     # --- queues ---------------------------------------------------------------------------
 
-    def end_of_today(self) -> datetime:
-        return start_of_day(self.now.date(), self.now.tzinfo) + timedelta(days=1)
+    def _tagged(self, items, tags: list[str] | None) -> list[Item]:
+        return [i for i in items if not tags or self.notes[i.card.path].has_tags(tags)]
 
     def due_items(self, tags: list[str] | None = None) -> list[Item]:
-        items = [i for i in self.items.values() if i.due < self.end_of_today()]
-        if tags:
-            items = [i for i in items if self.notes[i.card.path].has_tags(tags)]
-        return sorted(items, key=lambda i: (i.due, i.card.path, i.card.line))
+        """Cards with a schedule that falls due by the end of today (new cards apart)."""
+        soon = self.end_of_today()
+        items = [i for i in self.items.values() if not i.is_new and i.due < soon]
+        return sorted(self._tagged(items, tags), key=lambda i: (i.due, i.card.path, i.card.line))
+
+    def new_items(self, tags: list[str] | None = None) -> list[Item]:
+        """Cards never reviewed, in the configured ``new_order``."""
+        items = self._tagged([i for i in self.items.values() if i.is_new], tags)
+        order = self.config.new_order
+        if order == "links":
+            incoming = self._incoming()
+            return sorted(items, key=lambda i: (-incoming.get(i.card.path, 0), i.card.path, i.card.line))
+        if order == "created":
+
+            def created(i: Item) -> date:
+                return self.notes[i.card.path].date_field("created") or date.max
+
+            return sorted(items, key=lambda i: (created(i), i.card.path, i.card.line))
+        return sorted(items, key=lambda i: (i.card.path, i.card.line))
+
+    def _incoming(self) -> dict[str, int]:
+        """How many other notes link to each note: foundations first. Each link target is
+        resolved once per folder (the resolution depends on nothing else)."""
+        from attnkb.links import Resolver
+
+        resolver = Resolver(list(self.notes.values()))
+        resolved: dict[tuple[str, str], str | None] = {}
+        sources: dict[str, set[str]] = {}
+        for note in self.notes.values():
+            folder = posixpath.dirname(note.path)
+            for link in note.links:
+                key = (link.target, folder)
+                if key not in resolved:
+                    resolved[key] = resolver.resolve(link.target, note.path).path
+                target = resolved[key]
+                if target is not None and target != note.path:
+                    sources.setdefault(target, set()).add(note.path)
+        return {path: len(found) for path, found in sources.items()}
 
     def reviewed_today(self) -> tuple[int, int]:
-        """(reviews today, new cards first seen today), for the daily limits."""
-        start = start_of_day(self.now.date(), self.now.tzinfo)
-        first_seen: dict[tuple[str, str], datetime] = {}
-        count = 0
-        for e in self.entries:
-            if e.rating == 0:
-                continue
-            first_seen.setdefault((e.path, e.card), e.time)
-            if e.time >= start:
-                count += 1
-        return count, sum(1 for t in first_seen.values() if t >= start)
+        """(reviews today, new cards first seen today), for the daily limits. A review counts
+        when the card's previous grade was on an earlier day (same-day learning steps do not);
+        undone grades are not in the effective history, so they never count."""
+        today = self.today()
+        count = new = 0
+        for history in self.history.reviews.values():
+            days = [self.study_day(e.time) for e in history if e.is_review]
+            if days and days[0] == today:
+                new += 1
+            count += sum(1 for before, day in itertools.pairwise(days) if day == today > before)
+        return count, new
 
     def queue(self, tags: list[str] | None, limit: int | None, new_limit: int | None) -> list[Item]:
+        """What a session starts with: due cards within the daily review limit, then new
+        cards within the new-card limit. Cards in their learning steps are never held back."""
         done, new_done = self.reviewed_today()
         review_room = max(self.config.reviews_per_day - done, 0)
         new_room = max((self.config.new_per_day if new_limit is None else new_limit) - new_done, 0)
+        ahead = self.now + self.config.learn_ahead
         out: list[Item] = []
         for item in self.due_items(tags):
-            if item.is_new:
-                if new_room == 0:
-                    continue
-                new_room -= 1
-            elif review_room == 0:
-                continue
-            else:
+            if item.memory is not None and item.memory.learning:
+                if item.due <= ahead:  # later ones join the session when they fall due
+                    out.append(item)
+            elif review_room > 0:
                 review_room -= 1
-            out.append(item)
+                out.append(item)
+        if new_room:
+            out += self.new_items(tags)[:new_room]
         return out[:limit] if limit is not None else out
 
-    def preview(self, item: Item, when: datetime) -> dict[int, timedelta]:
-        """The interval each grade would give, shown on the choices."""
-        card = item.memory.card if item.memory else new_card()
-        return {r: review(self.sched, card, r, when).due - when for r in (1, 2, 3, 4)}
+    def groups(self, tags: list[str] | None = None) -> dict[str, list[Item]]:
+        """``due``: new cards apart; scheduled cards overdue, due today, due in the next 7 days."""
+        today = self.day_start(self.today())
+        out: dict[str, list[Item]] = {"new": self.new_items(tags)}
+        out.update({name: [] for name in DUE_GROUPS})
+        for item in sorted(self._tagged(self.items.values(), tags), key=lambda i: (i.due, i.card.path)):
+            if item.is_new:
+                continue
+            if item.due < today:
+                out["overdue"].append(item)
+            elif item.due < today + timedelta(days=1):
+                out["today"].append(item)
+            elif item.due < today + timedelta(days=8):
+                out["week"].append(item)
+        return out
+
+    def next_due(self) -> datetime | None:
+        upcoming = [i.due for i in self.items.values() if not i.is_new]
+        return min(upcoming) if upcoming else None
+
+    def preview(self, item: Item, when: datetime) -> dict[int, Memory]:
+        """The state each grade would give: what a button shows is what the grade applies."""
+        return self.sched.options(item.memory, when, item.card.id)
+
+    def answer(self, item: Item) -> str:
+        """The answer to show; a note card's is its first section, read now. A note that
+        cannot be read any more gives no answer and a notice, never the end of the session."""
+        if item.card.kind != "note":
+            return item.card.answer
+        try:
+            text = read_text(self.root, item.card.path)
+        except OSError as exc:
+            self.notices.append(f"{item.card.path}: cannot read the note ({exc.strerror or exc})")
+            return ""
+        return first_section(frontmatter.split(text).body)
 
     # --- recording --------------------------------------------------------------------------
 
-    def grade(self, item: Item, rating: int, when: datetime, duration_ms: int) -> None:
-        entry = Entry(when, item.card.id, rating, duration_ms, item.card.path)
-        with self.log.locked():
-            self.log.append(entry)
-            self.entries.append(entry)
-            card = item.memory.card if item.memory else new_card()
-            history = (item.memory.history if item.memory else []) + [entry]
-            item.memory = Memory(review(self.sched, card, rating, when, duration_ms), history)
-            item.due = item.memory.card.due.astimezone(self.now.tzinfo)
-            self._write_summary(item.card.path, when, +1)
+    def grade(self, item: Item, rating: int, when: datetime, duration_ms: int) -> Entry:
+        entry = Entry(
+            when,
+            item.card.id,
+            rating,
+            duration_ms,
+            item.card.path,
+            id=new_id(),
+            fingerprint=fingerprint(self.notes[item.card.path]),
+        )
+        self._record(item, entry, +1)
+        return entry
 
-    def undo(self, item: Item, when: datetime) -> None:
-        """Append an undo line and restore the card to before its latest grade."""
-        if item.memory is None:
-            return
-        with self.log.locked():
-            entry = Entry(when, item.card.id, 0, 0, item.card.path)
-            self.log.append(entry)
-            self.entries.append(entry)
-            history = item.memory.history[:-1]
-            if history:
-                item.memory = replay(self.sched, history)[item.card.key]
-                item.due = item.memory.card.due.astimezone(self.now.tzinfo)
-            else:
-                item.memory = None
-                item.due = when
-            self._write_summary(item.card.path, when, -1)
+    def undo(self, item: Item, when: datetime, graded: Entry) -> None:
+        """Cancel one grade by its id: never someone else's, even after a merge."""
+        entry = Entry(when, item.card.id, UNDO, 0, item.card.path, id=new_id(), undoes=graded.id)
+        self._record(item, entry, -1)
 
-    def summary(self, path: str, when: datetime) -> dict[str, object]:
+    def _record(self, item: Item, entry: Entry, count_delta: int) -> None:
+        with self.log.locked():
+            self.log.append(entry)  # raises before the note is touched if the line cannot be written
+            self.history = self._read()  # every device and session, as the log stands now
+            for other in self.items.values():
+                if other.card.path == item.card.path:
+                    fresh = self._item(other.card)
+                    other.memory, other.due, other.planned = fresh.memory, fresh.due, fresh.planned
+            if not self.config.front_matter_summary:
+                return
+            try:
+                self._write_summary(item.card.path, entry.time, count_delta)
+            except (AttnkbError, OSError, ValueError, RecursionError) as exc:
+                # the note may have been edited into anything since it was indexed
+                named = isinstance(exc, AttnkbError) and exc.path is not None
+                where = "" if named else f"{item.card.path}: "
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                self.notices.append(f"{where}{reason}; review logged, front matter not updated")
+
+    def summary(self, path: str) -> dict[str, object]:
         items = [i for i in self.items.values() if i.card.path == path]
         masteries = [i.memory.mastery if i.memory else 0.0 for i in items]
-        reviewed = [i.memory.history[-1].time for i in items if i.memory and i.memory.history]
+        reviewed = [i.memory.last_review for i in items if i.memory and i.memory.last_review]
+        dues = [i.due for i in items if not i.is_new] or [self.now]
         return {
-            "last_reviewed": max(reviewed).astimezone(when.tzinfo).date() if reviewed else None,
-            "next_review": min(i.due for i in items).astimezone(when.tzinfo).date(),
+            "last_reviewed": self.study_day(max(reviewed)) if reviewed else None,
+            "next_review": self.study_day(min(dues)),
             "mastery_level": round(sum(masteries) / len(masteries), 2) if masteries else 0.0,
         }
 
     def _write_summary(self, path: str, when: datetime, count_delta: int) -> None:
         """Re-read the note now (it may have been edited during the session) and rewrite only
-        the keys we own. The log already holds the review, so a note we cannot rewrite safely
-        loses nothing: the error names it and the schedule still lives in the log."""
+        the keys we own."""
         file = self.root / path
         text, problems = decode(file.read_bytes())
         if problems:
-            raise AttnkbError(
-                "not valid UTF-8; review logged, front matter not updated", path, problems[0].line
-            )
+            raise AttnkbError("not valid UTF-8", path, problems[0].line)
         parts = frontmatter.split(text)
         current = frontmatter.parse(parts.fm_text).data if parts.fm_text is not None else {}
         count = current.get("review_count")
         count = count if isinstance(count, int) and not isinstance(count, bool) else 0
-        values = self.summary(path, when)
+        values = self.summary(path)
         values["review_count"] = max(count + count_delta, 0)
-        ordered = {k: values[k] for k in OWNED_KEYS}
-        try:
-            new = frontmatter.update_keys(text, ordered)
-        except AttnkbError as exc:
-            raise AttnkbError(
-                f"{exc.message}; review logged, front matter not updated", path, exc.line
-            ) from exc
+        new = frontmatter.update_keys(text, {k: values[k] for k in OWNED_KEYS})
         if new != text:
-            atomic_write(file, new)
-
-
-def _follow_moves(memories: dict[tuple[str, str], Memory], cards: list[Card]) -> None:
-    """A note renamed or moved keeps its cards' history: a memory whose note is gone goes to
-    the one current card with the same question that has no history of its own."""
-    present = {c.path for c in cards}
-    by_id: dict[str, list[Card]] = {}
-    for c in cards:
-        by_id.setdefault(c.id, []).append(c)
-    for (path, cid), memory in list(memories.items()):
-        if path in present:
-            continue
-        homeless = [c for c in by_id.get(cid, []) if c.key not in memories]
-        if len(homeless) == 1:
-            memories[homeless[0].key] = memory
-            del memories[(path, cid)]
+            atomic_write(file, new, self.root)

@@ -1,90 +1,284 @@
 """The append-only review log: the source of truth for every card's memory.
 
-One review per line, tab-separated, so that git diffs and merges it:
+Each device appends to its own file, ``.attnkb/reviews/<device>.log``, so that a vault kept in
+git merges without conflicts; attnkb reads the union of all of them. One entry per line,
+tab-separated (v2):
 
-    2026-11-21T09:30:00+00:00  <card id>  <rating 1-4 | undo>  <duration ms>  <note path>
+    <id>  <time>  <card>  <rating>  <duration ms>  <note path>  <undoes>  <fingerprint>
 
-Appends happen under an exclusive lock and are fsynced; a line cut short by a crash is ignored
-on reading, so the log is never half-written from a reader's point of view.
+- ``id`` names the entry; an undo (rating ``undo``) names in ``undoes`` the entry it cancels, so
+  an undo never removes someone else's review after a merge or with two sessions open.
+- ``rating`` is 1-4 (Again, Hard, Good, Easy), ``undo``, or ``state:S,D,due``: a memory carried
+  in from another tool (an Anki or obsidian-spaced-repetition import); stability S and
+  difficulty D (``-`` keeps what the reviews before it built) and the due time.
+- ``card`` and ``note path`` are %-encoded (``%``, control characters and line separators), so
+  any file name round-trips and no name can forge a line.
+- ``fingerprint`` hashes the note's content at review time; a renamed note takes its history
+  along only when its content still matches (attnkb.srs.history).
+- ``-`` stands for an empty field.
+
+The v1 layout of ``.attnkb/reviews.log`` (time, card, rating, duration, path) is still read;
+the first write migrates it into the device's file. A line that cannot be read is skipped with
+a warning naming ``file:line``; it never disables reviewing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import hashlib
 import os
+import re
+import secrets
+import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import unquote_to_bytes
 
-LOG_FILE = "reviews.log"
+from attnkb.errors import AttnkbError
+
+LEGACY_LOG = "reviews.log"
+LOG_DIR = "reviews"
 LOCK_FILE = "lock"
-HEADER = "# attnkb review log v1: time, card, rating (1-4 or undo), duration ms, note path\n"
+HEADER = (
+    "# attnkb review log v2: id, time, card, rating (1-4, undo or state:S,D,due), duration ms,"
+    " note path, undone entry id, note fingerprint; - for none; card and path %-encoded\n"
+)
+SET_STATE = -1  # the rating of an entry that sets a memory instead of recording a review
+UNDO = 0
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2200  # beyond these a time is a corrupt line, not a review
+MAX_DURATION_MS = 24 * 3600 * 1000
+GITIGNORE = """\
+# attnkb: the index is a cache rebuilt from the notes; config, templates and review logs are kept
+index.sqlite
+index.sqlite-*
+lock
+*.tmp
+"""
+GITATTRIBUTES = """\
+# attnkb: review logs are append-only, so git keeps both sides' lines when it merges them
+reviews/*.log merge=union
+reviews.log merge=union
+"""
+
+
+@dataclass(frozen=True)
+class StartState:
+    """A memory carried in from another tool; ``None`` keeps the replayed stability/difficulty."""
+
+    stability: float | None
+    difficulty: float | None
+    due: datetime
+
+    def text(self) -> str:
+        def num(x: float | None) -> str:
+            return "-" if x is None else repr(round(x, 6))
+
+        return f"state:{num(self.stability)},{num(self.difficulty)},{self.due.isoformat()}"
+
+    @classmethod
+    def parse(cls, text: str) -> StartState:
+        s, d, due = text.removeprefix("state:").split(",")
+        stability = None if s == "-" else float(s)
+        difficulty = None if d == "-" else float(d)
+        if (stability is not None and not 0 < stability < 1e6) or (
+            difficulty is not None and not 1 <= difficulty <= 10
+        ):
+            raise ValueError("state out of range")
+        return cls(stability, difficulty, _instant(due))
 
 
 @dataclass(frozen=True)
 class Entry:
+    """One line of the log. ``id`` defaults to a hash of the content, so that an import run
+    twice writes nothing twice; a live grade gets a random id (``new_id``)."""
+
     time: datetime
     card: str
-    rating: int  # 1..4, or 0 for an undo of the card's latest review
+    rating: int  # 1..4, UNDO (0) naming ``undoes``, or SET_STATE with ``start``
     duration_ms: int
     path: str
+    start: StartState | None = None
+    id: str = ""
+    undoes: str = ""  # for an undo: the id of the entry it cancels ("" in v1 logs: the latest)
+    fingerprint: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            body = "\t".join(self._fields()[1:-1])
+            object.__setattr__(
+                self, "id", hashlib.sha1(body.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+            )
+
+    @property
+    def is_review(self) -> bool:
+        return 1 <= self.rating <= 4
+
+    @property
+    def is_undo(self) -> bool:
+        return self.rating == UNDO
+
+    def _fields(self) -> list[str]:
+        if self.start is not None:
+            rating = self.start.text()
+        else:
+            rating = "undo" if self.rating == UNDO else str(self.rating)
+        return [
+            self.id,
+            self.time.isoformat(),
+            encode(self.card),
+            rating,
+            str(self.duration_ms),
+            encode(self.path),
+            self.undoes or "-",
+            self.fingerprint or "-",
+        ]
 
     def line(self) -> str:
-        rating = "undo" if self.rating == 0 else str(self.rating)
-        return f"{self.time.isoformat()}\t{self.card}\t{rating}\t{self.duration_ms}\t{self.path}\n"
+        return "\t".join(self._fields()) + "\n"
 
 
-def read_fsrs_csv(path: Path, note: str) -> list[Entry]:
-    """Reviews in the CSV layout of the FSRS benchmark datasets (``card_id``, ``review_time``,
-    ``review_rating``, ``review_duration``), all attributed to one note path."""
-    import csv
-
-    from attnkb.errors import UsageError
-
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        try:
-            return [
-                Entry(
-                    datetime.fromisoformat(row["review_time"]),
-                    row["card_id"],
-                    int(row["review_rating"]),
-                    int(row["review_duration"]),
-                    note,
-                )
-                for row in reader
-            ]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise UsageError(f"not an FSRS review row: {exc}", str(path), reader.line_num) from exc
+def new_id() -> str:
+    return secrets.token_hex(8)
 
 
-def parse_line(line: str) -> Entry | None:
-    if not line.endswith("\n") or line.startswith("#"):
-        return None
-    parts = line.rstrip("\n").split("\t")
-    if len(parts) != 5:
-        return None
+# --- encoding names ---------------------------------------------------------------------------
+
+_UNSAFE = re.compile(r"[%\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return "".join(f"%{b:02X}" for b in match.group().encode("utf-8", "surrogateescape"))
+
+
+def encode(name: str) -> str:
+    """``%``, control characters and line separators as %XX of their bytes; file names that
+    are not UTF-8 (surrogate escapes) as their raw bytes. Everything else stays readable."""
+    return _UNSAFE.sub(_escape, name)
+
+
+def decode(text: str) -> str:
+    return unquote_to_bytes(text).decode("utf-8", "surrogateescape")
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _instant(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"time {text!r} has no UTC offset")
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise ValueError(f"time {text!r} is out of range")
+    moment.utcoffset()  # an impossible offset raises here, not later
+    return moment
+
+
+def _rating(text: str) -> tuple[int, StartState | None]:
+    if text.startswith("state:"):
+        return SET_STATE, StartState.parse(text)
+    if text == "undo":
+        return UNDO, None
+    if text not in ("1", "2", "3", "4"):
+        raise ValueError(f"rating {text!r} is not 1-4, undo or state:")
+    return int(text), None
+
+
+def _duration(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or int(text) > MAX_DURATION_MS:
+        raise ValueError(f"duration {text!r} is not a whole number of milliseconds")
+    return int(text)
+
+
+def parse_line(line: str) -> Entry:
+    """One log line (without its newline), v2 or v1; ValueError says what is wrong."""
+    parts = line.split("\t")
+    if len(parts) == 8:
+        ident, time, card, rating, duration, path, undoes, fingerprint = parts
+        if not re.fullmatch(r"[0-9a-zA-Z_-]{1,64}", ident):
+            raise ValueError("bad entry id")
+        value, start = _rating(rating)
+        return Entry(
+            _instant(time),
+            decode(card),
+            value,
+            _duration(duration),
+            decode(path),
+            start,
+            ident,
+            "" if undoes == "-" else undoes,
+            "" if fingerprint == "-" else fingerprint,
+        )
+    if len(parts) == 5:  # v1: time, card, rating, duration, path (tab-free names only)
+        value, start = _rating(parts[2])
+        return Entry(_instant(parts[0]), parts[1], value, _duration(parts[3]), parts[4], start)
+    raise ValueError(f"{len(parts)} fields, not 8")
+
+
+def read_file(path: Path, warnings: list[str]) -> list[Entry]:
+    """Every readable entry of one log file; each unreadable line adds a warning."""
     try:
-        rating = 0 if parts[2] == "undo" else int(parts[2])
-        if not 0 <= rating <= 4:
-            return None
-        return Entry(datetime.fromisoformat(parts[0]), parts[1], rating, int(parts[3]), parts[4])
-    except ValueError:
-        return None
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        warnings.append(f"{path}: cannot read the review log: {exc.strerror}; its reviews are left out")
+        return []
+    lines = data.split(b"\n")
+    out = []
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip() or raw.startswith(b"#"):
+            continue
+        if number == len(lines):
+            warnings.append(f"{path}:{number}: an unfinished last line (a write cut short); skipped")
+            continue
+        try:
+            out.append(parse_line(raw.decode("utf-8").removesuffix("\r")))
+        except UnicodeDecodeError:
+            warnings.append(f"{path}:{number}: not valid UTF-8; line skipped")
+        except (ValueError, OverflowError) as exc:
+            warnings.append(f"{path}:{number}: not a review entry ({exc}); line skipped")
+    return out
+
+
+def device_name() -> str:
+    """``ATTNKB_DEVICE``, else the host name, made safe as a file name. Never read from a
+    versioned file: every clone shares those."""
+    raw = os.environ.get("ATTNKB_DEVICE") or socket.gethostname()
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", raw).strip(".-")[:64]
+    return safe or "device"
 
 
 class ReviewLog:
-    def __init__(self, state_dir: Path):
+    def __init__(self, state_dir: Path, device: str | None = None):
         self.dir = state_dir
-        self.path = state_dir / LOG_FILE
+        self.device = device or device_name()
+        self.path = state_dir / LOG_DIR / f"{self.device}.log"  # where this device appends
+        self.legacy = state_dir / LEGACY_LOG
+        self.warnings: list[str] = []
+
+    def files(self) -> list[Path]:
+        folder = self.dir / LOG_DIR
+        found = sorted(folder.glob("*.log")) if folder.is_dir() else []
+        return [*found, self.legacy] if self.legacy.exists() else found
 
     def entries(self) -> list[Entry]:
-        if not self.path.exists():
-            return []
-        with open(self.path, encoding="utf-8", newline="") as f:
-            return [e for line in f if (e := parse_line(line)) is not None]
+        """The union of every device's entries, exact duplicates dropped, in time order.
+        ``warnings`` then holds one message per line that could not be read."""
+        self.warnings = []
+        seen: set[Entry] = set()
+        out = []
+        for file in self.files():
+            read = read_file(file, self.warnings)
+            for entry in resolve_legacy_undos(read) if file == self.legacy else read:
+                if entry not in seen:
+                    seen.add(entry)
+                    out.append(entry)
+        out.sort(key=lambda e: e.time)
+        return out
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -98,15 +292,78 @@ class ReviewLog:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def append(self, entry: Entry) -> None:
-        """One write of one whole line with O_APPEND, then fsync: all or nothing."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        """Write the whole line or nothing: a short write is continued, a failed one (full
+        disk, file size limit) is cut back off and raised, so the caller never records a
+        grade the log lacks. Call under ``locked()``."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_git_files(self.dir)
+        if self.legacy.exists():
+            self._migrate()
         new = not self.path.exists()
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             size = os.fstat(fd).st_size
             # a line cut short by a crash must not swallow this one
             lead = "\n" if size and os.pread(fd, 1, size - 1) != b"\n" else ""
-            os.write(fd, ((HEADER if new else lead) + entry.line()).encode("utf-8"))
-            os.fsync(fd)
+            data = ((HEADER if new or not size else lead) + entry.line()).encode("utf-8", "surrogateescape")
+            try:
+                _write_all(fd, data)
+                os.fsync(fd)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)
+                raise AttnkbError(
+                    f"cannot write the review log ({exc.strerror or exc}); grade not saved", str(self.path)
+                ) from exc
         finally:
             os.close(fd)
+
+    def _migrate(self) -> None:
+        """Move a v1 ``reviews.log`` into this device's file, ids resolved, then remove it."""
+        from attnkb.files import atomic_write
+
+        warnings: list[str] = []
+        old = read_file(self.legacy, warnings)
+        current = read_file(self.path, warnings)
+        moved = [e for e in resolve_legacy_undos(old) if e not in set(current)]
+        atomic_write(self.path, HEADER + "".join(e.line() for e in [*current, *moved]))
+        self.legacy.unlink()
+
+
+def resolve_legacy_undos(entries: list[Entry]) -> list[Entry]:
+    """v1 undo lines named only the card: give each the id of the card's latest review that
+    was not undone yet, as v1 replay understood it."""
+    from dataclasses import replace
+
+    stacks: dict[tuple[str, str], list[str]] = {}
+    out = []
+    for e in sorted(entries, key=lambda e: e.time):
+        stack = stacks.setdefault((e.path, e.card), [])
+        if e.is_undo and not e.undoes:
+            if not stack:
+                continue
+            e = replace(e, undoes=stack.pop(), id="")  # a fresh id from the new content
+        elif not e.is_undo:
+            stack.append(e.id)
+        out.append(e)
+    return out
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, "no space left for the review log")
+        view = view[written:]
+
+
+def write_git_files(state_dir: Path) -> None:
+    """``.attnkb/.gitignore`` (the cache is not versioned) and ``.gitattributes`` (logs merge
+    by union), unless the user already has their own."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in ((".gitignore", GITIGNORE), (".gitattributes", GITATTRIBUTES)):
+        path = state_dir / name
+        if not path.exists():
+            with contextlib.suppress(FileExistsError), open(path, "x", encoding="utf-8") as f:
+                f.write(text)

@@ -1,72 +1,198 @@
-"""FSRS (via the ``fsrs`` package) over the review log: every card's memory, rebuilt by replay.
+"""FSRS scheduling as Anki does it, over the review log: every card's memory, rebuilt by replay.
+
+Memory (stability S, difficulty D) comes from ``fsrs-rs-python``, the Rust FSRS behind Anki,
+stepped once per review with the *study days* elapsed (attnkb.srs.days: days start at
+``day_starts_at``, so 23:00 and 08:00 the next morning are a day apart). Around it, Anki's card
+states: new cards and lapses go through learning / relearning steps (minutes, same session),
+then review intervals in whole days, due at the start of a study day.
+
+Review intervals keep Anki's order (good ≥ hard + 1, easy ≥ good + 1) and its fuzz: a spread
+that grows with the interval, never below the days since the last review + 1, drawn from a
+factor seeded by the card id and its review count. So replaying the log gives the same dates
+every time, and the interval a grade button shows is the one that grade applies.
 
 Ratings: 1 Again, 2 Hard, 3 Good, 4 Easy. Mastery is S / (S + 21) for stability S in days:
-0 for an unseen card, 0.5 once a card is expected to last three weeks, approaching 1; it only
-grows with stability.
+0 for an unseen card, 0.5 once a card is expected to last three weeks, approaching 1.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timedelta, tzinfo
 
-from fsrs import Card as FsrsCard
-from fsrs import Rating, Scheduler
+from fsrs_rs_python import DEFAULT_PARAMETERS, FSRS, MemoryState
 
 from attnkb.srs.config import ReviewConfig
+from attnkb.srs.days import day_start, elapsed_days, study_day
 from attnkb.srs.log import Entry
 
 MASTERY_HALF_LIFE_DAYS = 21.0
-
-
-def scheduler(config: ReviewConfig) -> Scheduler:
-    return Scheduler(
-        desired_retention=config.desired_retention,
-        learning_steps=tuple(config.learning_steps),
-        relearning_steps=tuple(config.relearning_steps),
-        maximum_interval=config.maximum_interval,
-        enable_fuzzing=config.fuzz,
-    )
+LEARNING, REVIEW, RELEARNING = "learning", "review", "relearning"
+FUZZ_RANGES = ((2.5, 7.0, 0.15), (7.0, 20.0, 0.1), (20.0, math.inf, 0.05))  # Anki's
 
 
 @dataclass
 class Memory:
-    """A card's replayed state: the fsrs card, and the reviews that made it (for undo)."""
+    """A card's replayed state and the entries that made it (for undo and stats)."""
 
-    card: FsrsCard
+    phase: str  # learning | review | relearning
+    step: int  # index into the (re)learning steps
+    stability: float | None  # None: only a due date was imported, no memory yet
+    difficulty: float | None
+    last_review: datetime | None
+    due: datetime
+    interval: int  # scheduled days (review phase); 0 while in steps
+    reps: int = 0
+    lapses: int = 0
     history: list[Entry] = field(default_factory=list)
 
     @property
     def mastery(self) -> float:
-        s = self.card.stability
+        s = self.stability
         return 0.0 if not s else s / (s + MASTERY_HALF_LIFE_DAYS)
 
-
-def new_card(due: datetime | None = None) -> FsrsCard:
-    card = FsrsCard(card_id=0)
-    if due is not None:
-        card.due = due.astimezone(UTC)
-    return card
+    @property
+    def learning(self) -> bool:
+        return self.phase != REVIEW
 
 
-def review(sched: Scheduler, card: FsrsCard, rating: int, when: datetime, duration_ms: int = 0) -> FsrsCard:
-    return sched.review_card(card, Rating(rating), when.astimezone(UTC), duration_ms or None)[0]
+def fuzz_factor(card_id: str, reps: int) -> float:
+    """A number in [0, 1) fixed by the card and how many reviews it has had (Anki seeds its
+    fuzz with card id + reps): the same review always gets the same fuzz."""
+    digest = hashlib.sha256(f"{card_id}:{reps}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def replay(sched: Scheduler, entries: list[Entry]) -> dict[tuple[str, str], Memory]:
-    """Memories keyed by (note path, card id). An undo entry removes the card's latest review."""
-    histories: dict[tuple[str, str], list[Entry]] = {}
-    for e in sorted(entries, key=lambda e: e.time):
-        h = histories.setdefault((e.path, e.card), [])
-        if e.rating == 0:
-            if h:
-                h.pop()
-        else:
-            h.append(e)
-    memories = {}
-    for key, history in histories.items():
-        card = new_card()
-        for e in history:
-            card = review(sched, card, e.rating, e.time, e.duration_ms)
-        memories[key] = Memory(card, history)
-    return memories
+class Scheduler:
+    def __init__(self, config: ReviewConfig, tz: tzinfo | None):
+        self.config = config
+        self.tz = tz
+        self.fsrs = FSRS(list(config.parameters or DEFAULT_PARAMETERS))
+
+    def elapsed(self, memory: Memory | None, when: datetime) -> int:
+        if memory is None or memory.last_review is None:
+            return 0
+        return max(elapsed_days(memory.last_review, when, self.tz, self.config.day_starts_at), 0)
+
+    def _day_due(self, when: datetime, days: int) -> datetime:
+        hour = self.config.day_starts_at
+        return day_start(study_day(when, self.tz, hour) + timedelta(days=days), self.tz, hour)
+
+    def options(self, memory: Memory | None, when: datetime, card_id: str) -> dict[int, Memory]:
+        """The state each grade (1-4) would leave the card in at ``when``."""
+        cfg = self.config
+        elapsed = self.elapsed(memory, when)
+        known = memory is not None and memory.stability is not None and memory.difficulty is not None
+        state = MemoryState(memory.stability, memory.difficulty) if known else None
+        nxt = self.fsrs.next_states(state, cfg.desired_retention, elapsed)
+        mems = {1: nxt.again.memory, 2: nxt.hard.memory, 3: nxt.good.memory, 4: nxt.easy.memory}
+        ivls = {1: nxt.again.interval, 2: nxt.hard.interval, 3: nxt.good.interval, 4: nxt.easy.interval}
+        reps = memory.reps if memory else 0
+        lapses = memory.lapses if memory else 0
+        fuzz = fuzz_factor(card_id, reps) if cfg.fuzz else None
+
+        def days(ivl: float, minimum: int) -> int:
+            return self.interval(ivl, minimum, elapsed, fuzz)
+
+        def steps_state(rating: int, phase: str, step: int, delay: timedelta, lapsed: int = 0) -> Memory:
+            m = mems[rating]
+            return Memory(
+                phase, step, m.stability, m.difficulty, when, when + delay, 0, reps + 1, lapses + lapsed
+            )
+
+        def review_state(rating: int, ivl: int, lapsed: int = 0) -> Memory:
+            m = mems[rating]
+            due = self._day_due(when, ivl)
+            return Memory(REVIEW, 0, m.stability, m.difficulty, when, due, ivl, reps + 1, lapses + lapsed)
+
+        if known and memory.phase == REVIEW:
+            hard = days(ivls[2], 1)
+            good = days(ivls[3], hard + 1)
+            easy = days(ivls[4], good + 1)
+            relearn = cfg.relearning_steps
+            again = (
+                steps_state(1, RELEARNING, 0, relearn[0], 1)
+                if relearn
+                else review_state(1, days(ivls[1], 1), 1)
+            )
+            return {1: again, 2: review_state(2, hard), 3: review_state(3, good), 4: review_state(4, easy)}
+
+        phase = memory.phase if known else LEARNING
+        steps = cfg.relearning_steps if phase == RELEARNING else cfg.learning_steps
+        step = min(memory.step, len(steps) - 1) if known and steps else 0
+        good = days(ivls[3], 1)
+        easy = days(ivls[4], good + 1)
+        if not steps:
+            hard = days(ivls[2], 1)
+            return {
+                1: review_state(1, days(ivls[1], 1)),
+                2: review_state(2, hard),
+                3: review_state(3, max(good, hard)),
+                4: review_state(4, easy),
+            }
+        out = {
+            1: steps_state(1, phase, 0, steps[0]),
+            2: steps_state(2, phase, step, _hard_delay(steps, step)),
+            4: review_state(4, easy),
+        }
+        out[3] = (
+            steps_state(3, phase, step + 1, steps[step + 1])
+            if step + 1 < len(steps)
+            else review_state(3, good)
+        )
+        return out
+
+    def interval(self, ivl: float, minimum: int, elapsed: int, fuzz: float | None) -> int:
+        """Whole days from an FSRS interval: at least ``minimum``, at most the maximum, fuzzed
+        (Anki's ranges) within bounds that never go below ``elapsed`` + 1."""
+        maximum = self.config.maximum_interval
+        minimum = min(max(minimum, 1), maximum)
+        ivl = min(max(ivl, minimum), maximum)
+        if fuzz is None or ivl < 2.5:
+            return min(max(math.floor(ivl + 0.5), minimum), maximum)
+        delta = 1.0 + sum(f * max(min(ivl, end) - start, 0.0) for start, end, f in FUZZ_RANGES)
+        lower = max(math.floor(ivl - delta + 0.5), 2)
+        upper = math.floor(ivl + delta + 0.5)
+        if ivl > elapsed:
+            lower = max(lower, elapsed + 1)
+        lower = min(max(lower, minimum), maximum)
+        upper = min(max(upper, lower), maximum)
+        return min(math.floor(lower + fuzz * (upper - lower + 1)), upper)
+
+    def step(self, memory: Memory | None, entry: Entry) -> Memory:
+        """The card after one log entry: a review, or a memory imported from another tool.
+        The result's ``history`` is left empty (``replay`` fills it once)."""
+        if entry.start is not None:
+            return self._start(memory, entry)
+        return self.options(memory, entry.time, entry.card)[entry.rating]
+
+    def _start(self, memory: Memory | None, entry: Entry) -> Memory:
+        start = entry.start
+        s = start.stability if start.stability is not None else (memory.stability if memory else None)
+        d = start.difficulty if start.difficulty is not None else (memory.difficulty if memory else None)
+        kept = start.stability is None and memory is not None and memory.last_review is not None
+        last = memory.last_review if kept else entry.time
+        hour = self.config.day_starts_at
+        days = (study_day(start.due, self.tz, hour) - study_day(last, self.tz, hour)).days
+        reps, lapses = (memory.reps, memory.lapses) if memory else (0, 0)
+        return Memory(REVIEW, 0, s, d, last, start.due, max(days, 1), reps, lapses)
+
+    def replay(self, history: list[Entry]) -> Memory | None:
+        memory = None
+        for entry in history:
+            memory = self.step(memory, entry)
+        if memory is not None:
+            memory.history = list(history)
+        return memory
+
+
+def _hard_delay(steps: list[timedelta], step: int) -> timedelta:
+    """Anki: Hard on the first step waits halfway to the second (or 1.5× a single step, at most
+    a day more); on a later step it repeats that step."""
+    if step > 0:
+        return steps[step]
+    if len(steps) > 1:
+        return (steps[0] + steps[1]) / 2
+    return min(steps[0] * 1.5, steps[0] + timedelta(days=1))

@@ -1,4 +1,7 @@
-"""Numbers for ``attnkb stats``: daily reviews, true retention, forecast, mastery, streak."""
+"""Numbers for ``attnkb stats``: daily reviews, true retention, forecast, mastery, streak.
+
+Everything counts the effective history (undone grades left out) by study day.
+"""
 
 from __future__ import annotations
 
@@ -9,29 +12,30 @@ from attnkb.srs.deck import Deck
 
 
 def compute(deck: Deck, forecast_days: int = 30) -> dict:
-    tz = deck.now.tzinfo
-    today = deck.now.date()
+    today = deck.today()
     per_day: Counter = Counter()
-    seen: set[tuple[str, str]] = set()
     later = recalled = 0
-    for e in sorted(deck.entries, key=lambda e: e.time):
-        if e.rating == 0:
-            continue
-        per_day[e.time.astimezone(tz).date()] += 1
-        key = (e.path, e.card)
-        if key in seen:  # "true" retention counts only reviews after the first
-            later += 1
-            recalled += e.rating > 1
-        seen.add(key)
-    forecast = Counter()
+    for history in deck.history.reviews.values():
+        reviews = [e for e in history if e.is_review]
+        for n, e in enumerate(reviews):
+            per_day[deck.study_day(e.time)] += 1
+            if n:  # "true" retention counts only reviews after the first
+                later += 1
+                recalled += e.rating > 1
+    forecast: Counter = Counter()
     for item in deck.items.values():
-        offset = (item.due.astimezone(tz).date() - today).days
+        if item.is_new:
+            continue
+        offset = (deck.study_day(item.due) - today).days
         if offset < forecast_days:
             forecast[max(offset, 0)] += 1
+    by_path: dict[str, list[float]] = defaultdict(list)
+    for item in deck.items.values():
+        by_path[item.card.path].append(item.memory.mastery if item.memory else 0.0)
     by_tag: dict[str, list[float]] = defaultdict(list)
     for path, note in deck.notes.items():
-        items = [i for i in deck.items.values() if i.card.path == path]
-        mastery = sum(i.memory.mastery if i.memory else 0.0 for i in items) / max(len(items), 1)
+        values = by_path.get(path, [])
+        mastery = sum(values) / max(len(values), 1)
         for tag in note.tags or ["(untagged)"]:
             by_tag[tag].append(mastery)
     streak, day = 0, today if per_day.get(today) else today - timedelta(days=1)
@@ -49,4 +53,5 @@ def compute(deck: Deck, forecast_days: int = 30) -> dict:
         "mastery_by_tag": {t: round(sum(v) / len(v), 2) for t, v in sorted(by_tag.items())},
         "streak_days": streak,
         "cards": len(deck.items),
+        "new": sum(1 for i in deck.items.values() if i.is_new),
     }

@@ -1,0 +1,191 @@
+"""The generated related-notes section at the end of a note, and its ``[related]`` settings.
+
+The section is ours only from the marker line to the next heading of the same or a higher
+level (or the end of the file): that block is regenerated, every other byte of the note is the
+user's and stays as it was (BOM, CRLF, a missing final newline, what follows the block).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from attnkb.errors import ConfigError
+
+CONFIG_FILE = "config.toml"
+NONE_LINE = "暂无相关笔记"
+_HEADING = re.compile(r"^(#{1,6})[ \t]+\S")
+_FENCE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,})")
+
+
+@dataclass
+class SectionConfig:
+    heading: str = "## 相关笔记"
+    marker: str = "<!-- 自动生成 -->"
+    limit: int = 5
+    min: float = 10.0  # percent: notes less similar than this are left out
+
+    @property
+    def level(self) -> int:
+        return len(self.heading) - len(self.heading.lstrip("#"))
+
+
+def load_config(state_dir: Path) -> SectionConfig:
+    """``[related]`` of ``.attnkb/config.toml``; a mistake is an error naming the key."""
+    path = state_dir / CONFIG_FILE
+    config = SectionConfig()
+    if not path.is_file():
+        return config
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"invalid TOML: {exc}", path=str(path)) from exc
+    table = data.get("related", {})
+    if not isinstance(table, dict):
+        raise ConfigError("[related] must be a table", path=str(path))
+    known = ("heading", "marker", "limit", "min")
+    for key, value in table.items():
+        if key not in known:
+            raise ConfigError(f"[related] unknown key {key!r} (known: {', '.join(known)})", path=str(path))
+        if key in ("heading", "marker"):
+            if not isinstance(value, str) or not value.strip() or "\n" in value or "\r" in value:
+                raise ConfigError(f"[related] {key} must be one line of text", path=str(path))
+            value = value.strip()
+            if key == "heading" and not _HEADING.match(value):
+                raise ConfigError(
+                    f"[related] heading must be a Markdown heading such as '## 相关笔记', got {value!r}",
+                    path=str(path),
+                )
+        elif key == "limit" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ConfigError(f"[related] limit must be a whole number >= 1, got {value!r}", path=str(path))
+        elif key == "min":
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+                raise ConfigError(
+                    f"[related] min must be a percentage from 0 to 100, got {value!r}", path=str(path)
+                )
+            value = float(value)
+        setattr(config, key, value)
+    return config
+
+
+@dataclass
+class Entry:
+    """One related note: a row of ``attnkb related`` and a line of the section."""
+
+    path: str  # vault-relative
+    title: str
+    percent: int
+    tags: list[str]
+    linked: bool = False
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "title": self.title,
+            "similarity": self.percent,
+            "tags": self.tags,
+            "linked": self.linked,
+        }
+
+
+def link_line(source: str, entry: Entry) -> str:
+    """``- [title](relative/path.md) - 相似度: 36% | 标签: a, b``; the path is relative to the
+    note's folder so that our own link resolution (and any Markdown viewer) finds it."""
+    href = posixpath.relpath(entry.path, posixpath.dirname(source) or ".")
+    href = re.sub(r"[ ()<>%\[\]\\]", lambda m: f"%{ord(m[0]):02X}", href)
+    title = re.sub(r"([\[\]\\])", r"\\\1", entry.title)
+    line = f"- [{title}]({href}) - 相似度: {entry.percent}%"
+    if entry.tags:
+        line += " | 标签: " + ", ".join(entry.tags)
+    return line
+
+
+@dataclass
+class Block:
+    """Where our block sits in a note: ``start`` is the marker line, ``end`` the last
+    non-blank character before the next heading (or the end of the file); ``heading`` the
+    start of the section's heading line."""
+
+    heading: int
+    start: int
+    end: int
+
+
+class ForeignSection(Exception):
+    """A note we must not write into: the heading without our marker under it (the section is
+    the user's), or text ending inside an open code fence (a section appended would be code)."""
+
+
+def find_block(text: str, config: SectionConfig) -> Block | None:
+    lines = text.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    fence: str | None = None
+    headings: list[tuple[int, int]] = []  # (line index, level) outside code fences
+    for i, line in enumerate(lines):
+        bare = line.rstrip("\r\n").lstrip("\ufeff")
+        m = _FENCE.match(bare)
+        if fence is not None:
+            if (
+                m
+                and m.group(1)[0] == fence[0]
+                and len(m.group(1)) >= len(fence)
+                and not bare.strip()[len(m.group(1)) :].strip()
+            ):
+                fence = None
+            continue
+        if m:
+            fence = m.group(1)
+            continue
+        h = _HEADING.match(bare)
+        if h:
+            headings.append((i, len(h.group(1))))
+    if fence is not None:
+        raise ForeignSection("ends inside a code fence that is never closed; left unchanged")
+    ours = [i for i, _ in headings if lines[i].rstrip("\r\n").lstrip("\ufeff").rstrip() == config.heading]
+    if not ours:
+        return None
+    at = ours[-1]
+    marker = next((j for j in range(at + 1, len(lines)) if lines[j].strip()), None)
+    if marker is None or lines[marker].strip() != config.marker:
+        raise ForeignSection(f"has {config.heading!r} without the marker {config.marker!r}; left unchanged")
+    stop = next((i for i, level in headings if i > at and level <= config.level), len(lines))
+    end = offsets[stop]
+    while end > offsets[marker] and text[end - 1].isspace():
+        end -= 1
+    return Block(offsets[at], offsets[marker], end)
+
+
+def newline_of(text: str) -> str:
+    nl = text.find("\n")
+    return "\r\n" if nl > 0 and text[nl - 1] == "\r" else "\n"
+
+
+def without_block(text: str, config: SectionConfig) -> str:
+    """The note as the user wrote it: our generated block cut out (similarity must not feed
+    on its own output, or a second run would change the figures)."""
+    try:
+        block = find_block(text, config)
+    except ForeignSection:
+        return text
+    return text if block is None else text[: block.heading] + text[block.end :]
+
+
+def render(text: str, source: str, entries: list[Entry], config: SectionConfig) -> str:
+    """The note with its section regenerated (or appended); raises ForeignSection."""
+    nl = newline_of(text)
+    lines = [link_line(source, e) for e in entries] or [NONE_LINE]
+    core = config.marker + nl + nl + nl.join(lines)
+    block = find_block(text, config)
+    if block is not None:
+        return text[: block.start] + core + text[block.end :]
+    head = text
+    if head and not head.endswith("\n"):
+        head += nl
+    if head.strip("\ufeff") and not head.endswith(nl + nl) and not head.endswith("\n\n"):
+        head += nl
+    return head + config.heading + nl + core + nl
