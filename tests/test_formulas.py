@@ -90,6 +90,11 @@ RIGHT = {
     "where head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V)\n```",
     "multi-head self-attention": r"$\mathrm{MHA}(X) = \mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_h)W^O$, "
     r"$\mathrm{head}_i = \mathrm{softmax}\left(\frac{XW_i^Q (XW_i^K)^\top}{\sqrt{d_k}}\right) XW_i^V$",
+    "equation environment": r"$$\begin{equation} \mathrm{Attention}(Q,K,V) = \mathrm{softmax}\left(\frac{QK^T}{\sqrt{d_k}}\right)V"
+    r" \end{equation}$$",
+    "σ naming softmax": r"$A = \sigma\left(\frac{QK^\top}{\sqrt{d_k}}\right)$",
+    "stable softmax with max(x)": r"$\text{softmax}(x)_i = \frac{e^{x_i - \max(x)}}{\sum_j e^{x_j - \max(x)}}$",
+    "spacing before a formula": r"$P = \mathrm{softmax}(S), \; S = QK^\top / \sqrt{d_k}, \; O = PV$",
     "chain to rows": r"$\mathrm{Attention}(Q,K,V) = \mathrm{softmax}(QK^T/\sqrt{d_k})V = \sum_j \alpha_{ij} v_j$",
 }
 
@@ -270,6 +275,10 @@ def test_context_vector_with_indices_swapped_fails(make_vault):
         (r"$\mathrm{score}(s_t, h_i) = v_a^\top \tanh(W_a [s_t; h_i])$", "[a; b]"),
         (r"$O = \sqrt[3]{V}$", "n-th roots"),
         (r"$e_j = q \times k_j$", "cross product"),
+        (
+            r"$\mathrm{softmax}(x_i) = \frac{e^{x_i - \max_j x_j}}{\sum_j e^{x_j - \max_k x_k}}$",
+            "parentheses",
+        ),
     ],
 )
 def test_forms_we_cannot_bind_are_unsupported_not_failed(make_vault, formula, reason):

@@ -83,7 +83,9 @@ class Part:
 
 _SEPARATOR = re.compile(r"\\qquad\b|\\quad\b|\\\\")
 _ENV = re.compile(r"\\(begin|end)\{[^}]*\}")
-_ALIGN = re.compile(r"\\(?:begin|end)\{(?:aligned|align\*?|split|gathered|gather\*?|eqnarray\*?)\}")
+_ALIGN = re.compile(
+    r"\\(?:begin|end)\{(?:aligned|align\*?|split|gathered|gather\*?|eqnarray\*?|equation\*?|displaymath)\}"
+)
 
 
 def split_parts(formula: Formula) -> list[Part]:
@@ -111,6 +113,7 @@ def split_parts(formula: Formula) -> list[Part]:
         for sub in _split_commas(piece):
             sub = sub.strip().strip(",;.，。").strip()
             sub = re.sub(r"^&|(?<!\\)&(?=\s*=)", "", sub).strip()
+            sub = _LEADING_SPACE.sub("", sub)  # "\\; O = PV" after a separator
             condition = _CONDITION.fullmatch(sub)
             if condition and out and out[-1].condition is None and "=" in out[-1].text:
                 out[-1].condition = _condition_tree(condition.group(1))
@@ -134,6 +137,9 @@ def _condition_tree(text: str) -> Node | None:
     except FormulaError:
         return None
     return tree if tree.kind == "rel" and len(tree.kids) == 2 else None
+
+
+_LEADING_SPACE = re.compile(r"^(?:\\[,;:! ]\s*)+")
 
 
 def _split_commas(text: str) -> list[str]:
@@ -332,6 +338,20 @@ def _dims(inner: tuple[int, ...]) -> str:
 # --- one formula against one set of inputs ------------------------------------------------------
 
 
+def _sigma_as_softmax(tree: Node) -> Node | None:
+    """The tree with every σ(…) read as softmax (some notes name softmax σ), or None if none."""
+    if not _contains(tree, "call", "sigma"):
+        return None
+
+    def rename(n: Node) -> Node:
+        kids = tuple(rename(k) for k in n.kids)
+        if n.kind == "call" and n.value[0] == "sigma":
+            return n.replace(kids=kids, value=("softmax", *n.value[1:]))
+        return n.replace(kids=kids) if kids != n.kids else n
+
+    return rename(tree)
+
+
 class _Differs(Exception):
     def __init__(self, outcome: Outcome):
         self.outcome = outcome
@@ -346,8 +366,26 @@ def evaluate_links(
 ) -> Outcome:
     """Every link of ``a = b = c`` against the left side, row convention first.
 
-    A link we cannot evaluate is left out; the others are still compared.
+    A link we cannot evaluate is left out; the others are still compared. σ is the sigmoid,
+    or softmax when that is what makes the formula agree (Wikipedia writes softmax as σ).
     """
+    outcome = _evaluate_links(tree, inputs, definitions, free, condition)
+    softmax_named_sigma = _sigma_as_softmax(tree) if outcome.status == "fail" else None
+    if softmax_named_sigma is not None:
+        second = _evaluate_links(softmax_named_sigma, inputs, definitions, free, condition)
+        if second.status == "pass":
+            second.message = "agrees with the kernel, σ read as softmax"
+            return second
+    return outcome
+
+
+def _evaluate_links(
+    tree: Node,
+    inputs: Inputs | None,
+    definitions: dict[str, Definition],
+    free: bool,
+    condition: Node | None,
+) -> Outcome:
     errors = []
     failed: Outcome | None = None  # values that differ under one reading may agree under another
     for convention in ("row", "column", COLUMN_STORED):

@@ -17,7 +17,7 @@ from attnkb import kernel
 from attnkb.errors import FormulaError
 from attnkb.formulas.grammar import Node
 from attnkb.formulas.inputs import Inputs
-from attnkb.formulas.lexer import MULTIHEAD_CALLS, OUTPUT_CALLS
+from attnkb.formulas.lexer import MULTIHEAD_CALLS, OUTPUT_CALLS, WORDS
 from attnkb.formulas.values import (
     ShapeError,
     Val,
@@ -313,6 +313,9 @@ class Evaluator:
                 return reduce_axis(val, var, how, self.condition(cond) if cond is not None else None)
             if len(args) == 2:
                 return elementwise(np.maximum if name == "max" else np.minimum, *args)
+            if one is not None and one.vector:  # max(x): its largest entry
+                spend(one.data.size)
+                return Val(how(as_vector(one), axis=-1), one.axes)
             raise FormulaError(f"{name} needs two arguments or an index")
         if name == "score":
             return self.score(args)
@@ -429,6 +432,8 @@ class Evaluator:
             val = self.bound(name, subs, sup, primes)
             if val is not None:
                 return val
+        if self.free and name in WORDS:  # \max_j x_j without parentheses: not a free symbol
+            raise Unbound(f"{name} without parentheses is not evaluated", key)
         if self.free:  # an identity: every symbol is free, whatever the note defines elsewhere
             return self.random_symbol(name, subs, sup, primes)
         if key in self.definitions:
