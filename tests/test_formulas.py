@@ -275,6 +275,7 @@ def test_context_vector_with_indices_swapped_fails(make_vault):
         (r"$\mathrm{score}(s_t, h_i) = v_a^\top \tanh(W_a [s_t; h_i])$", "[a; b]"),
         (r"$O = \sqrt[3]{V}$", "n-th roots"),
         (r"$e_j = q \times k_j$", "cross product"),
+        (r"$\mathrm{softmax}(x)_i = \frac{\exp(x_i / \tau)}{\sum_j \exp(x_j / \tau)}$", "temperature"),
         (
             r"$\mathrm{softmax}(x_i) = \frac{e^{x_i - \max_j x_j}}{\sum_j e^{x_j - \max_k x_k}}$",
             "parentheses",

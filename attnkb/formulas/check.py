@@ -682,6 +682,12 @@ def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> F
         return result
     if target == "softmax":
         outcome = evaluate_links(tree, None, definitions, True, part.condition)
+        tempered = [t for t in ("T", "tau") if _mentions(tree, t) and not _mentions(tree.kids[0], t)]
+        if outcome.status == "fail" and tempered:  # softmax(x)_i = exp(x_i/τ)/…: a definition of τ
+            name = "τ" if tempered[0] == "tau" else "T"
+            outcome = Outcome(
+                "unsupported", f"temperature {name} on the right only: equal to softmax(x) when {name} = 1"
+            )
         result.message = outcome.message or "agrees with the kernel's softmax"
         return _finish(result, outcome, tree, target, [None], definitions, True, part.condition)
     block = _nearest(part.line, block_inputs, heading_lines)
