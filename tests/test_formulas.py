@@ -95,6 +95,7 @@ RIGHT = {
     "σ naming softmax": r"$A = \sigma\left(\frac{QK^\top}{\sqrt{d_k}}\right)$",
     "stable softmax with max(x)": r"$\text{softmax}(x)_i = \frac{e^{x_i - \max(x)}}{\sum_j e^{x_j - \max(x)}}$",
     "spacing before a formula": r"$P = \mathrm{softmax}(S), \; S = QK^\top / \sqrt{d_k}, \; O = PV$",
+    "math italic pasted from a PDF": "```\nAttention(𝑄, 𝐾, 𝑉) = softmax(𝑄𝐾ᵀ/√𝑑ₖ)𝑉\n```",
     "chain to rows": r"$\mathrm{Attention}(Q,K,V) = \mathrm{softmax}(QK^T/\sqrt{d_k})V = \sum_j \alpha_{ij} v_j$",
 }
 

@@ -9,6 +9,7 @@ unsupported rather than guessed at.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from attnkb.errors import FormulaError
@@ -304,6 +305,11 @@ SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᵈᵉⁱʲᵏˡᵐⁿ
 _SCRIPT_RUN = re.compile("([" + "".join(SUBSCRIPTS) + "]+)|([" + "".join(SUPERSCRIPTS) + "]+)")
 
 
+# Letters as PDFs and IMEs paste them: math italic 𝑄𝐾 (U+1D400…), full-width ＱＫ. Only these
+# are normalised: NFKC would also turn ᵀ into T and ₖ into k, which mean transpose and index.
+_PLAIN_LETTERS = re.compile("[\U0001d400-\U0001d7ff\uff01-\uff5e]")
+
+
 def _unicode_scripts(text: str) -> str:
     """``Σₖ``, ``head₁``, ``x²`` as ``Σ_{k}``, ``head_{1}``, ``x^{2}``."""
 
@@ -319,7 +325,7 @@ def tokenize(text: str, latex: bool) -> list[Tok]:
     """Tokens of one formula; raises FormulaError (unsupported) with the reason."""
     if len(text) > MAX_CHARS:
         raise FormulaError(f"over {MAX_CHARS:,} characters")
-    text = _unicode_scripts(text)
+    text = _unicode_scripts(_PLAIN_LETTERS.sub(lambda m: unicodedata.normalize("NFKC", m.group(0)), text))
     toks: list[Tok] = []
     i, n = 0, len(text)
     while i < n:
