@@ -462,3 +462,10 @@ def test_argmax_of_a_single_row_of_scores(make_vault, cli):
     assert code == 1 and results[0]["mismatches"][0]["actual"] == 1
     assert cli("--vault", root, "run-example", "n.md", "--update").exit_code == 0
     assert "argmax: [1]" in (root / "n.md").read_text()
+
+
+def test_exponent_numbers_in_a_block_are_numbers(make_vault, cli):
+    body = "op: scaled_dot\nq: [[1e0, 0]]\nk: [[1, 0], [0, 1]]\nscale: 5e-1\ntol: 1e-3\nexpect:\n  weights: [[0.622, 0.378]]"
+    root = make_vault({"n.md": note(block(body))})
+    code, results = run(cli, root, "--all")
+    assert (code, [r["status"] for r in results]) == (0, ["pass"]), results

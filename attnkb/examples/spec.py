@@ -97,7 +97,7 @@ def parse_block(path: str, line: int, text: str, max_elements: int = DEFAULT_MAX
     """
     block = Block(path, line, text)
     try:
-        data, block.node = yamlsafe.load(text)
+        data, block.node = yamlsafe.load(text, exponent_floats=True)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         reason = getattr(exc, "problem", None) or "invalid YAML"
