@@ -144,7 +144,7 @@ def test_the_end_summary_says_what_comes_back(make_vault, cli):
     (root / ".attnkb" / "config.toml").write_text(config)
     env = {"ATTNKB_NOW": "2026-11-21T10:00:00+00:00", "ATTNKB_DEVICE": "t"}
     r = cli("--vault", root, "review", input="\n3\n", env=env)
-    assert "1 card comes back in their learning steps, the first at 12:00" in r.stdout
+    assert "1 card is in its learning steps and comes back at 12:00" in r.stdout
     assert "Next due: 2026-11-21 12:00" in r.stdout
 
 

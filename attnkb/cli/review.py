@@ -144,8 +144,12 @@ def review(
     out.print(Rule("Session over", style="dim"))
     out.print(f"Reviewed {stats['reviewed']}, skipped {stats['skipped']}, recalled {retention}.")
     if back:
-        cards = "card comes" if len(back) == 1 else "cards come"
-        out.print(f"{len(back)} {cards} back in their learning steps, the first at {back[0]:%H:%M}.")
+        if len(back) == 1:
+            out.print(f"1 card is in its learning steps and comes back at {back[0]:%H:%M}.")
+        else:
+            out.print(
+                f"{len(back)} cards are in their learning steps; the first comes back at {back[0]:%H:%M}."
+            )
     out.print(f"Next due: {nxt:%Y-%m-%d %H:%M}." if nxt else "Nothing is scheduled yet.")
 
 
