@@ -390,6 +390,12 @@ def test_what_is_not_a_formula():
     assert find_formulas(body) == []
 
 
+def test_line_separators_inside_a_fence_do_not_shift_lines():
+    body = "a\n\n```\nx = 1 \u2028 y \x0c z\nO = A @ V\n```\n\n\\[\nP = A\n\\]\n"
+    found = [(f.line, f.text) for f in find_formulas(body)]
+    assert found == [(4, "x = 1 \u2028 y \x0c z"), (5, "O = A @ V"), (8, "P = A")]
+
+
 def test_a_paragraph_starting_with_math_and_ending_with_a_digit():
     body = "$O = AV$ for 2\n$A = P$ line 1\n\n$\\alpha_{ij}$ sums to 1\n"
     found = [(f.line, f.text) for f in find_formulas(body)]

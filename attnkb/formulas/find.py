@@ -66,7 +66,7 @@ def find_formulas(body: str, first_line: int = 1) -> list[Formula]:
     """Every formula of a note body, in order; lines are file lines (``first_line`` = body's)."""
     if not any(mark in body for mark in ("$", "\\(", "\\[", "```", "~~~")):
         return []  # nothing that could hold a formula: skip the parse
-    lines = body.splitlines()
+    lines = body.split("\n")  # markdown-it's lines: U+2028, NEL or form feed end none
     found: list[Formula] = []
     cursor = 0  # the body line we have read up to, for tokens markdown-it gives no map
     for tok in _parser().parse(body):
@@ -106,7 +106,7 @@ def _plain_lines(content: str, first: int) -> list[Formula]:
     (``s_t^T * h_i  (点积注意力)``) are dropped; a line that still holds prose is not a formula.
     """
     out = []
-    for n, raw in enumerate(content.splitlines()):
+    for n, raw in enumerate(content.split("\n")):
         text = _TRAILING_NOTE.sub("", raw.strip())
         text = _LEAD.sub("", text)
         label = _LABEL.match(text)
