@@ -173,6 +173,7 @@ def test_missing_sqrt_fails_against_a_scaled_block_and_passes_against_a_dot_one(
     [
         r"$O = \mathrm{softmax}(KQ^\top / \sqrt{d_k}) V$",  # right only when Q = K
         "```\nc_t = Σ α_it × h_i\n```",
+        r"$S = KQ^\top / \sqrt{d_k}$",  # linear attention has no S: the formula is not its own S
     ],
 )
 def test_formulas_right_only_for_self_attention_inputs_fail(make_vault, formula):
@@ -209,6 +210,16 @@ def test_additive_scores_in_every_convention_agree_with_a_block(make_vault, form
 def test_a_wrong_additive_score_fails(make_vault):
     r = one(make_vault, r"$e_{tj} = v_a^\top \tanh(W_a s_{t-1} - U_a h_j)$")
     assert r.status == "fail" and r.first_diff is not None, r.message
+
+
+def test_a_formula_of_another_score_beside_a_block_is_not_a_failure(make_vault):
+    additive = ADDITIVE.replace("WIDTH", "3")
+    r = one(make_vault, r"$S = QK^\top / \sqrt{d_k}$" + f"\n\n{additive}")
+    assert r.status == "unsupported" and "op scaled_dot" in r.message and "op additive" in r.message, (
+        r.message
+    )
+    wrong = one(make_vault, r"$S = KQ^\top / \sqrt{d_k}$" + f"\n\n{additive}")
+    assert wrong.status == "fail", wrong.message
 
 
 def test_wrong_mask_sign_against_a_causal_block(make_vault):

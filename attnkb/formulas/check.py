@@ -680,6 +680,9 @@ def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> F
         result.status, result.target = "context", None
         result.message = "an approximation or inequality, not compared"
         return result
+    # the formula's own left side is what is checked, never defined by the formula itself
+    # (else S = KQᵀ "agreed" with inputs that have no S of their own)
+    definitions = {k: d for k, d in definitions.items() if not any(d.rhs is link for link in tree.kids[1:])}
     if target == "softmax":
         outcome = evaluate_links(tree, None, definitions, True, part.condition)
         tempered = [t for t in ("T", "tau") if _mentions(tree, t) and not _mentions(tree.kids[0], t)]
@@ -700,15 +703,13 @@ def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> F
             )
             if evaluate_links(tree, plain, definitions, False, part.condition).status == "pass":
                 outcome = Outcome("pass", "agrees with the block's inputs without its mask")
+        other = _other_family(tree, block, definitions, part.condition) if outcome.status == "fail" else None
+        if other is not None:  # a dot-product formula beside an additive block states another score
+            outcome = Outcome(
+                "unsupported", f"agrees with op {other} (random inputs), not the block's op {block.op}"
+            )
         return _finish(result, outcome, tree, target, [block], definitions, False, part.condition)
-    same = _mentions_indexed(tree, "h") and not _mentions_values(tree)
-    # self-attention inputs (Q = K = V) only for formulas that do not tell queries from keys:
-    # with them, softmax(KQᵀ)V would "agree"
-    both = any(_mentions(tree, n) for n in "Qqs") and any(_mentions(tree, n) for n in "Kkh")
-    ops = [op for op in RANDOM_OPS if not (both and op == "self")]
-    if _about_heads(tree):  # MultiHead(…) = Concat(head_1, …, head_h) W^O: random heads only
-        ops = ["multihead" if both or not _mentions(tree, "X") else "multihead-self"]
-    runs = [random_inputs(op, values_are_keys=same) for op in ops]
+    runs = _random_runs(tree)
     outcomes = [(inputs, evaluate_links(tree, inputs, definitions, False, part.condition)) for inputs in runs]
     passed = [(i, o) for i, o in outcomes if o.status == "pass"]
     if passed:
@@ -725,6 +726,39 @@ def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> F
     inputs, outcome = next(((i, o) for i, o in failed if o.first_diff), failed[0])
     result.op = _op_name(inputs)
     return _finish(result, outcome, tree, target, [i for i, _ in failed], definitions, False, part.condition)
+
+
+FAMILIES = {"additive": "additive", "additive+b": "additive", "general": "general", "cosine": "cosine"}
+FAMILIES |= {"linear": "linear", "concat": "concat", "linformer": "linformer", "softmax": "-", "weights": "-"}
+
+
+def _family(op: str) -> str:
+    """Score functions that differ in kind; dot, scaled dot, masks and windows are one family,
+    so a missing √d_k beside a scaled block is still a failure."""
+    return FAMILIES.get(op, "dot")
+
+
+def _random_runs(tree: Node) -> list[Inputs]:
+    """Random inputs for each op a formula may be about."""
+    same = _mentions_indexed(tree, "h") and not _mentions_values(tree)
+    # self-attention inputs (Q = K = V) only for formulas that do not tell queries from keys:
+    # with them, softmax(KQᵀ)V would "agree"
+    both = any(_mentions(tree, n) for n in "Qqs") and any(_mentions(tree, n) for n in "Kkh")
+    ops = [op for op in RANDOM_OPS if not (both and op == "self")]
+    if _about_heads(tree):  # MultiHead(…) = Concat(head_1, …, head_h) W^O: random heads only
+        ops = ["multihead" if both or not _mentions(tree, "X") else "multihead-self"]
+    return [random_inputs(op, values_are_keys=same) for op in ops]
+
+
+def _other_family(tree: Node, block: Inputs, definitions, condition) -> str | None:
+    """The op of another score family the formula agrees with on random inputs, if any."""
+    mine = _family(block.op)
+    for inputs in _random_runs(tree):
+        if _family(inputs.op) in (mine, "-") or not work_left():
+            continue
+        if evaluate_links(tree, inputs, definitions, False, condition).status == "pass":
+            return _op_name(inputs)
+    return None
 
 
 def _about_heads(tree: Node) -> bool:
