@@ -276,6 +276,8 @@ MALFORMED = [  # (block body, message, line of the complaint in the note)
     (f"op: dot\nq: {Q}\nk: {Q}\nmask: {{window: true}}", "mask must be causal", 9),
     (f"op: local\nq: {Q}\nk: {Q}\nwindow: 1\nmask: {{window: 1}}", "supports mask: causal only", 10),
     ("op: softmax\nscores: [[0, 1]]\nmask: causal", "op 'softmax' takes no mask", 8),
+    # finite inputs whose scores overflow: NaN weights were an internal error (and NaN in --json)
+    ("op: dot\nq: [[1.0e308, 1.0e308]]\nk: [[1.0e308, 1.0e308]]\nv: [[1.0]]", "NaN or infinite", 5),
     # a key written twice: YAML keeps the last silently, lines and --update follow the first
     (f"op: dot\nq: {Q}\nk: {Q}\nq: [[9, 9]]", "key 'q' is given twice", 9),
     (f"op: dot\nq: {Q}\nk: {Q}\nexpect:\n  weights: [[1]]\n  weights: [[2]]", "key 'weights' is given twice", 11),
