@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from attnkb.errors import ConfigError, UsageError
 from attnkb.findings import Finding, Problem
+from attnkb.interop.obsidian_sr import vault_clozes
 
 if TYPE_CHECKING:
     from attnkb.note import Note
@@ -197,7 +198,14 @@ def _parser_version() -> str:
 
     digest = hashlib.sha1(attnkb.__version__.encode())
     here = Path(__file__).parent
-    for name in ("note.py", "markdown.py", "frontmatter.py", "vault.py", "search.py"):
+    for name in (
+        "note.py",
+        "markdown.py",
+        "frontmatter.py",
+        "vault.py",
+        "search.py",
+        "interop/obsidian_sr.py",
+    ):
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -231,7 +239,7 @@ def _parse_file(root: str, rel: str, max_bytes: int | None = None) -> Parsed:
         if line:
             return _skip(line, "holds a NUL byte: a binary file, not a note; skipped")
         text, problems = decode(data)
-        note = parse_text(rel, text, problems)
+        note = parse_text(rel, text, problems, vault_clozes(Path(root)))
     return Parsed(json.dumps(note.summary()), json.dumps(note.to_dict()), None, search.document(note, text))
 
 
@@ -419,18 +427,18 @@ class Index:
 def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=10)
     try:
-        return _prepare(db)
+        return _prepare(db, vault_clozes(path.parent.parent))  # path: <vault>/.attnkb/index.sqlite
     except BaseException:
         db.close()
         raise
 
 
-def _prepare(db: sqlite3.Connection) -> sqlite3.Connection:
-    """Tables of the index, dropped whenever the parser changed."""
+def _prepare(db: sqlite3.Connection, clozes: tuple[str, ...] = ()) -> sqlite3.Connection:
+    """Tables of the index, dropped whenever the parser or the card settings changed."""
     from attnkb import search
 
     db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-    version = _parser_version()
+    version = _parser_version() + repr(clozes)
     row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
     if row is None or row[0] != version:
         with db:

@@ -77,8 +77,16 @@ def review(
     ),
     limit: int = typer.Option(None, "--limit", min=0, help="Review at most N cards."),
     new: int = typer.Option(None, "--new", min=0, help="Introduce at most N new cards today."),
+    checklist: str = typer.Option(
+        None, "--checklist", metavar="FILE", help="Record the ticked notes of a `due --markdown` checklist."
+    ),
 ) -> None:
     """Review due cards: space/Enter shows the answer, 1-4 grade, u undo, s skip, q quit."""
+    if checklist is not None:
+        from attnkb.cli.interop import review_checklist
+
+        review_checklist(_deck(ctx), checklist)
+        return
     from rich.rule import Rule
 
     from attnkb.srs.session import RATINGS, Session, SessionClock
@@ -160,9 +168,20 @@ def due(
         None, "--tag", "-t", help="Only cards of notes with this tag.", autocompletion=tag_names
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    markdown: bool = typer.Option(
+        False, "--markdown", help="Write a checklist to tick (see review --checklist)."
+    ),
+    output: str = typer.Option(
+        None, "--output", "-o", metavar="FILE", help="With --markdown: write to FILE."
+    ),
 ) -> None:
     """New cards, and what is overdue, due today, and due in the next 7 days."""
     deck = _deck(ctx)
+    if markdown or output is not None:
+        from attnkb.cli.interop import due_markdown
+
+        due_markdown(deck, tag, output, markdown)
+        return
     groups = {
         name: [
             {

@@ -18,7 +18,7 @@ from attnkb.note import Note
 class Card:
     id: str
     path: str
-    kind: str  # heading | bold | inline | note
+    kind: str  # heading | bold | inline | reversed | multiline | cloze | note
     question: str
     answer: str
     line: int
