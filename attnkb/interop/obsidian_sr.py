@@ -18,6 +18,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from attnkb.config import CONFIG_FILE
+
 if TYPE_CHECKING:
     from attnkb.interop.records import ImportReport
     from attnkb.note import Note
@@ -92,7 +94,7 @@ def cloze_styles(state_dir: Path) -> tuple[str, ...]:
 def vault_clozes(root: Path) -> tuple[str, ...]:
     """:func:`cloze_styles` of the vault at ``root``, read once per version of its config file
     (the index asks for every note it parses)."""
-    path = root / ".attnkb" / "config.toml"
+    path = root / ".attnkb" / CONFIG_FILE
     try:
         st = path.stat()
     except OSError:
