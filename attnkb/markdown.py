@@ -14,6 +14,8 @@ from urllib.parse import unquote
 from markdown_it import MarkdownIt
 from markdown_it.rules_inline import StateInline
 
+from attnkb.interop.obsidian_sr import DEFAULT_CLOZES, parse_cards
+
 
 @dataclass
 class RawLink:
@@ -37,7 +39,8 @@ class Heading:
 
 @dataclass
 class CardSource:
-    """A question found in a note. ``kind`` is heading, bold, inline or note."""
+    """A question found in a note. ``kind`` is heading, bold, inline, reversed, multiline,
+    cloze or note."""
 
     kind: str
     question: str
@@ -114,8 +117,6 @@ _BOLD_Q = re.compile(r"^\*\*Q\d*\s*[:：.．、]\s*(?P<q>.+?)\*\*[ \t]*(?:\r?\n(
 _BOLD_Q_LINE = re.compile(r"^\s*\*\*Q\d*\s*[:：.．、]")
 _ANSWER = re.compile(r"^\s*A\d*\s*[:：]\s*(?P<a>[\s\S]*)$")
 _ANSWER_LABEL = re.compile(r"^\s*\*\*[^*\n]{1,20}[:：]\*\*\s*$")
-_INLINE_CARD = re.compile(r"^(?P<q>[^:\n]*?\S)\s*::\s*(?P<a>\S.*)$")
-_CODE_SPAN = re.compile(r"`+[^`]*`+")
 
 
 _NEWLINE = re.compile(r"\r\n?|\n")
@@ -153,8 +154,11 @@ def split_target(raw: str) -> tuple[str, str]:
     return target.strip(), anchor.strip()
 
 
-def extract(body: str, first_line: int = 1) -> Extracted:
+def extract(body: str, first_line: int = 1, clozes: tuple[str, ...] = DEFAULT_CLOZES) -> Extracted:
     """Headings, links, cards and ``attention`` blocks of a note body.
+
+    Cards of obsidian-spaced-repetition's forms (``Q::A``, ``?`` blocks, clozes of the
+    ``clozes`` styles) come from :mod:`attnkb.interop.obsidian_sr`.
 
     ``first_line`` is the file line of the body's first line, so that every line we report
     points into the file, front matter included.
@@ -201,14 +205,11 @@ def extract(body: str, first_line: int = 1) -> Extracted:
                     out.cards.append(CardSource("bold", b.group("q").strip(), a.group("a").strip(), line0))
                 elif not answer.strip():
                     pending_bold_question = (b.group("q").strip(), line0)
-            else:
-                for n, text_line in enumerate(content.split("\n")):
-                    c = _INLINE_CARD.match(_CODE_SPAN.sub("", text_line))
-                    if c and "::" in text_line and not _URL_SCHEME.match(c.group("q")):
-                        out.cards.append(
-                            CardSource("inline", c.group("q").strip(), c.group("a").strip(), line0 + n)
-                        )
         _collect_links(tok, line0, out.links)
+    out.cards.extend(
+        CardSource(c.kind, c.question, c.answer, c.line) for c in parse_cards(body, offset, clozes)
+    )
+    out.cards.sort(key=lambda c: c.line)
     return out
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from attnkb import frontmatter
 from attnkb.clock import day_of
 from attnkb.findings import Problem
+from attnkb.interop.obsidian_sr import DEFAULT_CLOZES
 from attnkb.markdown import CardSource, ExampleSource, Heading, RawLink, extract, split_target
 from attnkb.tags import tags_match
 
@@ -95,12 +96,14 @@ def decode(data: bytes) -> tuple[str, list[Problem]]:
         return text, [Problem(line, f"not valid UTF-8 (byte 0x{bad}); shown with replacements")]
 
 
-def parse_note(path: str, data: bytes) -> Note:
+def parse_note(path: str, data: bytes, clozes: tuple[str, ...] = DEFAULT_CLOZES) -> Note:
     text, problems = decode(data)
-    return parse_text(path, text, problems)
+    return parse_text(path, text, problems, clozes)
 
 
-def parse_text(path: str, text: str, problems: list[Problem] | None = None) -> Note:
+def parse_text(
+    path: str, text: str, problems: list[Problem] | None = None, clozes: tuple[str, ...] = DEFAULT_CLOZES
+) -> Note:
     problems = list(problems or [])
     parts = frontmatter.split(text)
     meta: dict[str, Any] = {}
@@ -111,7 +114,7 @@ def parse_text(path: str, text: str, problems: list[Problem] | None = None) -> N
         fm = frontmatter.parse(fm_text, first_line=2)
         problems.extend(fm.problems)
         meta = fm.data
-    extracted = extract(parts.body, parts.body_line)
+    extracted = extract(parts.body, parts.body_line, clozes)
     note = Note(
         path=path,
         title="",

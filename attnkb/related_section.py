@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import posixpath
 import re
-import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from attnkb.errors import ConfigError
+from attnkb.config import number, whole
+from attnkb.findings import Finding
 
-CONFIG_FILE = "config.toml"
 NONE_LINE = "暂无相关笔记"
 _HEADING = re.compile(r"^(#{1,6})[ \t]+\S")
 _FENCE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,})")
@@ -33,42 +33,33 @@ class SectionConfig:
         return len(self.heading) - len(self.heading.lstrip("#"))
 
 
-def load_config(state_dir: Path) -> SectionConfig:
-    """``[related]`` of ``.attnkb/config.toml``; a mistake is an error naming the key."""
-    path = state_dir / CONFIG_FILE
-    config = SectionConfig()
-    if not path.is_file():
-        return config
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"invalid TOML: {exc}", path=str(path)) from exc
-    table = data.get("related", {})
-    if not isinstance(table, dict):
-        raise ConfigError("[related] must be a table", path=str(path))
-    known = ("heading", "marker", "limit", "min")
-    for key, value in table.items():
-        if key not in known:
-            raise ConfigError(f"[related] unknown key {key!r} (known: {', '.join(known)})", path=str(path))
-        if key in ("heading", "marker"):
-            if not isinstance(value, str) or not value.strip() or "\n" in value or "\r" in value:
-                raise ConfigError(f"[related] {key} must be one line of text", path=str(path))
-            value = value.strip()
-            if key == "heading" and not _HEADING.match(value):
-                raise ConfigError(
-                    f"[related] heading must be a Markdown heading such as '## 相关笔记', got {value!r}",
-                    path=str(path),
-                )
-        elif key == "limit" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ConfigError(f"[related] limit must be a whole number >= 1, got {value!r}", path=str(path))
-        elif key == "min":
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
-                raise ConfigError(
-                    f"[related] min must be a percentage from 0 to 100, got {value!r}", path=str(path)
-                )
-            value = float(value)
-        setattr(config, key, value)
-    return config
+def _line(key: str) -> Callable[[object], str]:
+    def check(value: object) -> str:
+        if not isinstance(value, str) or not value.strip() or "\n" in value or "\r" in value:
+            raise ValueError("must be one line of text")
+        value = value.strip()
+        if key == "heading" and not _HEADING.match(value):
+            raise ValueError(f"must be a Markdown heading such as '## 相关笔记', got {value!r}")
+        return value
+
+    return check
+
+
+CHECKS = {
+    "heading": _line("heading"),
+    "marker": _line("marker"),
+    "limit": whole(1),
+    "min": number(0, 100, "a percentage"),
+}
+
+
+def load_config(state_dir: Path) -> tuple[SectionConfig, list[Finding]]:
+    """``[related]`` of ``.attnkb/config.toml``: a wrong value is an error naming its key and
+    line; unknown keys come back as warnings."""
+    from attnkb import config
+
+    values, warnings = config.load(state_dir).section("related", CHECKS)
+    return SectionConfig(**values), warnings  # type: ignore[arg-type]
 
 
 @dataclass

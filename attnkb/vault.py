@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from attnkb.errors import ConfigError, UsageError
+from attnkb.config import CONFIG_FILE
+from attnkb.errors import UsageError
 from attnkb.findings import Finding, Problem
+from attnkb.interop.obsidian_sr import vault_clozes
 
 if TYPE_CHECKING:
     from attnkb.note import Note
@@ -25,8 +27,6 @@ if TYPE_CHECKING:
 
 STATE_DIR = ".attnkb"
 INDEX_FILE = "index.sqlite"
-CONFIG_FILE = "config.toml"
-DEFAULT_MAX_NOTE_BYTES = 20_000_000
 PARALLEL_THRESHOLD = 64  # below this many changed files a process pool costs more than it saves
 
 Progress = Callable[[int, int], None]
@@ -169,29 +169,6 @@ def _mb(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size} bytes"
 
 
-def max_note_bytes(root: Path) -> int:
-    """``[vault] max_note_bytes`` from the vault's config, else 20 MB: a note is read whole
-    and parsed, so a stray multi-GB ``.md`` must not be."""
-    import tomllib
-
-    path = root / STATE_DIR / CONFIG_FILE
-    if not path.is_file():
-        return DEFAULT_MAX_NOTE_BYTES
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # Notepad writes a BOM
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", path=str(path)) from exc
-    table = data.get("vault", {})
-    if not isinstance(table, dict):
-        raise ConfigError("[vault] must be a table", str(path))
-    value = table.get("max_note_bytes", DEFAULT_MAX_NOTE_BYTES)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(
-            f"[vault] max_note_bytes must be a whole number of bytes >= 1, got {value!r}", str(path)
-        )
-    return value
-
-
 def code_version(*names: str) -> str:
     """A digest of attnkb's version and the named source files (relative to the package):
     a cache keyed by it never outlives the code that filled it."""
@@ -209,7 +186,14 @@ def code_version(*names: str) -> str:
 def _parser_version() -> str:
     """Changes whenever the parsing code does, so a cache never outlives its parser."""
     return code_version(
-        "note.py", "markdown.py", "frontmatter.py", "vault.py", "search.py", "srs/cards.py", "srs/history.py"
+        "note.py",
+        "markdown.py",
+        "frontmatter.py",
+        "vault.py",
+        "search.py",
+        "interop/obsidian_sr.py",
+        "srs/cards.py",
+        "srs/history.py",
     )
 
 
@@ -268,7 +252,7 @@ def read_note(root: Path, rel: str, max_bytes: int | None = None) -> tuple[Note,
     if line:
         raise NotANote(line, "holds a NUL byte: a binary file, not a note; skipped")
     text, problems = decode(data)
-    return parse_text(rel, text, problems), text, hashlib.sha1(data).hexdigest()
+    return parse_text(rel, text, problems, vault_clozes(Path(root))), text, hashlib.sha1(data).hexdigest()
 
 
 def _parse_file(root: str, rel: str, max_bytes: int | None = None) -> Parsed:
@@ -469,7 +453,11 @@ class Index:
             return self._refresh(columns, progress, retry=False)
 
     def _sync(self, columns: tuple[str, ...], progress: Progress | None) -> list[tuple[str, ...]]:
-        max_bytes = max_note_bytes(self.root)
+        from attnkb import config
+
+        settings = config.vault(self.root / STATE_DIR)
+        self.findings.extend(settings.warnings)
+        max_bytes = settings.max_note_bytes
         files = list(walk(self.root, max_bytes, self.findings))
         cached: dict[str, tuple] = {}
         if self._db is not None:
@@ -551,18 +539,18 @@ class Index:
 def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=10)
     try:
-        return _prepare(db)
+        return _prepare(db, vault_clozes(path.parent.parent))  # path: <vault>/.attnkb/index.sqlite
     except BaseException:
         db.close()
         raise
 
 
-def _prepare(db: sqlite3.Connection) -> sqlite3.Connection:
-    """Tables of the index, dropped whenever the parser changed."""
+def _prepare(db: sqlite3.Connection, clozes: tuple[str, ...] = ()) -> sqlite3.Connection:
+    """Tables of the index, dropped whenever the parser or the card settings changed."""
     from attnkb import search
 
     db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-    version = _parser_version()
+    version = _parser_version() + repr(clozes)
     row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
     if row is None or row[0] != version:
         with db:

@@ -14,6 +14,7 @@ errors included, is a ``yaml.MarkedYAMLError`` carrying the line of the offendin
 from __future__ import annotations
 
 import inspect
+import re
 from typing import Any
 
 import yaml
@@ -66,12 +67,28 @@ _Loader.yaml_constructors = {
 }
 
 
-def load(text: str) -> tuple[Any, Node | None]:
+class _NumbersLoader(_Loader):
+    """YAML 1.1 reads ``1e-3`` (no dot) as a string; YAML 1.2, JSON and every user read a number.
+
+    For ``attention`` blocks only, where a value is a number or an error: front matter keeps
+    PyYAML's reading, so a note's ``id: 1e5`` stays the text its author wrote.
+    """
+
+
+_NumbersLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def load(text: str, exponent_floats: bool = False) -> tuple[Any, Node | None]:
     """The data of a single YAML document and its node tree (None, None when empty).
 
-    Raises ``yaml.YAMLError`` (with ``problem_mark``) for anything malformed or over a limit.
+    ``exponent_floats`` reads ``1e-3`` as a number (see ``_NumbersLoader``). Raises
+    ``yaml.YAMLError`` (with ``problem_mark``) for anything malformed or over a limit.
     """
-    loader = _Loader(text)
+    loader = (_NumbersLoader if exponent_floats else _Loader)(text)
     try:
         node = loader.get_single_node() if _plainly_within_limits(text) else _compose(loader)
         if node is None:
@@ -186,3 +203,28 @@ def _anchor(anchors: dict[str, tuple[Node, int]], event: Any, node: Node, size: 
             event.start_mark,
         )
     anchors[event.anchor] = (node, size)
+
+
+def duplicate_key(root: Node | None) -> ScalarNode | None:
+    """The first key written twice in one mapping, anywhere in the tree (None when none is).
+
+    PyYAML keeps the last value silently, while the lines we report (and the numbers
+    ``--update`` rewrites) are found from the first: a block holding both is ambiguous.
+    """
+    stack, seen_nodes = [root] if root is not None else [], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen_nodes:  # aliases share nodes: visit each once
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, MappingNode):
+            keys: set[str] = set()
+            for key, value in node.value:
+                if isinstance(key, ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if key.value in keys:
+                        return key
+                    keys.add(key.value)
+                stack += [key, value]
+        elif isinstance(node, SequenceNode):
+            stack += node.value
+    return None

@@ -18,13 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from vault import generate  # the synthetic vault of benchmarks/vault.py
-
-WITHOUT_FTS = (
-    "import attnkb.search as s, sys; s.document = lambda note, text: None;"
-    " s.create = s.drop = lambda db: None; s.sync = lambda *a, **k: None;"
-    " from attnkb.cli import main; sys.argv[0] = 'attnkb'; main()"
-)
+from vault import WITHOUT_FTS, generate  # the synthetic vault of benchmarks/vault.py
 
 
 def run(args: list[str], code: str | None = None) -> float:

@@ -204,6 +204,7 @@ def test_every_command_is_in_the_readme_tour():
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     names = [c.name or c.callback.__name__ for c in app.registered_commands]
+    names += [g.name for g in app.registered_groups]  # import, export: "| `attnkb import anki …"
     assert len(names) >= 11
     for name in names:
         assert f"| `attnkb {name}" in readme, name
@@ -228,6 +229,7 @@ def test_version_and_help_list_exactly_the_commands_with_their_summaries(cli):
         c.name or c.callback.__name__: c.callback.__doc__.strip().splitlines()[0]
         for c in app.registered_commands
     }
+    registered.update({g.name: g.typer_instance.info.help for g in app.registered_groups})
     assert _listed_commands(r.stdout) == registered
     bare = cli(env={"COLUMNS": "250"})  # no arguments: the same listing, as a usage error
     assert bare.exit_code == 2 and _listed_commands(bare.stdout) == registered

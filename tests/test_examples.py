@@ -276,6 +276,11 @@ MALFORMED = [  # (block body, message, line of the complaint in the note)
     (f"op: dot\nq: {Q}\nk: {Q}\nmask: {{window: true}}", "mask must be causal", 9),
     (f"op: local\nq: {Q}\nk: {Q}\nwindow: 1\nmask: {{window: 1}}", "supports mask: causal only", 10),
     ("op: softmax\nscores: [[0, 1]]\nmask: causal", "op 'softmax' takes no mask", 8),
+    # finite inputs whose scores overflow: NaN weights were an internal error (and NaN in --json)
+    ("op: dot\nq: [[1.0e308, 1.0e308]]\nk: [[1.0e308, 1.0e308]]\nv: [[1.0]]", "NaN or infinite", 5),
+    # a key written twice: YAML keeps the last silently, lines and --update follow the first
+    (f"op: dot\nq: {Q}\nk: {Q}\nq: [[9, 9]]", "key 'q' is given twice", 9),
+    (f"op: dot\nq: {Q}\nk: {Q}\nexpect:\n  weights: [[1]]\n  weights: [[2]]", "key 'weights' is given twice", 11),
     # every array the block implies counts: multihead's random projections would be 3.6e9 numbers
     ("op: multihead\nx: {random: [1, 30000]}\nheads: 1", "block needs 3,600,", 5),
     ("op: additive\nq: {random: [3000, 2]}\nk: {random: [3000, 2]}\nw_q: {random: [2, 64]}\nw_k: {random: [2, 64]}\n"
@@ -459,3 +464,10 @@ def test_argmax_of_a_single_row_of_scores(make_vault, cli):
     assert code == 1 and results[0]["mismatches"][0]["actual"] == 1
     assert cli("--vault", root, "run-example", "n.md", "--update").exit_code == 0
     assert "argmax: [1]" in (root / "n.md").read_text()
+
+
+def test_exponent_numbers_in_a_block_are_numbers(make_vault, cli):
+    body = "op: scaled_dot\nq: [[1e0, 0]]\nk: [[1, 0], [0, 1]]\nscale: 5e-1\ntol: 1e-3\nexpect:\n  weights: [[0.622, 0.378]]"
+    root = make_vault({"n.md": note(block(body))})
+    code, results = run(cli, root, "--all")
+    assert (code, [r["status"] for r in results]) == (0, ["pass"]), results

@@ -71,6 +71,32 @@ RIGHT = {
     "one query": r"$o = \sum_j \mathrm{softmax}_j\big(\mathrm{score}(q, k_j)\big)\, v_j$",
     "self-attention": r"$\mathrm{SelfAttn}(X) = \mathrm{softmax}\left(\frac{XX^\top}{\sqrt{d_k}}\right)X$",
     "linear attention": r"$o_i = \frac{\sum_j \phi(q_i)^\top \phi(k_j)\, v_j}{\sum_j \phi(q_i)^\top \phi(k_j)}$",
+    "mathsf T in a frac": r"$\mathrm{Attention}(Q,K,V) = \mathrm{softmax}\left(\frac{Q K^{\mathsf T}}{\sqrt{d_k}}\right) V$",
+    "unicode ⊤": "```\nAttention(Q, K, V) = softmax(QK^⊤ / √d_k) V\n```",
+    "zero-width and direction marks": "$A\u200b = \\mathrm{softmax}(Q\u200eK^\\top/\\sqrt{d_k})\ufeff$",
+    "≜ and a tag": r"$\mathrm{Attention}(Q,K,V) \triangleq \mathrm{softmax}(QK^\top/\sqrt{d_k})V \tag{1} \label{eq:a}$",
+    "matrix = its rows": r"$O = \sum_j \alpha_{ij} v_j$",
+    "Bahdanau s_{t-1}": r"$e_{tj} = v_a^\top \tanh(W_a s_{t-1} + U_a h_j)$",
+    "Bahdanau, unicode scripts": "```\neₜⱼ = v_aᵀ tanh(W_a sₜ₋₁ + U_a hⱼ)\n```",
+    "unicode scripts on α": "```\nαᵢⱼ = exp(eᵢⱼ) / Σₖ exp(eᵢₖ)\n```",
+    "numpy spelling": "```\nAttention(Q, K, V) = softmax((Q @ K.T) / d_k**0.5) @ V\n```",
+    "× as the product": "```\nAttention(Q, K, V) = softmax(Q × K^T / √d_k) × V\n```",
+    "Σ with its index left out": "```\nc_t = Σ α_ti × h_i\n```",
+    "encoder states h^e": r"$c_i = \sum_j \alpha_{ij} h_j^e$",
+    "cross-attention names": "```\nCrossAttention(Q_dec, K_enc, V_enc) = softmax(Q_dec × K_enc^T / √d_k) × V_enc\n```",
+    "multi-head, random heads": r"$\mathrm{MultiHead}(Q, K, V) = \mathrm{Concat}(\mathrm{head}_1, \ldots, \mathrm{head}_h) W^O$, "
+    r"$\mathrm{head}_i = \mathrm{Attention}(QW_i^Q, KW_i^K, VW_i^V)$",
+    "multi-head, plain": "```\nMultiHead(Q,K,V) = Concat(head₁, head₂, ..., headₕ)W^O\n"
+    "where head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V)\n```",
+    "multi-head self-attention": r"$\mathrm{MHA}(X) = \mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_h)W^O$, "
+    r"$\mathrm{head}_i = \mathrm{softmax}\left(\frac{XW_i^Q (XW_i^K)^\top}{\sqrt{d_k}}\right) XW_i^V$",
+    "equation environment": r"$$\begin{equation} \mathrm{Attention}(Q,K,V) = \mathrm{softmax}\left(\frac{QK^T}{\sqrt{d_k}}\right)V"
+    r" \end{equation}$$",
+    "σ naming softmax": r"$A = \sigma\left(\frac{QK^\top}{\sqrt{d_k}}\right)$",
+    "stable softmax with max(x)": r"$\text{softmax}(x)_i = \frac{e^{x_i - \max(x)}}{\sum_j e^{x_j - \max(x)}}$",
+    "spacing before a formula": r"$P = \mathrm{softmax}(S), \; S = QK^\top / \sqrt{d_k}, \; O = PV$",
+    "math italic pasted from a PDF": "```\nAttention(𝑄, 𝐾, 𝑉) = softmax(𝑄𝐾ᵀ/√𝑑ₖ)𝑉\n```",
+    "chain to rows": r"$\mathrm{Attention}(Q,K,V) = \mathrm{softmax}(QK^T/\sqrt{d_k})V = \sum_j \alpha_{ij} v_j$",
 }
 
 
@@ -103,6 +129,7 @@ WRONG = {  # formula, the hint's start (values differ)
         r"$A = \mathrm{softmax}(QK^\top/\sqrt{d_k} + M)$, $M_{ij} = \begin{cases} -\infty & j \le i \\ 0 & j > i \end{cases}$",
         "wrong mask side",
     ),
+    "no exp, e and α": (r"$\alpha_{ij} = \frac{e_{ij}}{\sum_k e_{ik}}$", "missing exp"),
     "mask +∞": (
         r"$A = \mathrm{softmax}(QK^\top/\sqrt{d_k} + M)$, $M_{ij} = \begin{cases} 0 & j \le i \\ \infty & j > i \end{cases}$",
         "wrong mask sign",
@@ -141,12 +168,81 @@ def test_missing_sqrt_fails_against_a_scaled_block_and_passes_against_a_dot_one(
     assert one(make_vault, f"{formula}\n\n{SCALED.replace('scaled_dot', 'dot')}").status == "pass"
 
 
+@pytest.mark.parametrize(
+    "formula",
+    [
+        r"$O = \mathrm{softmax}(KQ^\top / \sqrt{d_k}) V$",  # right only when Q = K
+        "```\nc_t = Σ α_it × h_i\n```",
+        r"$S = KQ^\top / \sqrt{d_k}$",  # linear attention has no S: the formula is not its own S
+    ],
+)
+def test_formulas_right_only_for_self_attention_inputs_fail(make_vault, formula):
+    r = one(make_vault, formula)
+    assert r.status == "fail", r.message
+
+
+ADDITIVE = """```attention
+op: additive
+q: [[1.0, 0.5], [0.3, -0.2]]
+k: [[0.2, 0.1], [1.0, -1.0], [0.5, 0.5]]
+w_q: {random: [2, WIDTH], seed: 1}
+w_k: {random: [2, WIDTH], seed: 2}
+v_a: {random: [WIDTH], seed: 3}
+```"""
+
+
+@pytest.mark.parametrize("width", [2, 3])  # square projections conform under every reading
+@pytest.mark.parametrize(
+    "formula",
+    [
+        r"$e_{ij} = v_a^\top \tanh(q_i W_q + k_j W_k)$",  # rows
+        r"$e_{ij} = v_a^\top \tanh(W_q q_i + W_k k_j)$",  # columns, W_q read as its transpose
+        r"$e_{ij} = v_a^\top \tanh(W_q^\top q_i + W_k^\top k_j)$",  # columns, W_q as the block stores it
+    ],
+)
+def test_additive_scores_in_every_convention_agree_with_a_block(make_vault, formula, width):
+    r = one(make_vault, f"{formula}\n\n{ADDITIVE.replace('WIDTH', str(width))}")
+    assert r.status == "pass", r.message
+    wrong = one(make_vault, f"{formula.replace('+', '-')}\n\n{ADDITIVE.replace('WIDTH', str(width))}")
+    assert wrong.status == "fail", wrong.message
+
+
+def test_a_wrong_additive_score_fails(make_vault):
+    r = one(make_vault, r"$e_{tj} = v_a^\top \tanh(W_a s_{t-1} - U_a h_j)$")
+    assert r.status == "fail" and r.first_diff is not None, r.message
+
+
+def test_a_formula_of_another_score_beside_a_block_is_not_a_failure(make_vault):
+    additive = ADDITIVE.replace("WIDTH", "3")
+    r = one(make_vault, r"$S = QK^\top / \sqrt{d_k}$" + f"\n\n{additive}")
+    assert r.status == "unsupported" and "op scaled_dot" in r.message and "op additive" in r.message, (
+        r.message
+    )
+    wrong = one(make_vault, r"$S = KQ^\top / \sqrt{d_k}$" + f"\n\n{additive}")
+    assert wrong.status == "fail", wrong.message
+
+
 def test_wrong_mask_sign_against_a_causal_block(make_vault):
     r = one(make_vault, r"$A = \mathrm{softmax}(QK^\top / \sqrt{d_k} - M)$" + f"\n\n{CAUSAL}")
     assert r.status == "fail" and r.block_line == 5
     assert r.hint.startswith("wrong mask sign")
     right = one(make_vault, r"$A = \mathrm{softmax}(QK^\top / \sqrt{d_k} + M)$" + f"\n\n{CAUSAL}")
     assert right.status == "pass"
+
+
+CAUSAL_ENTRIES = (
+    r"$$A_{ij} = \frac{\exp(q_i \cdot k_j / \sqrt{d_k})}{\sum_{l \le i} \exp(q_i \cdot k_l / \sqrt{d_k})}"
+    r"COND$$"
+)
+
+
+@pytest.mark.parametrize("condition", [r", \quad j \le i", r" \qquad (j \leq i)", r", \text{for } j \le i"])
+def test_a_formula_is_compared_only_where_its_stated_condition_holds(make_vault, condition):
+    r = one(make_vault, CAUSAL_ENTRIES.replace("COND", condition) + f"\n\n{CAUSAL}")
+    assert r.status == "pass", r.message
+    assert r.formula.endswith(("j \\le i", "j \\leq i")), r.formula
+    wrong = one(make_vault, CAUSAL_ENTRIES.replace("COND", condition.replace("le", "ge")) + f"\n\n{CAUSAL}")
+    assert wrong.status == "fail", wrong.message
 
 
 def test_formula_without_the_blocks_mask_is_not_a_false_alarm(make_vault):
@@ -165,9 +261,42 @@ def test_multihead_with_concat_and_head_i(make_vault):
     assert one(make_vault, f"{wrong_head}, {mha}\n\n{MULTIHEAD}").status == "fail"
 
 
+@pytest.mark.parametrize(
+    "formula",
+    [
+        RIGHT["multi-head, random heads"].replace(" W^O$", "$"),
+        RIGHT["multi-head, random heads"].replace("QW_i^Q", "QW_i^K"),
+        RIGHT["multi-head self-attention"].replace(r"\sqrt{d_k}", "d_k"),
+    ],
+)
+def test_wrong_multi_head_formulas_fail_with_random_heads(make_vault, formula):
+    r = one(make_vault, formula)
+    assert r.status == "fail" and r.op.startswith("multihead"), r.message
+
+
 def test_context_vector_with_indices_swapped_fails(make_vault):
     r = one(make_vault, r"$c_i = \sum_j \alpha_{ji} v_j$")
     assert r.status == "fail" and r.first_diff is not None
+    r = one(make_vault, r"$O = \sum_j \alpha_{ji} v_j$")
+    assert r.status == "fail" and r.first_diff is not None
+
+
+@pytest.mark.parametrize(
+    "formula, reason",
+    [
+        (r"$\mathrm{score}(s_t, h_i) = v_a^\top \tanh(W_a [s_t; h_i])$", "[a; b]"),
+        (r"$O = \sqrt[3]{V}$", "n-th roots"),
+        (r"$e_j = q \times k_j$", "cross product"),
+        (r"$\mathrm{softmax}(x)_i = \frac{\exp(x_i / \tau)}{\sum_j \exp(x_j / \tau)}$", "temperature"),
+        (
+            r"$\mathrm{softmax}(x_i) = \frac{e^{x_i - \max_j x_j}}{\sum_j e^{x_j - \max_k x_k}}$",
+            "parentheses",
+        ),
+    ],
+)
+def test_forms_we_cannot_bind_are_unsupported_not_failed(make_vault, formula, reason):
+    r = one(make_vault, formula)
+    assert r.status == "unsupported" and reason in r.message, r.message
 
 
 def test_sliding_window_must_renormalise_inside_the_window(make_vault):
@@ -240,12 +369,48 @@ def test_large_arrays_are_refused_before_allocating(make_vault):
     assert r.status == "unsupported" and "1,000,000" in r.message
 
 
+def test_long_chains_of_products_are_refused_before_the_work(make_vault):
+    big = (
+        "```attention\nop: scaled_dot\nq: {random: [500, 16], seed: 1}\nk: {random: [500, 16], seed: 2}\n"
+        "v: {random: [500, 16], seed: 3}\n```"
+    )
+    r = one(make_vault, r"$O = (QK^\top)(QK^\top)(QK^\top) V$" + f"\n\n{big}")
+    assert r.status == "unsupported" and "operations" in r.message
+    r = one(make_vault, r"$O = \mathrm{softmax}(QK^\top / \sqrt{d_k}) V$" + f"\n\n{big}")
+    assert r.status == "pass"
+
+
+def test_a_note_with_hundreds_of_formulas_is_checked_up_to_the_limit():
+    from attnkb.formulas.check import MAX_FORMULAS, check_formulas
+
+    body = "".join(
+        rf"$O = \mathrm{{softmax}}(QK^\top \sqrt{{d_k}})V$ line {n}" + "\n" for n in range(MAX_FORMULAS + 20)
+    )
+    rows = check_formulas("n.md", body, 1, [], [])
+    assert len(rows) == MAX_FORMULAS + 1
+    assert [r.line for r in rows[:3]] == [1, 2, 3] and {r.status for r in rows[:-1]} == {"fail"}
+    assert rows[-1].status == "unsupported" and rows[-1].line == MAX_FORMULAS + 1
+    assert f"over {MAX_FORMULAS} formulas" in rows[-1].message
+
+
 def test_what_is_not_a_formula():
     body = (
         "价格 $5 到 $10 之间\n\n`$O = AV$` in code\n\n```python\nO = A @ V\n```\n\n"
         "```\n编码器隐状态: h1, h2\n```\n\n```attention\nop: dot\n```\n"
     )
     assert find_formulas(body) == []
+
+
+def test_line_separators_inside_a_fence_do_not_shift_lines():
+    body = "a\n\n```\nx = 1 \u2028 y \x0c z\nO = A @ V\n```\n\n\\[\nP = A\n\\]\n"
+    found = [(f.line, f.text) for f in find_formulas(body)]
+    assert found == [(4, "x = 1 \u2028 y \x0c z"), (5, "O = A @ V"), (8, "P = A")]
+
+
+def test_a_paragraph_starting_with_math_and_ending_with_a_digit():
+    body = "$O = AV$ for 2\n$A = P$ line 1\n\n$\\alpha_{ij}$ sums to 1\n"
+    found = [(f.line, f.text) for f in find_formulas(body)]
+    assert found == [(1, "O = AV"), (2, "A = P"), (4, "\\alpha_{ij}")]
 
 
 def test_formula_lines_point_into_the_file():

@@ -148,3 +148,32 @@ def test_lark_is_imported_only_when_formulas_are_checked():
     code = "import sys, attnkb.cli, attnkb.checks, attnkb.formulas; print('lark' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+HOSTILE = [
+    r"$\write18{rm -rf /} O = V$",
+    r"$\input{/etc/passwd}$ and $\def\x{y} A = \x$",
+    r"$O = 2^{2^{2^{2^{40}}}} V$ and $O = 10^{308} \cdot 10^{308} V$",
+    "$A\u200b = \\mathrm{softmax}(Q\u202eK^\\top/\\sqrt{d_k})$ \x1b[2J\x1b]8;;http://x\x07",
+    "$O = V unterminated\n\n$$O =\n\n`$$O = V$$`\n\n```python\nO = A @ V\n```",
+    r"$O = " + "(" * 31 + "V" + ")" * 31 + "$",
+    r"$A = \begin{pmatrix} 1 & 2 \end{pmatrix}$ $O = \sqrt[3]{V}$ $\newcommand{\A}{A}$",
+    "```attention\nop: dot\nq: {random: [700, 8]}\nk: {random: [700, 8]}\nv: {random: [700, 8]}\n```\n\n"
+    r"$O = (QK^\top)(QK^\top)(QK^\top)V$",
+]
+
+
+def test_hostile_formulas_give_rows_never_a_crash(make_vault, cli):
+    body = "\n\n".join(HOSTILE) + "\n\n" + "$O = AV$ x 1\n" * 600
+    root = make_vault({"n.md": f"# N\n\n{body}\n", "ok.md": f"# OK\n\n{RIGHT}\n"})
+    code, data = rows(cli, root, "--all")
+    assert code in (0, 1)
+    formulas = [d for d in data if d["kind"] == "formula"]
+    assert formulas and all(set(d) == FIELDS for d in formulas)
+    assert all(not any(ord(c) < 32 or 0x200B <= ord(c) <= 0x202E for c in d["formula"]) for d in formulas)
+    assert any("500 formulas" in d["message"] for d in formulas)
+    assert ("ok.md", "pass") in {(d["path"], d["status"]) for d in formulas}
+    for args in (("run-example", "--all"), ("check",)):
+        r = cli("--vault", root, *args)
+        assert r.exit_code in (0, 1) and "Traceback" not in r.output and "internal error" not in r.output
+        assert "\x1b" not in r.output

@@ -178,8 +178,13 @@ def test_config(cli, make_vault):
     tail = (root / "a.md").read_text(encoding="utf-8").split("### See also\n")[1]
     assert tail.startswith("<!-- gen -->\n\n- [乙](b.md) - 相似度: ") and tail.count("\n- ") == 1
     (root / ".attnkb" / "config.toml").write_text("[related]\nlimt = 3\n", encoding="utf-8")
+    typo = cli("--vault", root, "related", "a.md")  # warned, not fatal, as in [review]
+    assert (
+        typo.exit_code == 0 and "config.toml:2: warning: unknown key [related] limt (ignored)" in typo.stderr
+    )
+    (root / ".attnkb" / "config.toml").write_text("[related]\nlimit = 0\n", encoding="utf-8")
     bad = cli("--vault", root, "related", "--write", "a.md")
-    assert bad.exit_code == 2 and "config.toml: [related] unknown key 'limt'" in bad.stderr
+    assert bad.exit_code == 2 and "config.toml:2: [related] limit must be a whole number >= 1" in bad.stderr
     (root / ".attnkb" / "config.toml").write_text('[related]\nheading = "See also"\n', encoding="utf-8")
     assert "must be a Markdown heading" in cli("--vault", root, "related", "a.md").stderr
 

@@ -265,7 +265,7 @@ def test_review_in_a_real_terminal_with_tmux(make_vault, tmp_path):
         ).stdout
 
     def wait_for(text: str) -> str:
-        for _ in range(100):
+        for _ in range(300):
             shown = screen()
             if text in shown:
                 return shown

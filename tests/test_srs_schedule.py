@@ -144,7 +144,7 @@ def test_the_end_summary_says_what_comes_back(make_vault, cli):
     (root / ".attnkb" / "config.toml").write_text(config)
     env = {"ATTNKB_NOW": "2026-11-21T10:00:00+00:00", "ATTNKB_DEVICE": "t"}
     r = cli("--vault", root, "review", input="\n3\n", env=env)
-    assert "1 card comes back in their learning steps, the first at 12:00" in r.stdout
+    assert "1 card is in its learning steps and comes back at 12:00" in r.stdout
     assert "Next due: 2026-11-21 12:00" in r.stdout
 
 
@@ -269,7 +269,7 @@ def test_bad_config_values_are_refused_with_key_and_line(make_vault, cli, line, 
 def test_unknown_config_keys_are_warned_not_fatal(make_vault, cli):
     root = make_vault({".attnkb/config.toml": "[review]\nfuz = false\nnew_per_day = 1\n", "n.md": "# N\n"})
     r = cli("--vault", root, "due")
-    assert r.exit_code == 0 and "config.toml:2: unknown key [review] fuz" in r.stderr
+    assert r.exit_code == 0 and "config.toml:2: warning: unknown key [review] fuz" in r.stderr
     assert "New (1), 1 a day" in r.stdout
 
 

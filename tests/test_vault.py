@@ -73,7 +73,7 @@ def test_bad_size_limit_is_a_config_error(make_vault, cli):
     root = make_vault({"a.md": "# A\n", ".attnkb/config.toml": "[vault]\nmax_note_bytes = 'big'\n"})
     r = cli("--vault", root, "list")
     assert r.exit_code == 2
-    assert "config.toml: [vault] max_note_bytes must be a whole number" in r.stderr
+    assert "config.toml:2: [vault] max_note_bytes must be a whole number" in r.stderr
     (root / ".attnkb" / "config.toml").write_text("\ufeff[vault]\nmax_note_bytes = 2\n")  # a BOM
     r = cli("--vault", root, "list", "--json")
     assert r.exit_code == 0 and json.loads(r.stdout) == [] and "a.md: warning: 4 bytes is over" in r.stderr

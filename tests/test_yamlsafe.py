@@ -135,3 +135,15 @@ def test_any_front_matter_leaves_the_vault_working(make_vault, cli, front):
     checked = cli("--vault", root, "check", "--json")
     assert checked.exit_code in (0, 1) and "internal error" not in checked.output, front
     assert all(p["path"] != "b.md" for p in json.loads(checked.stdout)["problems"])
+
+
+def test_exponent_numbers_are_numbers_in_blocks_and_text_in_front_matter():
+    text = "a: 1e-3\nb: -2E5\nc: 1.5e2\nd: 1e\ne: e5\n"
+    assert yamlsafe.load(text, exponent_floats=True)[0] == {
+        "a": 0.001,
+        "b": -200000.0,
+        "c": 150.0,
+        "d": "1e",
+        "e": "e5",
+    }
+    assert yamlsafe.load(text)[0]["a"] == "1e-3"  # front matter keeps what YAML 1.1 says

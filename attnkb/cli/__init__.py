@@ -74,7 +74,7 @@ def _root(
     ctx.obj = {"vault": vault}
 
 
-from attnkb.cli import browse, examples, find, new, optimize, review  # noqa: E402,F401  (registers commands)
+from attnkb.cli import browse, examples, find, interop, new, optimize, review  # noqa: E402,F401  (registers commands)
 
 
 def main() -> None:

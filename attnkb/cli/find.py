@@ -161,7 +161,8 @@ def related(
     if write and (unlinked or as_json):
         raise UsageError("--unlinked and --json do not go with --write")
     root = vault_root(ctx)
-    config = load_config(root / STATE_DIR)
+    config, warnings = load_config(root / STATE_DIR)
+    report(warnings)
     graph = load_graph(root)
     model = Model(documents(root, list(graph.notes.values()), config))
     paths = sorted(graph.notes) if all_notes else [find_note(graph.resolver, root, n) for n in notes]

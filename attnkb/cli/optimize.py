@@ -17,14 +17,15 @@ def optimize(
     from rich.table import Table
 
     from attnkb.cli.review import _deck
+    from attnkb.config import CONFIG_FILE
     from attnkb.srs import config_edit
-    from attnkb.srs.config import CONFIG_FILE
     from attnkb.srs.optimize import MIN_ITEMS, graded
     from attnkb.srs.optimize import optimize as fit
     from attnkb.vault import STATE_DIR
 
-    path = vault_root(ctx, need_notes=False) / STATE_DIR / CONFIG_FILE
-    document = config_edit.read(path)  # first: a broken file is reported with its line
+    state = vault_root(ctx, need_notes=False) / STATE_DIR
+    path = state / CONFIG_FILE
+    document = config_edit.read(state)  # first: a broken file is reported with its line
     deck = _deck(ctx)  # the effective history, renames followed, as the scheduler reads it
     config = deck.config
     result = fit(graded(deck.history.reviews), config, tz=deck.tz, source=str(path))

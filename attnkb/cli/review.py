@@ -9,7 +9,7 @@ from datetime import timedelta
 import typer
 
 from attnkb.cli import app
-from attnkb.cli.common import emit_json, load_index, out, vault_root, warn
+from attnkb.cli.common import emit_json, load_index, out, report, vault_root, warn
 from attnkb.cli.complete import tag_names
 from attnkb.cli.render import line, markdown, math_readable, plain
 
@@ -21,9 +21,11 @@ def _deck(ctx: typer.Context, writes: bool = False):
     from attnkb.vault import STATE_DIR, Index
 
     root = vault_root(ctx)
+    config = load(root / STATE_DIR)
+    report(config.warnings)  # unknown keys, as the index reports unknown tables
     index = Index(root, create=writes)
     notes = load_index(root, "deck", index=index)[0]
-    deck = Deck(root, notes, load(root / STATE_DIR), clock.now(), index)
+    deck = Deck(root, notes, config, clock.now(), index)
     _warn(deck)
     return deck
 
@@ -79,8 +81,16 @@ def review(
     ),
     limit: int = typer.Option(None, "--limit", min=0, help="Review at most N cards."),
     new: int = typer.Option(None, "--new", min=0, help="Introduce at most N new cards today."),
+    checklist: str = typer.Option(
+        None, "--checklist", metavar="FILE", help="Record the ticked notes of a `due --markdown` checklist."
+    ),
 ) -> None:
     """Review due cards: space/Enter shows the answer, 1-4 grade, u undo, s skip, q quit."""
+    if checklist is not None:
+        from attnkb.cli.interop import review_checklist
+
+        review_checklist(_deck(ctx), checklist)
+        return
     from rich.rule import Rule
 
     from attnkb.srs.session import RATINGS, Session, SessionClock
@@ -146,8 +156,12 @@ def review(
     out.print(Rule("Session over", style="dim"))
     out.print(f"Reviewed {stats['reviewed']}, skipped {stats['skipped']}, recalled {retention}.")
     if back:
-        cards = "card comes" if len(back) == 1 else "cards come"
-        out.print(f"{len(back)} {cards} back in their learning steps, the first at {back[0]:%H:%M}.")
+        if len(back) == 1:
+            out.print(f"1 card is in its learning steps and comes back at {back[0]:%H:%M}.")
+        else:
+            out.print(
+                f"{len(back)} cards are in their learning steps; the first comes back at {back[0]:%H:%M}."
+            )
     out.print(f"Next due: {nxt:%Y-%m-%d %H:%M}." if nxt else "Nothing is scheduled yet.")
 
 
@@ -158,9 +172,20 @@ def due(
         None, "--tag", "-t", help="Only cards of notes with this tag.", autocompletion=tag_names
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    markdown: bool = typer.Option(
+        False, "--markdown", help="Write a checklist to tick (see review --checklist)."
+    ),
+    output: str = typer.Option(
+        None, "--output", "-o", metavar="FILE", help="With --markdown: write to FILE."
+    ),
 ) -> None:
     """New cards, and what is overdue, due today, and due in the next 7 days."""
     deck = _deck(ctx)
+    if markdown or output is not None:
+        from attnkb.cli.interop import due_markdown
+
+        due_markdown(deck, tag, output, markdown)
+        return
     groups = {
         name: [
             {

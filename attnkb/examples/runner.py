@@ -65,9 +65,15 @@ def compute(block: Block) -> Live:
     a = block.arrays
     shapes = {k: tuple(v.shape) for k, v in a.items()}
     try:
-        return _compute(block, a, shapes)
+        with np.errstate(all="ignore"):
+            live = _compute(block, a, shapes)
     except kernel.KernelError as exc:
         raise block.error(str(exc)) from exc
+    for name in ("weights", "output"):  # fully masked rows are zeros, never NaN: this is overflow
+        value = getattr(live, name)
+        if value is not None and not np.isfinite(value).all():
+            raise block.error(f"the {name} come out NaN or infinite: the inputs are too large (overflow)")
+    return live
 
 
 def _compute(block: Block, a: dict, shapes: dict) -> Live:

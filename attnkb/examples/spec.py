@@ -97,7 +97,7 @@ def parse_block(path: str, line: int, text: str, max_elements: int = DEFAULT_MAX
     """
     block = Block(path, line, text)
     try:
-        data, block.node = yamlsafe.load(text)
+        data, block.node = yamlsafe.load(text, exponent_floats=True)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         reason = getattr(exc, "problem", None) or "invalid YAML"
@@ -106,6 +106,9 @@ def parse_block(path: str, line: int, text: str, max_elements: int = DEFAULT_MAX
         ) from exc
     if not isinstance(data, dict):
         raise block.error("an attention block must be a YAML mapping")
+    twice = yamlsafe.duplicate_key(block.node)
+    if twice is not None:
+        raise block.error(f"key {twice.value!r} is given twice", twice)
     block.data = data
     op = data.get("op")
     if not isinstance(op, str) or op not in OPS:

@@ -17,6 +17,7 @@ import numpy as np
 
 from attnkb.errors import FormulaError
 from attnkb.formulas.evaluate import (
+    COLUMN_STORED,
     OUTPUT_ROWS,
     WEIGHT_SYMS,
     Definition,
@@ -28,9 +29,10 @@ from attnkb.formulas.find import Formula, find_formulas
 from attnkb.formulas.grammar import Node, parse
 from attnkb.formulas.inputs import RANDOM_OPS, Inputs, random_inputs
 from attnkb.formulas.lexer import MULTIHEAD_CALLS, OUTPUT_CALLS
-from attnkb.formulas.values import ShapeError, Val, align
+from attnkb.formulas.values import MAX_WORK, ShapeError, Val, align, work_budget, work_left
 
 STATUSES = ("pass", "fail", "unsupported", "context")
+MAX_FORMULAS = 500  # per note: real notes state a few dozen; a generated one must not take minutes
 RTOL, ATOL = 1e-6, 1e-8
 SHOWN = 160  # characters of a formula kept in a row
 
@@ -73,13 +75,17 @@ class Part:
     latex: bool
     tree: Node | None = None
     error: str = ""
+    condition: Node | None = None  # "…, \\quad j \\le i": where the formula is stated to hold
+    condition_text: str = ""
 
 
 # --- splitting display math into its formulas ---------------------------------------------------
 
 _SEPARATOR = re.compile(r"\\qquad\b|\\quad\b|\\\\")
 _ENV = re.compile(r"\\(begin|end)\{[^}]*\}")
-_ALIGN = re.compile(r"\\(?:begin|end)\{(?:aligned|align\*?|split|gathered|gather\*?|eqnarray\*?)\}")
+_ALIGN = re.compile(
+    r"\\(?:begin|end)\{(?:aligned|align\*?|split|gathered|gather\*?|eqnarray\*?|equation\*?|displaymath)\}"
+)
 
 
 def split_parts(formula: Formula) -> list[Part]:
@@ -102,18 +108,43 @@ def split_parts(formula: Formula) -> list[Part]:
             continue
         i += 1
     pieces.append(text[start:])
-    out = []
+    out: list[Part] = []
     for piece in pieces:
         for sub in _split_commas(piece):
             sub = sub.strip().strip(",;.，。").strip()
             sub = re.sub(r"^&|(?<!\\)&(?=\s*=)", "", sub).strip()
+            sub = _LEADING_SPACE.sub("", sub)  # "\\; O = PV" after a separator
+            condition = _CONDITION.fullmatch(sub)
+            if condition and out and out[-1].condition is None and "=" in out[-1].text:
+                out[-1].condition = _condition_tree(condition.group(1))
+                if out[-1].condition is not None:
+                    out[-1].condition_text = " ".join(condition.group(1).split())
+                    continue
             if sub:
                 out.append(Part(formula.line, sub, True))
     return out
 
 
+_CONDITION = re.compile(
+    r"\(?\s*(?:\\text\{\s*(?:for|if|when|where)\s*\}|for|if)?\s*"
+    r"([a-z](?:\s*[+-]\s*\d)?\s*(?:\\leq?|\\geq?|\\lt|\\gt|\\neq?|<|>|≤|≥)\s*[a-z](?:\s*[+-]\s*\d)?)\s*\)?"
+)
+
+
+def _condition_tree(text: str) -> Node | None:
+    try:
+        tree = parse(text, True)
+    except FormulaError:
+        return None
+    return tree if tree.kind == "rel" and len(tree.kids) == 2 else None
+
+
+_LEADING_SPACE = re.compile(r"^(?:\\[,;:! ]\s*)+")
+
+
 def _split_commas(text: str) -> list[str]:
-    """Top-level commas split only when every piece is a relation (``h = 64, g = 8``)."""
+    """Top-level commas split only when every piece is a relation (``h = 64, g = 8``), or the
+    last one is the condition the formula holds under (``A_{ij} = …, j \\le i``)."""
     pieces, depth, start = [], 0, 0
     for i, c in enumerate(text):
         if c in "({[":
@@ -125,6 +156,8 @@ def _split_commas(text: str) -> list[str]:
             start = i + 1
     pieces.append(text[start:])
     if len(pieces) > 1 and all("=" in p for p in pieces):
+        return pieces
+    if len(pieces) > 1 and all("=" in p for p in pieces[:-1]) and _CONDITION.fullmatch(pieces[-1].strip()):
         return pieces
     return [text]
 
@@ -218,9 +251,11 @@ class Outcome:
     symbol: str = ""  # for unsupported: the symbol with no value
 
 
-def compare(lhs: Val, rhs: Val) -> Outcome:
+def compare(lhs: Val, rhs: Val, where: Val | None = None) -> Outcome:
     if set(lhs.axes) != set(rhs.axes):
         rhs = _rename_hidden(lhs, rhs)
+    if set(lhs.axes) != set(rhs.axes):
+        lhs, rhs = _matrix_as_rows(lhs, rhs), _matrix_as_rows(rhs, lhs)
     if set(lhs.axes) != set(rhs.axes):
         raise ShapeError(f"indices differ: {_axes(lhs)} on the left, {_axes(rhs)} on the right")
     if lhs.scalar and not rhs.scalar and rhs.inner != (1, 1):
@@ -233,10 +268,15 @@ def compare(lhs: Val, rhs: Val) -> Outcome:
             rhs = Val(rhs.data.reshape(rhs.data.shape[: len(rhs.axes)] + li), rhs.axes)
         else:
             raise ShapeError(f"shapes differ: {_dims(li)} on the left, {_dims(ri)} on the right")
-    axes, (want, got) = align(lhs, rhs)
+    if where is not None and not set(where.axes) <= set(lhs.axes):
+        raise FormulaError("the condition uses indices the left side does not have")
+    axes, (want, got, *held) = align(lhs, rhs, *([where] if where is not None else []))
     want, got = np.broadcast_arrays(want, got)
     with np.errstate(all="ignore"):
         close = np.isclose(got, want, rtol=RTOL, atol=ATOL) | (np.isnan(want) & np.isnan(got))
+        if held:  # outside its stated condition a formula claims nothing
+            outside = ~np.broadcast_to(held[0].astype(bool), close.shape)
+            close, want, got = close | outside, np.where(outside, 0.0, want), np.where(outside, 0.0, got)
         finite = np.isfinite(want) & np.isfinite(got)
         diff = np.where(finite, np.abs(got - want), 0.0)
     worst = float(diff.max()) if diff.size else 0.0
@@ -268,6 +308,24 @@ def _rename_hidden(lhs: Val, rhs: Val) -> Val:
     return rhs
 
 
+def _matrix_as_rows(whole: Val, rows: Val) -> Val:
+    """``O = \\sum_j \\alpha_{ij} v_j``: a matrix on one side, its row i on the other.
+
+    The matrix is read by rows along that one index when the row counts and widths agree.
+    """
+    if whole.axes or len(whole.inner) != 2 or len(rows.axes) != 1 or not rows.vector:
+        return whole
+    (axis,) = rows.axes
+    n, width = whole.inner
+    if axis.startswith("·") or rows.data.shape[0] != n:
+        return whole
+    if rows.inner == (1, width):
+        return Val(whole.data[:, None, :], (axis,))
+    if rows.inner == (width, 1):
+        return Val(whole.data[:, :, None], (axis,))
+    return whole
+
+
 def _axes(v: Val) -> str:
     shown = [a if not a.startswith("·") else "(one query)" for a in v.axes]
     return "{" + ", ".join(shown) + "}" if shown else "none"
@@ -280,46 +338,98 @@ def _dims(inner: tuple[int, ...]) -> str:
 # --- one formula against one set of inputs ------------------------------------------------------
 
 
+def _sigma_as_softmax(tree: Node) -> Node | None:
+    """The tree with every σ(…) read as softmax (some notes name softmax σ), or None if none."""
+    if not _contains(tree, "call", "sigma"):
+        return None
+
+    def rename(n: Node) -> Node:
+        kids = tuple(rename(k) for k in n.kids)
+        if n.kind == "call" and n.value[0] == "sigma":
+            return n.replace(kids=kids, value=("softmax", *n.value[1:]))
+        return n.replace(kids=kids) if kids != n.kids else n
+
+    return rename(tree)
+
+
+class _Differs(Exception):
+    def __init__(self, outcome: Outcome):
+        self.outcome = outcome
+
+
 def evaluate_links(
-    tree: Node, inputs: Inputs | None, definitions: dict[str, Definition], free: bool
+    tree: Node,
+    inputs: Inputs | None,
+    definitions: dict[str, Definition],
+    free: bool,
+    condition: Node | None = None,
 ) -> Outcome:
     """Every link of ``a = b = c`` against the left side, row convention first.
 
-    A link we cannot evaluate is left out; the others are still compared.
+    A link we cannot evaluate is left out; the others are still compared. σ is the sigmoid,
+    or softmax when that is what makes the formula agree (Wikipedia writes softmax as σ).
     """
+    outcome = _evaluate_links(tree, inputs, definitions, free, condition)
+    softmax_named_sigma = _sigma_as_softmax(tree) if outcome.status == "fail" else None
+    if softmax_named_sigma is not None:
+        second = _evaluate_links(softmax_named_sigma, inputs, definitions, free, condition)
+        if second.status == "pass":
+            second.message = "agrees with the kernel, σ read as softmax"
+            return second
+    return outcome
+
+
+def _evaluate_links(
+    tree: Node,
+    inputs: Inputs | None,
+    definitions: dict[str, Definition],
+    free: bool,
+    condition: Node | None,
+) -> Outcome:
     errors = []
-    for convention in ("row", "column"):
+    failed: Outcome | None = None  # values that differ under one reading may agree under another
+    for convention in ("row", "column", COLUMN_STORED):
+        if failed is not None and not work_left():
+            break
         ev = Evaluator(inputs, convention, definitions, free)
         try:
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), work_budget():
                 lhs = _lhs_value(ev, tree.kids[0], inputs)
+                ev.kept = lhs.axes
+                where = ev.condition(condition) if condition is not None else None
                 worst: Outcome | None = None
                 skipped: Outcome | None = None
                 for link in tree.kids[1:]:
                     try:
-                        got = compare(lhs, ev.eval(link))
+                        got = compare(lhs, ev.eval(link), where)
                     except Unbound as exc:
                         skipped = Outcome("unsupported", exc.message, symbol=exc.symbol)
                         continue
                     if got.status == "fail":
                         got.convention = convention
-                        return got
+                        raise _Differs(got)
                     worst = (
                         got if worst is None or (got.max_abs_diff or 0) > (worst.max_abs_diff or 0) else worst
                     )
             if worst is None:
-                return skipped
+                return failed or skipped
             worst.convention = convention
             return worst
+        except _Differs as exc:
+            failed = failed or exc.outcome
         except ShapeError as exc:
             errors.append(str(exc))
         except Unbound as exc:
-            return Outcome("unsupported", exc.message, symbol=exc.symbol)
+            return failed or Outcome("unsupported", exc.message, symbol=exc.symbol)
         except (FormulaError, LookupError) as exc:
-            return Outcome("unsupported", str(exc) or "not evaluated")
+            return failed or Outcome("unsupported", str(exc) or "not evaluated")
         except (ValueError, FloatingPointError, OverflowError, IndexError) as exc:
-            return Outcome("unsupported", f"not evaluated ({exc})")
-    return Outcome("fail", f"shapes do not conform under either convention: {errors[0]}", convention="row")
+            return failed or Outcome("unsupported", f"not evaluated ({exc})")
+    if failed is not None:
+        return failed
+    if _contains(tree, "stack"):  # W_a [s; h]: our W_a is sized for s alone, not for the two stacked
+        return Outcome("unsupported", "a matrix applied to [a; b] has no value here")
+    return Outcome("fail", f"shapes do not conform under any convention: {errors[0]}", convention="row")
 
 
 # --- the slips behind a failure ---------------------------------------------------------------------
@@ -418,9 +528,10 @@ def _mentions(node: Node, name: str) -> bool:
 
 
 MAX_SLIP_TRIES = 60
+MAX_HINT_WORK = 2 * MAX_WORK  # all the tries together: a hint is a help, not worth seconds
 
 
-def find_hint(tree: Node, target: str | None, runs, definitions, free) -> str:
+def find_hint(tree: Node, target: str | None, runs, definitions, free, condition: Node | None = None) -> str:
     """Name the first slip whose correction makes the formula agree."""
     tries = 0
     mask_def = definitions.get("M")
@@ -436,13 +547,14 @@ def find_hint(tree: Node, target: str | None, runs, definitions, free) -> str:
                 candidates.append((hint, tree, {**definitions, "M": replace(mask_def, rhs=fixed)}))
         for hint, fixed in _swapped_cases(mask_def.rhs):
             candidates.append((hint, tree, {**definitions, "M": replace(mask_def, rhs=fixed)}))
-    for hint, candidate, defs in candidates:
-        for inputs in runs:
-            tries += 1
-            if tries > MAX_SLIP_TRIES:
-                return ""
-            if evaluate_links(candidate, inputs, defs, free).status == "pass":
-                return hint
+    with work_budget(MAX_HINT_WORK):
+        for hint, candidate, defs in candidates:
+            for inputs in runs:
+                tries += 1
+                if tries > MAX_SLIP_TRIES or not work_left():
+                    return ""
+                if evaluate_links(candidate, inputs, defs, free, condition).status == "pass":
+                    return hint
     return ""
 
 
@@ -510,9 +622,30 @@ def check_formulas(
     heading_lines: list[int],
 ) -> list[FormulaResult]:
     """Every formula of a note body: found, parsed, bound to the nearest block, compared."""
-    parts = [p for f in find_formulas(body, first_line) for p in prepare(f)]
+    parts = []
+    for formula in find_formulas(body, first_line):
+        if len(parts) >= MAX_FORMULAS:
+            skipped = FormulaResult(path, formula.line, _shown(formula.text), "unsupported")
+            skipped.message = (
+                f"over {MAX_FORMULAS} formulas in this note; this one and the rest are not checked"
+            )
+            break
+        parts += prepare(formula)
+    else:
+        skipped = None
     definitions = definitions_of(parts)
-    return [_check_part(path, part, definitions, block_inputs, heading_lines) for part in parts]
+    results, seen = [], {}
+    for part in parts:  # a formula repeated next to the same block has the same verdict
+        key = (
+            part.text,
+            part.condition_text,
+            part.latex,
+            id(_nearest(part.line, block_inputs, heading_lines)),
+        )
+        if key not in seen:
+            seen[key] = _check_part(path, part, definitions, block_inputs, heading_lines)
+        results.append(replace(seen[key], line=part.line))
+    return [*results, skipped] if skipped else results
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -525,7 +658,8 @@ def _shown(text: str) -> str:
 
 
 def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> FormulaResult:
-    result = FormulaResult(path, part.line, _shown(part.text), "context")
+    written = part.text + (f", {part.condition_text}" if part.condition_text else "")
+    result = FormulaResult(path, part.line, _shown(written), "context")
     if part.tree is None:
         result.status, result.message = _unparsed(part)
         return result
@@ -546,39 +680,92 @@ def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> F
         result.status, result.target = "context", None
         result.message = "an approximation or inequality, not compared"
         return result
+    # the formula's own left side is what is checked, never defined by the formula itself
+    # (else S = KQᵀ "agreed" with inputs that have no S of their own)
+    definitions = {k: d for k, d in definitions.items() if not any(d.rhs is link for link in tree.kids[1:])}
     if target == "softmax":
-        outcome = evaluate_links(tree, None, definitions, free=True)
+        outcome = evaluate_links(tree, None, definitions, True, part.condition)
+        tempered = [t for t in ("T", "tau") if _mentions(tree, t) and not _mentions(tree.kids[0], t)]
+        if outcome.status == "fail" and tempered:  # softmax(x)_i = exp(x_i/τ)/…: a definition of τ
+            name = "τ" if tempered[0] == "tau" else "T"
+            outcome = Outcome(
+                "unsupported", f"temperature {name} on the right only: equal to softmax(x) when {name} = 1"
+            )
         result.message = outcome.message or "agrees with the kernel's softmax"
-        return _finish(result, outcome, tree, target, [None], definitions, True)
+        return _finish(result, outcome, tree, target, [None], definitions, True, part.condition)
     block = _nearest(part.line, block_inputs, heading_lines)
     if block is not None:
         result.op, result.block_line = block.op, block.block_line
-        outcome = evaluate_links(tree, block, definitions, free=False)
+        outcome = evaluate_links(tree, block, definitions, False, part.condition)
         if outcome.status == "fail" and block.unmasked is not None:
             plain = replace(
                 block, weights=block.unmasked[0], output=block.unmasked[1], mask=None, unmasked=None
             )
-            if evaluate_links(tree, plain, definitions, free=False).status == "pass":
+            if evaluate_links(tree, plain, definitions, False, part.condition).status == "pass":
                 outcome = Outcome("pass", "agrees with the block's inputs without its mask")
-        return _finish(result, outcome, tree, target, [block], definitions, False)
-    same = _mentions_indexed(tree, "h") and not _mentions_values(tree)
-    runs = [random_inputs(op, values_are_keys=same) for op in RANDOM_OPS]
-    outcomes = [(inputs, evaluate_links(tree, inputs, definitions, free=False)) for inputs in runs]
+        other = _other_family(tree, block, definitions, part.condition) if outcome.status == "fail" else None
+        if other is not None:  # a dot-product formula beside an additive block states another score
+            outcome = Outcome(
+                "unsupported", f"agrees with op {other} (random inputs), not the block's op {block.op}"
+            )
+        return _finish(result, outcome, tree, target, [block], definitions, False, part.condition)
+    runs = _random_runs(tree)
+    outcomes = [(inputs, evaluate_links(tree, inputs, definitions, False, part.condition)) for inputs in runs]
     passed = [(i, o) for i, o in outcomes if o.status == "pass"]
     if passed:
         inputs, outcome = passed[0]
         result.op = _op_name(inputs)
-        return _finish(result, outcome, tree, target, [inputs], definitions, False)
+        return _finish(result, outcome, tree, target, [inputs], definitions, False, part.condition)
     unsupported = [o for _, o in outcomes if o.status == "unsupported" and o.symbol not in OP_SPECIFIC]
     failed = [(i, o) for i, o in outcomes if o.status == "fail"]
     if unsupported or not failed:
         reason = unsupported[0] if unsupported else outcomes[0][1]
-        return _finish(result, reason, tree, target, [], definitions, False)
+        return _finish(result, reason, tree, target, [], definitions, False, part.condition)
     # the first in RANDOM_OPS order (plain scaled dot-product first), preferring a difference in
     # values over shapes that do not conform for that op's inputs
     inputs, outcome = next(((i, o) for i, o in failed if o.first_diff), failed[0])
     result.op = _op_name(inputs)
-    return _finish(result, outcome, tree, target, [i for i, _ in failed], definitions, False)
+    return _finish(result, outcome, tree, target, [i for i, _ in failed], definitions, False, part.condition)
+
+
+FAMILIES = {"additive": "additive", "additive+b": "additive", "general": "general", "cosine": "cosine"}
+FAMILIES |= {"linear": "linear", "concat": "concat", "linformer": "linformer", "softmax": "-", "weights": "-"}
+
+
+def _family(op: str) -> str:
+    """Score functions that differ in kind; dot, scaled dot, masks and windows are one family,
+    so a missing √d_k beside a scaled block is still a failure."""
+    return FAMILIES.get(op, "dot")
+
+
+def _random_runs(tree: Node) -> list[Inputs]:
+    """Random inputs for each op a formula may be about."""
+    same = _mentions_indexed(tree, "h") and not _mentions_values(tree)
+    # self-attention inputs (Q = K = V) only for formulas that do not tell queries from keys:
+    # with them, softmax(KQᵀ)V would "agree"
+    both = any(_mentions(tree, n) for n in "Qqs") and any(_mentions(tree, n) for n in "Kkh")
+    ops = [op for op in RANDOM_OPS if not (both and op == "self")]
+    if _about_heads(tree):  # MultiHead(…) = Concat(head_1, …, head_h) W^O: random heads only
+        ops = ["multihead" if both or not _mentions(tree, "X") else "multihead-self"]
+    return [random_inputs(op, values_are_keys=same) for op in ops]
+
+
+def _other_family(tree: Node, block: Inputs, definitions, condition) -> str | None:
+    """The op of another score family the formula agrees with on random inputs, if any."""
+    mine = _family(block.op)
+    for inputs in _random_runs(tree):
+        if _family(inputs.op) in (mine, "-") or not work_left():
+            continue
+        if evaluate_links(tree, inputs, definitions, False, condition).status == "pass":
+            return _op_name(inputs)
+    return None
+
+
+def _about_heads(tree: Node) -> bool:
+    return any(
+        n.kind in ("call", "word") and (n.value[0] if n.kind == "call" else n.value) in MULTIHEAD_CALLS
+        for n in tree.kids[0].walk()
+    ) or _contains(tree, "call", "Concat")
 
 
 def _mentions_values(tree: Node) -> bool:
@@ -599,8 +786,9 @@ def _subscript_or_none(node: Node):
         return None
 
 
-# Symbols that some random runs have and others lack: missing there is no reason to give up.
-OP_SPECIFIC = {"b", "w", "M", "W", "score", "Attention"}
+# Symbols that some random runs have and others lack: missing there is no reason to give up
+# (linear attention has no scores or weights to name).
+OP_SPECIFIC = {"b", "w", "M", "W", "score", "Attention", "e", "S", "A", "P", "alpha"}
 
 
 def _mentions_indexed(node: Node, name: str) -> bool:
@@ -611,7 +799,7 @@ def _op_name(inputs: Inputs) -> str:
     return inputs.label or inputs.op
 
 
-def _finish(result, outcome: Outcome, tree, target, runs, definitions, free) -> FormulaResult:
+def _finish(result, outcome: Outcome, tree, target, runs, definitions, free, condition=None) -> FormulaResult:
     result.status = outcome.status
     result.max_abs_diff = outcome.max_abs_diff
     result.first_diff = outcome.first_diff
@@ -623,8 +811,10 @@ def _finish(result, outcome: Outcome, tree, target, runs, definitions, free) -> 
         message = message or f"agrees with the kernel ({where}{', op ' + result.op if result.op else ''})"
     if outcome.convention == "column" and outcome.status in ("pass", "fail"):
         message += " [column-vector convention: rows do not conform]"
+    if outcome.convention == COLUMN_STORED and outcome.status in ("pass", "fail"):
+        message += " [column vectors, projections as the block stores them: W_qᵀ q]"
     if outcome.status == "fail":
-        hint = find_hint(tree, target, runs, definitions, free)
+        hint = find_hint(tree, target, runs, definitions, free, condition)
         if hint:
             result.hint = hint
             message += f"; hint: {hint}"

@@ -17,7 +17,7 @@ from attnkb import kernel
 from attnkb.errors import FormulaError
 from attnkb.formulas.grammar import Node
 from attnkb.formulas.inputs import Inputs
-from attnkb.formulas.lexer import MULTIHEAD_CALLS, OUTPUT_CALLS
+from attnkb.formulas.lexer import MULTIHEAD_CALLS, OUTPUT_CALLS, WORDS
 from attnkb.formulas.values import (
     ShapeError,
     Val,
@@ -30,6 +30,7 @@ from attnkb.formulas.values import (
     matrix,
     reduce_axis,
     scalar,
+    spend,
     transpose,
 )
 
@@ -38,6 +39,10 @@ WEIGHT_SYMS = {"A", "P", "alpha"}
 OUTPUT_ROWS = {"c", "o"}
 FREE_SCALARS = {"c", "T", "tau", "beta", "lambda", "t", "a", "C"}
 MAX_DEFINITION_DEPTH = 6
+COLUMN_STORED = "column-stored"
+SIDES = {"e": "h", "enc": "h", "d": "s", "dec": "s"}  # h^e encoder states (keys), h^d decoder (queries)
+# Q_dec, K_enc, V_enc: the same matrices, named for the side they come from
+SIDE_NAMES = {"Q": ("dec", "decoder"), "K": ("enc", "encoder"), "V": ("enc", "encoder")}
 
 
 class Unbound(FormulaError):
@@ -66,6 +71,7 @@ class Evaluator:
     lengths: dict[str, int] = field(default_factory=dict)
     env: dict[str, int] = field(default_factory=dict)  # index letter → a number (head_1)
     depth: int = 0
+    kept: tuple[str, ...] | None = None  # the left side's indices, once it is evaluated
 
     # --- the tree ----------------------------------------------------------------------------
 
@@ -103,8 +109,8 @@ class Evaluator:
         a, b = self.eval(node.kids[0]), self.eval(node.kids[1])
         if node.value == "had":
             return elementwise(np.multiply, a, b)
-        if node.value == "times" and not (a.scalar or b.scalar):
-            raise FormulaError("× between arrays (cross or Kronecker product) is not evaluated")
+        if node.value == "times" and a.vector and b.vector:  # Q × K^T is a product; u × v is not
+            raise FormulaError("× between vectors (a cross product) is not evaluated")
         return matmul(a, b, self.convention, dot=node.value in ("dot", "star"))
 
     def _div(self, node: Node) -> Val:
@@ -172,6 +178,8 @@ class Evaluator:
                     sub = script
                 elif kind == "sup" and sup is None and name in ("W", "U") and _letter(script):
                     sup = _letter(script)
+                elif kind == "sup" and name == "h" and _letter(script) in SIDES:
+                    name = SIDES[_letter(script)]  # h_j^e: an encoder state; h_{i-1}^d: the decoder's
                 elif kind == "prime":
                     primes += "'"
                 else:
@@ -179,6 +187,8 @@ class Evaluator:
                 scripts.pop(0)
             if name == "e" and sub is None and scripts and scripts[0][0] == "sup":
                 val = elementwise(np.exp, self.eval(scripts.pop(0)[1]))
+            elif name == "s" and _previous_step(sub) is not None:
+                val = self.symbol(name, [_previous_step(sub)], sup, primes)
             else:
                 val = self.symbol(name, _subscript(sub), sup, primes)
         else:
@@ -207,11 +217,19 @@ class Evaluator:
         body, scripts = node.kids[0], dict(zip(node.value, node.kids[1:], strict=False))
         sub = scripts.get("sub")
         if sub is None:
-            raise FormulaError("a sum without an index (Σ_j) is not evaluated")
+            return self._implicit_sum(body)
         var, cond = _sum_index(sub)
         val = self.eval(body)
         where = self.condition(cond) if cond is not None else None
         return reduce_axis(val, var, np.sum, where)
+
+    def _implicit_sum(self, body: Node) -> Val:
+        """``c_t = Σ α_ti h_i``: the sum runs over the one index the left side does not keep."""
+        val = self.eval(body)
+        free = [a for a in val.axes if a not in self.kept and not a.startswith("·")]
+        if self.kept is None or len(free) != 1:
+            raise FormulaError("a sum without an index (Σ_j) is not evaluated")
+        return reduce_axis(val, free[0], np.sum)
 
     def _cases(self, node: Node) -> Val:
         values, conds, default = [], [], None
@@ -295,6 +313,9 @@ class Evaluator:
                 return reduce_axis(val, var, how, self.condition(cond) if cond is not None else None)
             if len(args) == 2:
                 return elementwise(np.maximum if name == "max" else np.minimum, *args)
+            if one is not None and one.vector:  # max(x): its largest entry
+                spend(one.data.size)
+                return Val(how(as_vector(one), axis=-1), one.axes)
             raise FormulaError(f"{name} needs two arguments or an index")
         if name == "score":
             return self.score(args)
@@ -347,6 +368,7 @@ class Evaluator:
         if self.inputs is None or len(args) != 3 or any(a.axes or a.scalar or a.vector for a in args):
             raise Unbound("Attention(·, ·, ·) is evaluated on three matrices with a block's score")
         q, k, v = (a.data for a in args)
+        spend(q.shape[0] * k.shape[0] * (q.shape[-1] + v.shape[-1]))
         try:
             fn = self.inputs.attention if which == "attention" else self.inputs.multihead
             return matrix(fn(q, k, v))
@@ -357,8 +379,13 @@ class Evaluator:
 
     def concat(self, args_node: Node) -> Val:
         items = list(args_node.kids)
-        if len(items) == 3 and items[1].kind == "dots":
-            items = self._expand(items[0], items[2])
+        if len(items) >= 3 and items[-2].kind == "dots":  # head_1, …, head_h or head_1, head_2, …, head_h
+            expanded = self._expand(items[0], items[-1])
+            if [self._name_of(i) for i in items[:-2]] != [
+                self._name_of(e) for e in expanded[: len(items) - 2]
+            ]:
+                raise FormulaError("Concat(x_1, x_2, …, x_n) needs its first items numbered 1, 2, …")
+            items = expanded
         vals = [self.eval(i) for i in items]
         if any(v.axes or v.scalar for v in vals):
             raise FormulaError("Concat takes matrices")
@@ -367,6 +394,12 @@ class Evaluator:
             raise ShapeError("Concat of matrices with different row counts")
         budget((next(iter(rows)), sum(v.inner[1] for v in vals)))
         return Val(np.concatenate([v.data for v in vals], axis=-1))
+
+    @staticmethod
+    def _name_of(n: Node) -> tuple | None:
+        if n.kind == "post" and n.value == ("sub",) and n.kids[0].kind in ("sym", "word"):
+            return n.kids[0].value, _number(n.kids[1])
+        return None
 
     def _expand(self, first: Node, last: Node) -> list[Node]:
         """``head_1, …, head_h``: one node per head, numbered 1..h from the block."""
@@ -399,6 +432,8 @@ class Evaluator:
             val = self.bound(name, subs, sup, primes)
             if val is not None:
                 return val
+        if self.free and name in WORDS:  # \max_j x_j without parentheses: not a free symbol
+            raise Unbound(f"{name} without parentheses is not evaluated", key)
         if self.free:  # an identity: every symbol is free, whatever the note defines elsewhere
             return self.random_symbol(name, subs, sup, primes)
         if key in self.definitions:
@@ -424,7 +459,7 @@ class Evaluator:
             full = elementwise(np.add, val, Val(np.zeros((length, source)), d.params))
             order = [full.axes.index(p) for p in d.params]
             return Val(np.transpose(full.data, order))
-        raise Unbound(f"{key} is defined with other indices than it is used with")
+        raise Unbound(f"{key} is defined with other indices than it is used with", key)
 
     def bound(self, name: str, subs: list, sup: str | None, primes: str) -> Val | None:
         inputs = self.inputs
@@ -470,7 +505,11 @@ class Evaluator:
                 return self._rows(inputs.output, HIDDEN_Q)
             return None
         if name in ("W", "U"):
-            return self._weight(name, subs, sup, letters, words, numbers, row)
+            # "column-stored": vectors as columns, projections as the block stores them (W_q^T q)
+            as_stored = row or self.convention == COLUMN_STORED
+            return self._weight(name, subs, sup, letters, words, numbers, as_stored)
+        if name in SIDE_NAMES and sup is None and subs == words and words[0] in SIDE_NAMES[name]:
+            return matrix(a[name.lower()]) if name.lower() in a and len(words) == 1 else None
         if sup is not None:
             return None
         key = "".join(str(s) for s in subs)
@@ -594,6 +633,16 @@ def _letter(node: Node | None) -> str | None:
         node = node.kids[0]
     if node.kind in ("sym", "word", "num") and node.value and len(str(node.value)) <= 8:
         return str(node.value)
+    return None
+
+
+def _previous_step(sub: Node | None) -> str | None:
+    """``s_{t-1}`` (Bahdanau's decoder state before step t) is the state that queries at step t."""
+    if sub is None or sub.kind != "items" or len(sub.kids) != 1:
+        return None
+    item = sub.kids[0]
+    if item.kind == "sub" and item.kids[1].kind == "num" and item.kids[1].value == "1":
+        return _letter(item.kids[0]) if item.kids[0].kind == "sym" and len(item.kids[0].value) == 1 else None
     return None
 
 

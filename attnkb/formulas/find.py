@@ -27,16 +27,38 @@ class Formula:
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
     from mdit_py_plugins.dollarmath import dollarmath_plugin
+    from mdit_py_plugins.dollarmath.index import math_inline_dollar
     from mdit_py_plugins.texmath import texmath_plugin
 
     md = MarkdownIt("commonmark", {"html": True}).enable(["table"])
     md.use(dollarmath_plugin, allow_digits=False, double_inline=True)
+    md.inline.ruler.at("math_inline", _first_dollar_fix(math_inline_dollar(True, False, True)))
     md.use(texmath_plugin, delimiters="brackets")
     return md
 
 
+def _first_dollar_fix(rule):
+    """The plugin reads "the character before" a ``$`` at position 0 as ``src[-1]``: a paragraph
+    that starts with ``$O = AV$`` and ends with a digit lost its formula (and paired the next
+    ``$`` with the following line's). Give the rule a source whose last character is no digit.
+    """
+
+    def rule_at_start(state, silent: bool) -> bool:
+        if state.pos or not state.src[-1:].isdigit():
+            return rule(state, silent)
+        src = state.src
+        state.src = src + " "  # past posMax: nothing is read from it but the misread src[-1]
+        try:
+            return rule(state, silent)
+        finally:
+            state.src = src
+
+    return rule_at_start
+
+
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 _LABEL = re.compile(r"^[^=]{0,40}?[:：]\s*(?=\S)")
+_LEAD = re.compile(r"^(?:where|with|let|and)\s+(?=[^=\s]+\s*=)", re.IGNORECASE)  # where head_i = …
 _TRAILING_NOTE = re.compile(r"\s{2,}(\(|（|#|//).*$")
 
 
@@ -44,7 +66,7 @@ def find_formulas(body: str, first_line: int = 1) -> list[Formula]:
     """Every formula of a note body, in order; lines are file lines (``first_line`` = body's)."""
     if not any(mark in body for mark in ("$", "\\(", "\\[", "```", "~~~")):
         return []  # nothing that could hold a formula: skip the parse
-    lines = body.splitlines()
+    lines = body.split("\n")  # markdown-it's lines: U+2028, NEL or form feed end none
     found: list[Formula] = []
     cursor = 0  # the body line we have read up to, for tokens markdown-it gives no map
     for tok in _parser().parse(body):
@@ -84,8 +106,9 @@ def _plain_lines(content: str, first: int) -> list[Formula]:
     (``s_t^T * h_i  (点积注意力)``) are dropped; a line that still holds prose is not a formula.
     """
     out = []
-    for n, raw in enumerate(content.splitlines()):
+    for n, raw in enumerate(content.split("\n")):
         text = _TRAILING_NOTE.sub("", raw.strip())
+        text = _LEAD.sub("", text)
         label = _LABEL.match(text)
         if label and "=" not in label.group(0):
             text = text[label.end() :]

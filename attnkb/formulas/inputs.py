@@ -188,6 +188,19 @@ def random_inputs(op: str, values_are_keys: bool = False, seed: int = 0) -> Inpu
         "v_a": rng.standard_normal(H),
         "b": rng.standard_normal(H) / 2,
     }
+    if op in ("multihead", "multihead-self"):  # two heads; queries, keys and values all D wide
+        v = rng.standard_normal((S, D))
+        if op == "multihead-self":
+            q = k = v
+        p = kernel.MultiheadParams.random(D, 2, seed=seed)
+        w = p.in_proj_weight
+        a = {"q": q, "k": k, "v": v, "w_q": w[:D].T, "w_k": w[D : 2 * D].T, "w_v": w[2 * D :].T}
+        a["w_o"] = p.out_proj_weight.T
+        if op == "multihead-self":
+            a["x"] = q
+        out, weights = kernel.multi_head_attention(q, k, v, p)
+        label = "multihead, 2 heads" + (", Q = K = V = X" if op == "multihead-self" else "")
+        return Inputs("multihead", a, weights, out, None, heads=2, label=label)
     if op == "linear":
         out, w = kernel.linear_attention(q, k, v, need_weights=True)
         return Inputs(op, a, w, out, None)

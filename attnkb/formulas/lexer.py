@@ -9,6 +9,7 @@ unsupported rather than guessed at.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from attnkb.errors import FormulaError
@@ -184,6 +185,11 @@ SIMPLE = {
     "sim": ("REL", "~"),
     "propto": ("REL", "~"),
     "equiv": ("REL", "=="),
+    "triangleq": ("REL", "="),
+    "coloneqq": ("REL", "="),
+    "coloneq": ("REL", "="),
+    "eqqcolon": ("REL", "="),
+    "doteq": ("REL", "="),
     "to": ("REL", "->"),
     "rightarrow": ("REL", "->"),
     "mid": ("REL", "|"),
@@ -266,6 +272,8 @@ UNICODE = {
     "'": ("PRIME", "'"),
     "′": ("PRIME", "'"),
     "=": ("REL", "="),
+    "≜": ("REL", "="),
+    "≔": ("REL", "="),
 }
 
 
@@ -277,8 +285,13 @@ class Tok:
 
 _TRANSPOSE = re.compile(
     r"\^\s*(?:T\b|\{\s*T\s*\}|\\top\b|\{\s*\\top\s*\}|\\intercal\b|\{\s*\\intercal\s*\}"
-    r"|\{\s*\\mathsf\s*\{?\s*T\s*\}?\s*\}|\\mathsf\s*\{\s*T\s*\}|\{\s*\\!\s*\\top\s*\})"
+    r"|\{\s*\\mathsf\s*(?:\{\s*T\s*\}|T\b)\s*\}|\\mathsf\s*\{\s*T\s*\}|\{\s*\\!\s*\\top\s*\}"
+    r"|⊤|\{\s*⊤\s*\})"
 )
+# Zero-width and direction marks (pasted from the web or hostile): no meaning in a formula.
+INVISIBLE = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u202a\u202b\u202c\u202d\u202e")
+INVISIBLE |= frozenset("\u2066\u2067\u2068\u2069")
+_DOT_T = re.compile(r"\.T(?![A-Za-z0-9_])")
 _MACRO = re.compile(r"\\([A-Za-z]+|.)")
 _ARG = re.compile(r"\s*\{([^{}]*)\}")
 _DECORATED = re.compile(r"\s*(?:\{\s*(\\?[A-Za-z]+)\s*\}|(\\[A-Za-z]+|[A-Za-z]))")
@@ -287,9 +300,14 @@ _LETTERS = re.compile(r"[A-Za-z]+")
 _SPACES = re.compile(r"\s+")
 
 
-SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", "0123456789aehijklmnoprstuvx", strict=True))
+SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ₋₊", "0123456789aehijklmnoprstuvx-+", strict=True))
 SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᵈᵉⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛˣ⁻", "0123456789abdeijklmnoprstuvx-", strict=True))
 _SCRIPT_RUN = re.compile("([" + "".join(SUBSCRIPTS) + "]+)|([" + "".join(SUPERSCRIPTS) + "]+)")
+
+
+# Letters as PDFs and IMEs paste them: math italic 𝑄𝐾 (U+1D400…), full-width ＱＫ. Only these
+# are normalised: NFKC would also turn ᵀ into T and ₖ into k, which mean transpose and index.
+_PLAIN_LETTERS = re.compile("[\U0001d400-\U0001d7ff\uff01-\uff5e]")
 
 
 def _unicode_scripts(text: str) -> str:
@@ -307,14 +325,14 @@ def tokenize(text: str, latex: bool) -> list[Tok]:
     """Tokens of one formula; raises FormulaError (unsupported) with the reason."""
     if len(text) > MAX_CHARS:
         raise FormulaError(f"over {MAX_CHARS:,} characters")
-    text = _unicode_scripts(text)
+    text = _unicode_scripts(_PLAIN_LETTERS.sub(lambda m: unicodedata.normalize("NFKC", m.group(0)), text))
     toks: list[Tok] = []
     i, n = 0, len(text)
     while i < n:
         if len(toks) > MAX_TOKENS:
             raise FormulaError(f"over {MAX_TOKENS} tokens")
         c = text[i]
-        if c.isspace() or c == "~" or c == "$":
+        if c.isspace() or c == "~" or c == "$" or c in INVISIBLE:
             i += 1
             continue
         if c == "^":
@@ -325,6 +343,14 @@ def tokenize(text: str, latex: bool) -> list[Tok]:
                 continue
         if c == "\\":
             i = _macro(text, i, toks)
+            continue
+        if not latex and text.startswith("**", i):  # d_k**0.5, as in Python
+            toks.append(Tok("SUP", "^"))
+            i += 2
+            continue
+        if not latex and _DOT_T.match(text, i) and i and (text[i - 1].isalnum() or text[i - 1] == ")"):
+            toks.append(Tok("TRANSPOSE", "T"))  # K.T, as in NumPy
+            i += 2
             continue
         if c == "." and text.startswith("..", i):
             j = i
@@ -398,6 +424,13 @@ def _macro(text: str, i: int, toks: list[Tok]) -> int:
         if name in ("big", "Big", "bigg", "Bigg") and text.startswith("\\|", end):
             return end  # \big\| is a norm bar; the next round reads it
         return end
+    if name in ("tag", "label"):
+        a = _ARG.match(text, end + (text.startswith("*", end)))
+        if a is None:
+            raise FormulaError(f"\\{name} needs a braced argument")
+        return a.end()
+    if name == "sqrt" and re.match(r"\s*\[", text[end : end + 40]):
+        raise FormulaError("n-th roots (\\sqrt[n]) are not evaluated")
     if name == "\\":
         toks.append(Tok("ROWSEP", "\\\\"))
         return end
@@ -459,15 +492,43 @@ def _plain_subscripts(toks: list[Tok]) -> list[Tok]:
     """``e_ti`` in plain text is ``e_{ti}``: a word after ``_`` is that many index letters."""
     out: list[Tok] = []
     for n, t in enumerate(toks):
-        if t.type == "WORD" and n and toks[n - 1].type == "SUB" and t.value.isalpha() and len(t.value) <= 3:
+        short = t.type == "WORD" and t.value.isalpha() and len(t.value) <= 3
+        braced = n > 1 and toks[n - 1].type == "LBRACE" and toks[n - 2].type == "SUB"
+        if short and braced and n + 1 < len(toks) and toks[n + 1].type == "RBRACE":
+            out += [Tok("SYM", ch) for ch in t.value]  # αᵢⱼ, read as α_{ij}
+            continue
+        if short and n and toks[n - 1].type == "SUB":
             out += [Tok("LBRACE", "{"), *(Tok("SYM", ch) for ch in t.value), Tok("RBRACE", "}")]
         else:
             out.append(t)
     return out
 
 
+BRACKET_CALLS = {"softmax", "Softmax", "exp", "tanh"}  # softmax[QKᵀ/√d_k] is a call too
+
+
+def _bracket_calls(toks: list[Tok]) -> list[Tok]:
+    out = list(toks)
+    for n, t in enumerate(toks):
+        if (
+            t.type != "LBRACK"
+            or not n
+            or toks[n - 1].type != "WORD"
+            or toks[n - 1].value not in BRACKET_CALLS
+        ):
+            continue
+        depth = 0
+        for m in range(n, len(toks)):
+            depth += {"LBRACK": 1, "RBRACK": -1}.get(toks[m].type, 0)
+            if depth == 0:
+                out[n], out[m] = Tok("LPAR", "("), Tok("RPAR", ")")
+                break
+    return out
+
+
 def _mark_calls(toks: list[Tok]) -> list[Tok]:
     """A ``(`` right after a name (and its scripts) opens an argument list, not a factor."""
+    toks = _bracket_calls(toks)
     out = list(toks)
     for n, t in enumerate(toks):
         if t.type != "LPAR" or n == 0:

@@ -8,6 +8,7 @@ axes the way einsum does. Every allocation is checked against the element budget
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,10 +16,42 @@ import numpy as np
 from attnkb.errors import FormulaError
 
 MAX_ELEMENTS = 1_000_000
+# Arithmetic (multiply-adds, element operations) one evaluation may do: the element budget
+# bounds memory, this bounds time (a chain of n×n products is cheap in memory, slow in time).
+MAX_WORK = 100_000_000
 
 
 class ShapeError(Exception):
     """Shapes that do not conform: a wrong formula (or the other vector convention)."""
+
+
+class WorkLimit(FormulaError):
+    """An evaluation that would take too long: unsupported, never a failure."""
+
+
+_open_budgets: list[list[int]] = []  # [spent, limit] of every work budget open now
+
+
+@contextmanager
+def work_budget(limit: int = MAX_WORK):
+    """Count the arithmetic done inside; ``spend`` raises WorkLimit past ``limit``."""
+    _open_budgets.append([0, limit])
+    try:
+        yield
+    finally:
+        _open_budgets.pop()
+
+
+def spend(operations: int) -> None:
+    for entry in _open_budgets:
+        entry[0] += operations
+        if entry[0] > entry[1]:
+            raise WorkLimit(f"needs over {entry[1]:,} operations to evaluate")
+
+
+def work_left() -> bool:
+    """Whether every open budget still has room (a search over variants stops when not)."""
+    return all(spent <= limit for spent, limit in _open_budgets)
 
 
 @dataclass
@@ -94,6 +127,7 @@ def elementwise(fn, *vals: Val) -> Val:
         a, b = sorted(inners)[:2]
         raise ShapeError(f"cannot combine {_shape(a)} with {_shape(b)}")
     axes, arrays = align(*vals)
+    spend(int(np.prod(np.broadcast_shapes(*(a.shape for a in arrays)))))
     with np.errstate(all="ignore"):
         return Val(np.asarray(fn(*arrays), dtype=float), axes)
 
@@ -121,6 +155,7 @@ def matmul(a: Val, b: Val, convention: str, dot: bool = False) -> Val:
             xs = x.reshape((*x.shape[: len(axes)], na))
             ys = y.reshape((*y.shape[: len(axes)], nb))
             budget(np.broadcast_shapes(xs.shape, ys.shape))
+            spend(int(np.prod(np.broadcast_shapes(xs.shape, ys.shape))))
             return Val(np.sum(xs * ys, axis=-1), axes)
     if ac != br:
         raise ShapeError(f"a {ar}×{ac} matrix times a {br}×{bc} matrix")
@@ -128,6 +163,7 @@ def matmul(a: Val, b: Val, convention: str, dot: bool = False) -> Val:
     lead = np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
     budget((*lead, ar, bc))
     budget((*lead, ar, ac, 1))
+    spend(int(np.prod(lead)) * ar * ac * bc)
     out = np.matmul(x, y)
     if out.shape[-2:] == (1, 1):
         out = out[..., 0, 0]
@@ -150,6 +186,7 @@ def reduce_axis(v: Val, name: str, how=np.sum, where: Val | None = None) -> Val:
         fill = 0.0 if how is np.sum else (-np.inf if how is np.max else np.inf)
         data = np.where(mask.astype(bool), data, fill)
     k = axes.index(name)
+    spend(data.size)
     return Val(how(data, axis=k), axes[:k] + axes[k + 1 :])
 
 

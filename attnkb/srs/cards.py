@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 class Card:
     id: str
     path: str
-    kind: str  # heading | bold | inline | note
+    kind: str  # heading | bold | inline | reversed | multiline | cloze | note
     question: str
     answer: str | None  # None: not loaded (cards kept in the index); Deck.answer reads it
     line: int

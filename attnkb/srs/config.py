@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from attnkb.errors import ConfigError
+from attnkb.config import number, whole
+from attnkb.findings import Finding
 from attnkb.srs.days import DEFAULT_ROLLOVER_HOUR
-
-CONFIG_FILE = "config.toml"
-
 
 MAX_STEP = timedelta(days=365)
 
@@ -48,31 +45,16 @@ class ReviewConfig:
     learn_ahead: timedelta = timedelta(minutes=20)  # learning cards due this soon are shown now
     new_order: str = "links"  # links | path | created
     front_matter_summary: bool = True  # write last_reviewed, next_review, ... into notes
-    warnings: list[str] = field(default_factory=list, compare=False)  # unknown keys
+    warnings: list[Finding] = field(default_factory=list, compare=False)  # unknown keys
 
 
 NEW_ORDERS = ("links", "path", "created")
-
-
-def _int(low: int, high: int):
-    def check(value: object) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ValueError(f"must be a whole number from {low} to {high}, not {value!r}")
-        return value
-
-    return check
 
 
 def _bool(value: object) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"must be true or false (no quotes), not {value!r}")
     return value
-
-
-def _retention(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.7 <= value <= 0.99:
-        raise ValueError(f"must be a number from 0.7 to 0.99, not {value!r}")
-    return float(value)
 
 
 def _steps(value: object) -> list[timedelta]:
@@ -115,14 +97,14 @@ def _parameters(value: object) -> tuple[float, ...]:
 
 
 CHECKS = {
-    "desired_retention": _retention,
-    "new_per_day": _int(0, 100_000),
-    "reviews_per_day": _int(0, 1_000_000),
-    "maximum_interval": _int(1, 36500),
+    "desired_retention": number(0.7, 0.99),
+    "new_per_day": whole(0, 100_000),
+    "reviews_per_day": whole(0, 1_000_000),
+    "maximum_interval": whole(1, 36500),
     "learning_steps": _steps,
     "relearning_steps": _steps,
     "fuzz": _bool,
-    "day_starts_at": _int(0, 23),
+    "day_starts_at": whole(0, 23),
     "parameters": _parameters,
     "learn_ahead": _learn_ahead,
     "new_order": _order,
@@ -130,43 +112,9 @@ CHECKS = {
 }
 
 
-def _line_of(text: str, key: str) -> int | None:
-    """The line of ``key = ...`` in the [review] table, for messages."""
-    import re
-
-    table = None
-    for n, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if stripped.startswith("["):
-            table = stripped.strip("[] ")
-        elif table == "review" and re.match(rf"[\"']?{re.escape(key)}[\"']?\s*=", stripped):
-            return n
-    return None
-
-
 def load(state_dir: Path) -> ReviewConfig:
-    path = state_dir / CONFIG_FILE
-    config = ReviewConfig()
-    if not path.exists():
-        return config
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # Notepad writes a BOM
-        data = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"invalid TOML: {exc}", path=str(path)) from exc
-    review = data.get("review", {})
-    if not isinstance(review, dict):
-        raise ConfigError("[review] must be a table", str(path), _line_of(text, "review"))
-    for key, value in review.items():
-        check = CHECKS.get(key)
-        if check is None:
-            line = _line_of(text, key)
-            where = f"{path}:{line}: " if line else f"{path}: "
-            known = ", ".join(CHECKS)
-            config.warnings.append(f"{where}unknown key [review] {key} (ignored); known keys: {known}")
-            continue
-        try:
-            setattr(config, key, check(value))
-        except ValueError as exc:
-            raise ConfigError(f"[review] {key} {exc}", str(path), _line_of(text, key)) from exc
-    return config
+    """``[review]``; a wrong value is an error naming its key and line, an unknown key a warning."""
+    from attnkb import config
+
+    values, warnings = config.load(state_dir).section("review", CHECKS)
+    return ReviewConfig(**values, warnings=warnings)  # type: ignore[arg-type]

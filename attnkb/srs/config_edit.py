@@ -8,11 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from attnkb.config import BOM
 from attnkb.errors import ConfigError
 from attnkb.files import atomic_write
-
-MAX_CONFIG_BYTES = 1 << 20  # a settings file; anything larger is not one
-BOM = "\ufeff"
 
 
 @dataclass
@@ -35,13 +33,8 @@ class ConfigDocument:
         review["parameters"] = array
 
     def review(self):
-        """The ``[review]`` table, None if there is none."""
-        from tomlkit.items import InlineTable, Table
-
-        review = self.document.get("review")  # type: ignore[attr-defined]
-        if review is not None and not isinstance(review, Table | InlineTable):
-            raise ConfigError("review must be a table ([review]), not a value or a list", path=str(self.path))
-        return review
+        """The ``[review]`` table, None if there is none (``read`` refused anything else)."""
+        return self.document.get("review")  # type: ignore[attr-defined]
 
     def text(self) -> str:
         text = self.document.as_string()  # type: ignore[attr-defined]
@@ -54,28 +47,23 @@ class ConfigDocument:
         atomic_write(self.path, self.text())
 
 
-def read(path: Path) -> ConfigDocument:
-    """The config file as an editable document (an empty one if there is none yet)."""
+def read(state_dir: Path) -> ConfigDocument:
+    """The config file as an editable document (an empty one if there is none yet). It is read
+    and checked as every command reads it first, so a broken file is reported the same way."""
     import tomlkit
     from tomlkit.exceptions import ParseError
 
-    if not path.exists():
+    from attnkb import config
+
+    config.load(state_dir).table("review")  # size, depth, syntax and a [review] that is a table
+    path = state_dir / config.CONFIG_FILE
+    raw = config.read_bytes(path)
+    if raw is None:
         return ConfigDocument(path, tomlkit.document(), bom=False, crlf=False)
-    data = path.read_bytes()
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{len(data)} bytes: too large for a settings file", path=str(path))
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text (byte {exc.start})", path=str(path)) from exc
-    bom = text.startswith(BOM)
-    if bom:
-        text = text[1:]
+    text, bom = config.decode(path, raw)
     try:
         document = tomlkit.parse(text)
-    except ParseError as exc:
+    except ParseError as exc:  # stricter than tomllib here and there
         message = re.sub(r" at line \d+ col \d+$", "", str(exc))
         raise ConfigError(f"invalid TOML: {message}", path=str(path), line=exc.line) from exc
-    config = ConfigDocument(path, document, bom=bom, crlf="\r\n" in text)
-    config.review()  # a [review] we could not edit is reported before any work
-    return config
+    return ConfigDocument(path, document, bom=bom, crlf="\r\n" in text)

@@ -76,7 +76,7 @@ class Deck:
             item = self._item(card, planned[card.path])
             self.items[card.key] = item
             self.by_path.setdefault(card.path, []).append(item)
-        self.notices.extend(config.warnings + self.history.warnings)
+        self.notices.extend(self.history.warnings)
 
     def _read(self) -> History:
         return effective_history(self.log, self.cards, self.notes.values())

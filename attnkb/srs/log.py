@@ -291,10 +291,11 @@ class ReviewLog:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def append(self, entry: Entry) -> None:
+    def append(self, entry: Entry, *more: Entry) -> None:
         """Write the whole line or nothing: a short write is continued, a failed one (full
         disk, file size limit) is cut back off and raised, so the caller never records a
-        grade the log lacks. Call under ``locked()``."""
+        grade the log lacks. ``more`` entries (an import) go in the same write and fsync.
+        Call under ``locked()``."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_git_files(self.dir)
         if self.legacy.exists():
@@ -305,7 +306,9 @@ class ReviewLog:
             size = os.fstat(fd).st_size
             # a line cut short by a crash must not swallow this one
             lead = "\n" if size and os.pread(fd, 1, size - 1) != b"\n" else ""
-            data = ((HEADER if new or not size else lead) + entry.line()).encode("utf-8", "surrogateescape")
+            data = ((HEADER if new or not size else lead) + "".join(e.line() for e in (entry, *more))).encode(
+                "utf-8", "surrogateescape"
+            )
             try:
                 _write_all(fd, data)
                 os.fsync(fd)

@@ -1,0 +1,149 @@
+"""Doors to other tools: ``import obsidian-sr``, ``import anki``, ``export anki``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from attnkb.cli import app
+from attnkb.cli.common import load_notes, out, vault_root, warn
+from attnkb.cli.render import plain
+
+import_app = typer.Typer(help="Bring cards and review history in from another tool.", no_args_is_help=True)
+export_app = typer.Typer(help="Hand cards to another tool.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+
+
+def _report(report, dry_run: bool, what: str) -> None:
+    verb = "Would take" if dry_run else "Took"
+    reviews = f", {report.reviews} reviews" if report.reviews else ""
+    out.print(plain(f"{verb} {report.cards} cards from {report.notes} {what}{reviews}."))
+    if not dry_run:
+        kept = len(report.entries) - report.written
+        out.print(
+            plain(f"Wrote {report.written} log entries" + (f" ({kept} were already there)." if kept else "."))
+        )
+    if report.skipped:
+        out.print(plain(f"Skipped {len(report.skipped)}:"))
+        for s in report.skipped:
+            warn(str(s))
+
+
+@import_app.command("obsidian-sr")
+def import_obsidian_sr(
+    ctx: typer.Context,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be taken; write nothing."),
+) -> None:
+    """Turn obsidian-spaced-repetition schedules (SR comments, sr-due front matter) into memories
+    in the review log. Notes are never edited."""
+    from attnkb.interop.obsidian_sr import cloze_styles, plan_import
+    from attnkb.interop.records import append_new
+    from attnkb.srs.config import load
+    from attnkb.vault import STATE_DIR
+
+    root = vault_root(ctx)
+    state = root / STATE_DIR
+    report = plan_import(root, load_notes(root), load(state), cloze_styles(state))
+    if not dry_run and report.entries:
+        report.written = append_new(root, report.entries)
+    _report(report, dry_run, "notes")
+
+
+def _existing(path: str) -> Path:
+    p = Path(path).expanduser()
+    if not p.is_file():
+        from attnkb.errors import UsageError
+
+        raise UsageError("no such file", path=path)
+    return p
+
+
+@import_app.command("anki")
+def import_anki(
+    ctx: typer.Context,
+    package: str = typer.Argument(..., metavar="FILE.apkg|FILE.colpkg", help="An Anki package."),
+    into: str = typer.Option(
+        None, "--into", metavar="DIR", help="Folder of the vault for the notes (default: anki/)."
+    ),
+    deck: str = typer.Option(None, "--deck", metavar="NAME", help="Only this deck and its subdecks."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be taken; write nothing."),
+) -> None:
+    """Anki notes become Markdown notes (one `### Q:` per card, media beside them) and their
+    review history goes into the log. Existing notes are never edited; re-running adds nothing."""
+    from attnkb.errors import UsageError
+    from attnkb.interop.anki import plan_import, write_import
+
+    root = vault_root(ctx).resolve()
+    folder = (Path.cwd() / Path(into).expanduser()).resolve() if into else root / "anki"
+    if folder != root and root not in folder.parents:
+        raise UsageError("--into must be a folder inside the vault", path=into)
+    source = _existing(package)
+    report, plans, collection = plan_import(source, root, folder, deck)
+    if not dry_run:
+        write_import(source, root, plans, collection, report)
+    _report(report, dry_run, "Anki notes")
+    new = sum(1 for p in plans if p.text is not None)
+    out.print(
+        f"{'Would write' if dry_run else 'Wrote'} {new} new notes into {folder.relative_to(root).as_posix() or '.'}/."
+    )
+
+
+@export_app.command("anki")
+def export_anki(
+    ctx: typer.Context,
+    out_file: str = typer.Argument(..., metavar="OUT.apkg", help="The package to write."),
+    tag: list[str] = typer.Option(None, "--tag", "-t", help="Only notes with this tag."),
+    deck: str = typer.Option("attnkb", "--deck", metavar="NAME", help="Anki deck name."),
+) -> None:
+    """One Anki note per card (question and answer as HTML, formulas as MathJax, the note path
+    and tags as Anki tags). Re-exporting updates the same notes in Anki instead of adding new ones."""
+    from attnkb.errors import UsageError
+    from attnkb.interop.anki import export
+
+    root = vault_root(ctx)
+    target = Path(out_file).expanduser()
+    if target.suffix.lower() != ".apkg":
+        raise UsageError("the package name must end in .apkg", path=out_file)
+    if not target.parent.is_dir():
+        raise UsageError("no such folder", path=str(target.parent))
+    cards, notes = export(root, load_notes(root), target, deck, tag)
+    out.print(plain(f"Wrote {cards} cards from {notes} notes to {target} (deck {deck!r})."))
+
+
+def due_markdown(deck, tags: list[str] | None, output: str | None, markdown: bool) -> None:
+    """``due --markdown [-o FILE]``: the checklist on stdout or in FILE (links from its folder)."""
+    import sys
+
+    from attnkb.errors import UsageError
+    from attnkb.files import atomic_write
+    from attnkb.interop.checklist import render
+
+    if not markdown:
+        raise UsageError("--output needs --markdown")
+    if output is None:
+        sys.stdout.write(render(deck, Path.cwd(), tags))
+        return
+    target = Path(output).expanduser()
+    if not target.parent.is_dir():
+        raise UsageError("no such folder", path=str(target.parent))
+    atomic_write(target, render(deck, target.parent.resolve(), tags))
+    out.print(plain(f"Wrote {target}."))
+
+
+def review_checklist(deck, file: str) -> None:
+    """``review --checklist FILE``: grade the ticked notes, untick their boxes."""
+    from attnkb.interop.checklist import record
+
+    path = _existing(file)
+    result = record(deck, path)
+    out.print(
+        plain(
+            f"Recorded {result.reviews} reviews for {result.notes} notes; unticked {result.unticked} boxes in {file}."
+        )
+    )
+    for s in result.skipped:
+        warn(f"{file}: {s}")
+    for notice in deck.notices:
+        warn(str(notice))
