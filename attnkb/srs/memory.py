@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
@@ -82,6 +83,13 @@ class Scheduler:
 
     def options(self, memory: Memory | None, when: datetime, card_id: str) -> dict[int, Memory]:
         """The state each grade (1-4) would leave the card in at ``when``."""
+        return {rating: make() for rating, make in self._choices(memory, when, card_id).items()}
+
+    def _choices(
+        self, memory: Memory | None, when: datetime, card_id: str
+    ) -> dict[int, Callable[[], Memory]]:
+        """How to make the state of each grade; a replay makes only the one given, which is
+        most of the cost of reading a long log."""
         cfg = self.config
         elapsed = self.elapsed(memory, when)
         known = memory is not None and memory.stability is not None and memory.difficulty is not None
@@ -112,12 +120,18 @@ class Scheduler:
             good = days(ivls[3], hard + 1)
             easy = days(ivls[4], good + 1)
             relearn = cfg.relearning_steps
-            again = (
-                steps_state(1, RELEARNING, 0, relearn[0], 1)
-                if relearn
-                else review_state(1, days(ivls[1], 1), 1)
-            )
-            return {1: again, 2: review_state(2, hard), 3: review_state(3, good), 4: review_state(4, easy)}
+
+            def again() -> Memory:
+                if relearn:
+                    return steps_state(1, RELEARNING, 0, relearn[0], 1)
+                return review_state(1, days(ivls[1], 1), 1)
+
+            return {
+                1: again,
+                2: lambda: review_state(2, hard),
+                3: lambda: review_state(3, good),
+                4: lambda: review_state(4, easy),
+            }
 
         phase = memory.phase if known else LEARNING
         steps = cfg.relearning_steps if phase == RELEARNING else cfg.learning_steps
@@ -127,22 +141,23 @@ class Scheduler:
         if not steps:
             hard = days(ivls[2], 1)
             return {
-                1: review_state(1, days(ivls[1], 1)),
-                2: review_state(2, hard),
-                3: review_state(3, max(good, hard)),
-                4: review_state(4, easy),
+                1: lambda: review_state(1, days(ivls[1], 1)),
+                2: lambda: review_state(2, hard),
+                3: lambda: review_state(3, max(good, hard)),
+                4: lambda: review_state(4, easy),
             }
-        out = {
-            1: steps_state(1, phase, 0, steps[0]),
-            2: steps_state(2, phase, step, _hard_delay(steps, step)),
-            4: review_state(4, easy),
+
+        def good_state() -> Memory:
+            if step + 1 < len(steps):
+                return steps_state(3, phase, step + 1, steps[step + 1])
+            return review_state(3, good)
+
+        return {
+            1: lambda: steps_state(1, phase, 0, steps[0]),
+            2: lambda: steps_state(2, phase, step, _hard_delay(steps, step)),
+            3: good_state,
+            4: lambda: review_state(4, easy),
         }
-        out[3] = (
-            steps_state(3, phase, step + 1, steps[step + 1])
-            if step + 1 < len(steps)
-            else review_state(3, good)
-        )
-        return out
 
     def interval(self, ivl: float, minimum: int, elapsed: int, fuzz: float | None) -> int:
         """Whole days from an FSRS interval: at least ``minimum``, at most the maximum, fuzzed
@@ -166,7 +181,7 @@ class Scheduler:
         The result's ``history`` is left empty (``replay`` fills it once)."""
         if entry.start is not None:
             return self._start(memory, entry)
-        return self.options(memory, entry.time, entry.card)[entry.rating]
+        return self._choices(memory, entry.time, entry.card)[entry.rating]()
 
     def _start(self, memory: Memory | None, entry: Entry) -> Memory:
         start = entry.start
