@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,7 @@ RESULTS = "check"  # the name of the per-note findings kept in the index
 # kernel's, the libraries that run them, and the vault's config
 _CODE = ("checks.py", "findings.py", "yamlsafe.py", "note.py")
 _CODE_DIRS = ("examples", "formulas", "kernel")
-_LIBRARIES = ("numpy", "lark", "markdown-it-py", "mdit-py-plugins", "pyyaml")
+_LIBRARIES = ("numpy", "lark", "markdown_it", "mdit_py_plugins", "yaml")
 
 
 def check_vault(
@@ -91,8 +92,10 @@ def _digest(path: Path) -> str | None:
 
 
 def _version(root: Path) -> str:
+    """Our code, each library's installed files (an upgrade rewrites them: stamped by size and
+    mtime, found without importing them) and the vault's config."""
     import hashlib
-    from importlib.metadata import PackageNotFoundError, version
+    import importlib.util
 
     from attnkb.vault import CONFIG_FILE, STATE_DIR, code_version
 
@@ -103,10 +106,12 @@ def _version(root: Path) -> str:
     ]
     digest = hashlib.sha1(code_version(*names).encode())
     for name in _LIBRARIES:
+        spec = importlib.util.find_spec(name)
         try:
-            digest.update(f"{name} {version(name)}\n".encode())
-        except PackageNotFoundError:
-            digest.update(f"{name} -\n".encode())
+            st = os.stat(spec.origin) if spec and spec.origin else None
+        except OSError:
+            st = None
+        digest.update(f"{name} {spec and spec.origin} {st and (st.st_size, st.st_mtime_ns)}\n".encode())
     with contextlib.suppress(OSError):  # no config: the defaults
         digest.update((root / STATE_DIR / CONFIG_FILE).read_bytes())
     return digest.hexdigest()[:16]
