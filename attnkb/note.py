@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from pathlib import PurePosixPath
 from typing import Any
 
 from attnkb import frontmatter
@@ -17,14 +16,14 @@ from attnkb.clock import day_of
 from attnkb.findings import Problem
 from attnkb.interop.obsidian_sr import DEFAULT_CLOZES
 from attnkb.markdown import CardSource, ExampleSource, Heading, RawLink, extract, split_target
-from attnkb.tags import tags_match
+from attnkb.notefields import NoteFields, tags_match  # noqa: F401  (tags_match: for importers)
 
 DATE_KEYS = ("date", "created", "last_reviewed", "next_review")
 LINK_KEYS = ("related", "related_outlines")
 
 
 @dataclass
-class Note:
+class Note(NoteFields):
     path: str  # vault-relative, with "/"
     title: str
     tags: list[str] = field(default_factory=list)
@@ -35,16 +34,6 @@ class Note:
     cards: list[CardSource] = field(default_factory=list)
     examples: list[ExampleSource] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def stem(self) -> str:
-        return PurePosixPath(self.path).stem
-
-    def date_field(self, key: str) -> date | None:
-        return day_of(self.meta.get(key))
-
-    def has_tags(self, wanted: list[str]) -> bool:
-        return tags_match(self.tags, wanted)
 
     def summary(self) -> dict[str, Any]:
         """The JSON shape of a note in ``list --json`` and ``graph --format json``; the index

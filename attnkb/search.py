@@ -255,7 +255,7 @@ def search(
     for rowid, path, tags_json, score in rows:
         note_tags = json.loads(tags_json)
         if tags:
-            from attnkb.tags import tags_match
+            from attnkb.notefields import tags_match
 
             if not tags_match(note_tags, tags):
                 continue

@@ -53,7 +53,7 @@ def list_notes(
     """List the notes of the vault."""
     notes = sorted(load_summaries(vault_root(ctx)), key=lambda n: n["path"])
     if tag:
-        from attnkb.tags import tags_match
+        from attnkb.notefields import tags_match
 
         notes = [n for n in notes if tags_match(n["tags"], tag)]
     if as_json:

@@ -11,12 +11,9 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import date
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from attnkb.clock import day_of
-from attnkb.tags import tags_match
+from attnkb.notefields import NoteFields
 
 if TYPE_CHECKING:
     from attnkb.note import Note
@@ -56,7 +53,7 @@ def cards_for(note: Note) -> list[Card]:
 
 
 @dataclass
-class DeckNote:
+class DeckNote(NoteFields):
     """What the deck needs of a note: its cards without their answers, its name, front matter,
     link targets and fingerprint. The index keeps it beside the summary, so ``due``, ``review``
     and ``stats`` never decode whole notes (a heading card's answer is its whole section)."""
@@ -69,16 +66,6 @@ class DeckNote:
     links: list[str]  # targets as written
     fingerprint: str
     cards: list[Card]
-
-    @property
-    def stem(self) -> str:
-        return PurePosixPath(self.path).stem
-
-    def date_field(self, key: str) -> date | None:
-        return day_of(self.meta.get(key))
-
-    def has_tags(self, wanted: list[str]) -> bool:
-        return tags_match(self.tags, wanted)
 
     @classmethod
     def of(cls, note: Note) -> DeckNote:
