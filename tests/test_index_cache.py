@@ -172,3 +172,22 @@ def test_new_card_order_follows_edited_links(make_vault, cli):
     _write(root, "a.md", "# A\n\n[[b]]\n")
     _write(root, "c.md", "# C\n\n[[b]]\n")
     assert order() == ["b.md", "c.md", "a.md"]
+
+
+def test_due_stats_and_review_never_decode_whole_notes(make_vault, cli, monkeypatch):
+    from attnkb import vault
+
+    root = make_vault({".attnkb/config.toml": "", "n.md": "# N\n\n### Q: asked?\nthe answer\n"})
+
+    def whole(self, *args, **kwargs):
+        raise AssertionError("whole notes decoded")
+
+    monkeypatch.setattr(vault.Index, "notes", whole)
+    env = {"ATTNKB_NOW": "2026-11-21T10:00:00+00:00", "ATTNKB_DEVICE": "t"}
+    assert cli("--vault", root, "due", "--json", env=env).exit_code == 0
+    assert cli("--vault", root, "stats", "--json", env=env).exit_code == 0
+    session = cli("--vault", root, "review", input="\n3\n", env=env)
+    assert session.exit_code == 0, session.output
+    assert "the answer" in session.stdout  # read from the note when shown
+    stats = json.loads(cli("--vault", root, "stats", "--json", env=env).stdout)
+    assert stats["reviews"] == 1
