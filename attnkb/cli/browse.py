@@ -6,7 +6,6 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.text import Text
 
 from attnkb.cli import app
 from attnkb.cli.common import emit_json, load_graph, load_index, load_summaries, out, vault_root, warn
@@ -23,7 +22,10 @@ def init(
         False, "--starter", help="Also copy in the bundled starter notes on attention."
     ),
 ) -> None:
-    """Make a folder a vault by creating its .attnkb/ (safe to run again)."""
+    """Make a folder a vault (safe to run again).
+
+    Creates its .attnkb/ folder, where the review log, settings and index cache live.
+    """
     from attnkb.vault import init as init_vault
 
     root = directory.resolve() if directory else vault_root(ctx, need_notes=False)
@@ -77,8 +79,12 @@ def show(
     note: str = typer.Argument(..., help="Path, file name or title.", autocompletion=note_names),
     raw: bool = typer.Option(False, "--raw", help="Formulas as their LaTeX source, not as Unicode."),
 ) -> None:
-    """Show a note: its metadata and its text, rendered (formulas as Unicode)."""
+    """Show a note: its metadata, then its text rendered.
+
+    Formulas are shown as Unicode (QKᵀ/√(d_k)); --raw keeps their LaTeX source.
+    """
     from rich.panel import Panel
+    from rich.text import Text
 
     from attnkb import frontmatter
     from attnkb.links import find_note
@@ -144,7 +150,7 @@ def links(
         return
     out.print(line((graph.notes[path].title, "bold"), " ", (path, "cyan")))
     out.print()
-    out.print(Text(f"Outgoing ({len(outgoing)})", style="bold"))
+    out.print(plain(f"Outgoing ({len(outgoing)})", "bold"))
     for o in outgoing:
         if o["ambiguous"]:
             status = ("ambiguous: " + ", ".join(o["candidates"]), "yellow")
@@ -154,7 +160,7 @@ def links(
             status = (o["targetPath"], "cyan")
         out.print(line(f"  {o['line']:>4}  ", o["href"], "  → ", status))
     out.print()
-    out.print(Text(f"Backlinks ({len(backlinks)})", style="bold"))
+    out.print(plain(f"Backlinks ({len(backlinks)})", "bold"))
     for b in backlinks:
         out.print(line("  ", (b["sourcePath"], "cyan"), f":{b['line']}  ", b["href"]))
 
@@ -170,7 +176,10 @@ def graph(
     ctx: typer.Context,
     fmt: GraphFormat = typer.Option(GraphFormat.json, "--format", "-f", help="Output format."),
 ) -> None:
-    """Export the link graph (zk-compatible JSON, Graphviz DOT or Mermaid)."""
+    """Export the link graph as JSON, Graphviz DOT or Mermaid.
+
+    The JSON has the shape of zk's graph export (notes and links).
+    """
     g = load_graph(vault_root(ctx))
     if fmt is GraphFormat.json:
         emit_json(g.to_json())
@@ -185,7 +194,11 @@ def check(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Report invalid front matter, broken and ambiguous links, failing examples, and orphans."""
+    """Report what is wrong in the vault (exit 1 when anything is).
+
+    Invalid front matter, broken and ambiguous links, failing examples and formulas, and
+    orphans.
+    """
     from attnkb.checks import check_vault
     from attnkb.graph import Graph
     from attnkb.vault import Index

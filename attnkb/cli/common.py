@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 
 from attnkb.cli.render import json_escaped, one_line
 from attnkb.errors import UsageError
@@ -19,8 +18,25 @@ from attnkb.errors import UsageError
 if TYPE_CHECKING:
     from attnkb.vault import Index
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _LazyConsole:
+    """A rich ``Console`` made on first use: importing rich takes ~25 ms that ``attnkb --help``
+    and commands printing JSON need not pay."""
+
+    def __init__(self, **settings: Any):
+        self._settings = settings
+        self._console = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._settings)
+        return getattr(self._console, name)
+
+
+out = _LazyConsole(highlight=False, soft_wrap=True)
+err = _LazyConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 def warn(message: str) -> None:

@@ -116,7 +116,9 @@ def run_example(
         False, "--no-formulas", help="Run the blocks only; do not check the notes' formulas."
     ),
 ) -> None:
-    """Run the `attention` example blocks of notes and check their claims against the kernel.
+    """Check the examples and formulas of notes against the kernel.
+
+    Runs the `attention` example blocks and compares what they claim with the kernel's result.
 
     The formulas the notes state (LaTeX, and plain text in bare fences) are checked too: each
     against the nearest block of its section, or seeded random inputs.

@@ -108,7 +108,10 @@ def search(
     limit: int = typer.Option(20, "--limit", min=1, help="At most this many notes."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Search the text of every note (Chinese by character, other words by prefix)."""
+    """Search the text of every note.
+
+    Chinese matches by character, so any substring is found; other words match by prefix.
+    """
     from attnkb.search import search as run
 
     db = _search_db(vault_root(ctx))
@@ -144,7 +147,10 @@ def related(
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="With --write: print the diff, change nothing."),
 ) -> None:
-    """Notes similar in text to NOTE (Chinese by character pairs, tags count too)."""
+    """Notes similar in text to NOTE, and link suggestions.
+
+    Similarity is over Chinese character pairs and other words; shared tags count too.
+    """
     from attnkb.errors import UsageError
     from attnkb.links import find_note
     from attnkb.related import Model, documents, rows

@@ -36,8 +36,10 @@ def import_obsidian_sr(
     ctx: typer.Context,
     dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be taken; write nothing."),
 ) -> None:
-    """Turn obsidian-spaced-repetition schedules (SR comments, sr-due front matter) into memories
-    in the review log. Notes are never edited."""
+    """Import obsidian-sr schedules into the review log.
+
+    The schedules of obsidian-spaced-repetition (SR comments, sr-due front matter) become
+    memories in the log. Notes are never edited."""
     from attnkb.interop.obsidian_sr import cloze_styles, plan_import
     from attnkb.interop.records import append_new
     from attnkb.srs.config import load
@@ -70,7 +72,9 @@ def import_anki(
     deck: str = typer.Option(None, "--deck", metavar="NAME", help="Only this deck and its subdecks."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be taken; write nothing."),
 ) -> None:
-    """Anki notes become Markdown notes (one `### Q:` per card, media beside them) and their
+    """Import an Anki deck as notes and review history.
+
+    Anki notes become Markdown notes (one `### Q:` per card, media beside them) and their
     review history goes into the log. Existing notes are never edited; re-running adds nothing."""
     from attnkb.errors import UsageError
     from attnkb.interop.anki import plan_import, write_import
@@ -97,8 +101,10 @@ def export_anki(
     tag: list[str] = typer.Option(None, "--tag", "-t", help="Only notes with this tag."),
     deck: str = typer.Option("attnkb", "--deck", metavar="NAME", help="Anki deck name."),
 ) -> None:
-    """One Anki note per card (question and answer as HTML, formulas as MathJax, the note path
-    and tags as Anki tags). Re-exporting updates the same notes in Anki instead of adding new ones."""
+    """Export cards as an Anki deck (.apkg).
+
+    One Anki note per card: question and answer as HTML, formulas as MathJax, the note path and
+    tags as Anki tags. Re-exporting updates the same notes in Anki instead of adding new ones."""
     from attnkb.errors import UsageError
     from attnkb.interop.anki import export
 

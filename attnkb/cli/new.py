@@ -31,7 +31,10 @@ def new(
     subdir: str = typer.Option(None, "--dir", help="Folder inside the vault to put the note in."),
     edit: bool = typer.Option(False, "--edit", "-e", help="Open the note in $VISUAL or $EDITOR."),
 ) -> None:
-    """Create a note from a template and print its path. An existing note is never overwritten."""
+    """Create a note from a template and print its path.
+
+    An existing note is never overwritten.
+    """
     from attnkb import clock
     from attnkb.templates import Values, check_link, clean_title, create_note, find_template, target_folder
 

@@ -13,7 +13,10 @@ def optimize(
     ctx: typer.Context,
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the fit; leave config.toml as it is."),
 ) -> None:
-    """Fit FSRS parameters to your reviews; keep them in config.toml if they predict your log better."""
+    """Fit FSRS parameters to your own reviews.
+
+    They are kept in config.toml only if they predict your log better than the ones in use.
+    """
     from rich.table import Table
 
     from attnkb.cli.review import _deck

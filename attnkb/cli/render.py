@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
-from rich.segment import Segment
-from rich.style import Style
-from rich.text import Text
+if TYPE_CHECKING:  # rich is imported where text is rendered: `attnkb --help` need not pay for it
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+    from rich.style import Style
+    from rich.text import Text
 
 # Whole escape sequences go (so ``ESC[2J`` leaves nothing behind): CSI, and OSC/DCS/SOS/PM/APC
 # strings with their terminator. A lone ESC (or an unterminated string) loses only the ESC.
@@ -62,11 +63,15 @@ def one_line(message: object) -> str:
 
 def plain(text: object, style: str | Style = "", *, multiline: bool = False) -> Text:
     """Note text as rich ``Text``: shown literally, never read as markup."""
+    from rich.text import Text
+
     return Text(clean(text, multiline=multiline), style=style)
 
 
 def line(*parts: str | tuple[str, str | Style]) -> Text:
     """One line from parts, each plain text or ``(text, style)``; every part is cleaned."""
+    from rich.text import Text
+
     out = Text()
     for part in parts:
         text, style = (part, "") if isinstance(part, str) else part
@@ -231,6 +236,8 @@ class _Sanitized:
         self.renderable = renderable
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.segment import Segment
+
         for seg in console.render(self.renderable, options):
             if seg.control:
                 yield seg

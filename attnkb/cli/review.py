@@ -85,7 +85,10 @@ def review(
         None, "--checklist", metavar="FILE", help="Record the ticked notes of a `due --markdown` checklist."
     ),
 ) -> None:
-    """Review due cards: space/Enter shows the answer, 1-4 grade, u undo, s skip, q quit."""
+    """Review the cards that are due.
+
+    Space or Enter shows the answer; 1-4 grade it; u undoes, s skips, q quits.
+    """
     if checklist is not None:
         from attnkb.cli.interop import review_checklist
 
@@ -179,7 +182,10 @@ def due(
         None, "--output", "-o", metavar="FILE", help="With --markdown: write to FILE."
     ),
 ) -> None:
-    """New cards, and what is overdue, due today, and due in the next 7 days."""
+    """Show new cards, and what is overdue, due today and due soon.
+
+    "Soon" is the next 7 days.
+    """
     deck = _deck(ctx)
     if markdown or output is not None:
         from attnkb.cli.interop import due_markdown
@@ -222,7 +228,10 @@ def stats(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Reviews per day, true retention, 30-day forecast, mastery by tag, streak."""
+    """Show review statistics.
+
+    Reviews per day, true retention, a 30-day forecast, mastery by tag and the streak.
+    """
     from datetime import date
 
     from attnkb.srs.stats import compute
