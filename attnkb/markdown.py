@@ -12,6 +12,7 @@ from functools import lru_cache
 from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 
 from attnkb.interop.obsidian_sr import DEFAULT_CLOZES, parse_cards
@@ -104,10 +105,24 @@ def _next(state: StateInline, needle: str, start: int) -> int:
     return found
 
 
+def _inline_where_read(state: StateCore) -> None:
+    """markdown-it's inline pass over only the inline text we read children of: headings (their
+    plain text) and text with a ``[`` (every link, wikilink and image starts with one). The
+    rest, most of a note, keeps its content and gets no children; this halves inline parsing."""
+    tokens = state.tokens
+    for i, token in enumerate(tokens):
+        if token.type != "inline":
+            continue
+        token.children = []
+        if "[" in token.content or (i and tokens[i - 1].type == "heading_open"):
+            state.md.inline.parse(token.content, state.md, state.env, token.children)
+
+
 @lru_cache(maxsize=1)
 def parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
     md.inline.ruler.before("link", "wikilink", _wikilink)
+    md.core.ruler.at("inline", _inline_where_read)
     return md
 
 

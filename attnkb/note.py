@@ -7,7 +7,7 @@ bytes is still a note, carrying ``problems`` that ``attnkb check`` reports by li
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -50,7 +50,20 @@ class Note(NoteFields):
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The note as JSON-ready data, the inverse of :meth:`from_dict`. Written out because
+        ``dataclasses.asdict`` deep-copies every value, a twentieth of indexing a vault; the
+        records are copied one level, so callers may edit the dicts they get."""
+        return {
+            "path": self.path,
+            "title": self.title,
+            "tags": self.tags,
+            "aliases": self.aliases,
+            "meta": self.meta,
+            **{
+                name: [dict(vars(item)) for item in getattr(self, name)]
+                for name in ("links", "headings", "cards", "examples", "problems")
+            },
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Note:

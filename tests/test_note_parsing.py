@@ -111,3 +111,55 @@ def test_parsing_never_raises_on_arbitrary_bytes(data):
 def test_parsing_never_raises_on_markdown_soup(text):
     note = parse_text("soup.md", text)
     assert all(link.line >= 1 for link in note.links)
+
+
+MARKDOWN_SOUP = st.text(alphabet="-:[]()|#!`*\n abQA：\t{}'\"\\>.md?=$<", max_size=300)
+
+
+@settings(max_examples=200, deadline=None)
+@given(MARKDOWN_SOUP)
+def test_to_dict_is_asdict_and_round_trips(text):
+    import dataclasses
+
+    from attnkb.note import Note
+
+    for note in (parse_text("soup.md", text), parse_text("concept.md", CONCEPT + text)):
+        assert note.to_dict() == dataclasses.asdict(note)
+        assert Note.from_dict(note.to_dict()) == note
+
+
+@settings(max_examples=300, deadline=None)
+@given(MARKDOWN_SOUP)
+def test_inline_parsing_only_where_read_changes_nothing_we_read(text):
+    """Headings, links and cards are the same as with markdown-it's full inline pass."""
+    from markdown_it import MarkdownIt
+
+    from attnkb import markdown
+
+    full = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    full.inline.ruler.before("link", "wikilink", markdown._wikilink)
+    body = CONCEPT + text
+    ours = markdown.extract(body)
+    original = markdown.parser
+    markdown.parser = lambda: full
+    try:
+        theirs = markdown.extract(body)
+    finally:
+        markdown.parser = original
+    assert ours == theirs
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=":?=*{}\n `$<!->SR:,abc\u3000\x1c", max_size=200))
+def test_the_look_for_card_syntax_never_misses_a_card(text):
+    """parse_cards with its quick look equals parse_cards reading every line."""
+    from attnkb.interop import obsidian_sr
+
+    look = obsidian_sr._may_hold_cards
+    for clozes in ((), obsidian_sr.DEFAULT_CLOZES, tuple(obsidian_sr.CLOZE_STYLES)):
+        quick = obsidian_sr.parse_cards(text, 1, clozes)
+        obsidian_sr._may_hold_cards = lambda body, clozes: True
+        try:
+            assert obsidian_sr.parse_cards(text, 1, clozes) == quick
+        finally:
+            obsidian_sr._may_hold_cards = look

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import tempfile
@@ -233,3 +234,22 @@ def test_run_example_labels_and_new_names_are_text(make_vault, cli):
     r = cli("--vault", root, "new", "x\x1b]0;t\x07y", "--link", "l\x1bPk\x07\u202e")
     assert r.exit_code == 0, r.output
     assert not LIVE.search(r.stdout) and not LIVE.search(r.stderr) and "--link" in r.stderr
+
+
+def test_indexing_progress_bar_draws_on_the_real_stderr_console(monkeypatch):
+    """The bar appears once indexing has taken a second; rich needs the Console itself, not the
+    stand-in that imports rich on first use."""
+    from rich.console import Console
+
+    from attnkb.cli import common
+
+    monkeypatch.setattr(common.err, "_console", Console(file=io.StringIO(), force_terminal=True))
+    bar = common.LazyProgress("Indexing notes")
+    bar(1, 10)
+    assert bar.bar is None  # under a second: nothing drawn
+    bar.started -= 2
+    bar(5, 10)
+    bar(10, 10)
+    bar.close()
+    assert bar.bar is not None and bar.bar.console is common.err.console
+    assert "Indexing notes" in common.err.console.file.getvalue()

@@ -16,6 +16,8 @@ from attnkb.cli.render import json_escaped, one_line
 from attnkb.errors import UsageError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from attnkb.vault import Index
 
 
@@ -27,12 +29,17 @@ class _LazyConsole:
         self._settings = settings
         self._console = None
 
-    def __getattr__(self, name: str) -> Any:
+    @property
+    def console(self) -> Console:
+        """The Console itself, for rich objects that take one (a progress bar)."""
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(**self._settings)
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.console, name)
 
 
 out = _LazyConsole(highlight=False, soft_wrap=True)
@@ -87,7 +94,7 @@ class LazyProgress:
                 return
             from rich.progress import Progress
 
-            self.bar = Progress(console=err, transient=True)
+            self.bar = Progress(console=err.console, transient=True)
             self.bar.start()
             self.task = self.bar.add_task(self.label, total=total)
         self.bar.update(self.task, completed=done, total=total)
