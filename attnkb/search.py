@@ -34,9 +34,11 @@ _CJK_RANGES = (
     (0x20000, 0x3134F),  # extensions B-G
 )
 CJK_CLASS = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _CJK_RANGES)
-_CJK = re.compile(f"[{CJK_CLASS}]")
+# Patterns over CJK_CLASS take ~13 ms to compile: kept as strings, compiled (and cached by
+# ``re``) on first use, so that commands which only open the index never pay for them.
+_CJK = f"[{CJK_CLASS}]"
 # what unicode61 keeps inside a token (letters, digits, marks), apart from the CJK we split
-_WORD = re.compile(rf"[{CJK_CLASS}]|[^\W_{CJK_CLASS}]+(?:[\u0300-\u036f]+[^\W_{CJK_CLASS}]*)*")
+_WORD = rf"[{CJK_CLASS}]|[^\W_{CJK_CLASS}]+(?:[\u0300-\u036f]+[^\W_{CJK_CLASS}]*)*"
 
 TABLE = "fts"
 PATHS = "fts_paths"
@@ -45,13 +47,13 @@ _WEIGHTS = (0.0, 0.0, 10.0, 8.0, 5.0, 1.0)
 SNIPPET_TOKENS = 24
 
 
-_CJK_SPLIT = re.compile(f"([{CJK_CLASS}])")
+_CJK_SPLIT = f"([{CJK_CLASS}])"
 
 
 def spaced(text: str) -> str:
     """Text as indexed: each CJK character a token of its own. (Splitting on a captured
     character and joining is the fastest way in Python: twice ``str.translate``'s speed.)"""
-    return SEP.join(_CJK_SPLIT.split(text))
+    return SEP.join(re.split(_CJK_SPLIT, text))
 
 
 def unspaced(text: str) -> str:
@@ -132,7 +134,7 @@ class Term:
 
 def tokens(text: str) -> list[str]:
     """Tokens as the index sees them: CJK characters one by one, other words whole, lowercased."""
-    return [m.lower() for m in _WORD.findall(text)]
+    return [m.lower() for m in re.findall(_WORD, text)]
 
 
 _LEX = re.compile(r'\s*(?:(-?)"([^"]*)("?)|(\S+))')
@@ -180,7 +182,7 @@ def compile_query(query: str) -> Query:
             if word.startswith("-") and len(word) > 1:
                 neg, word = "-", word[1:]
             found = tokens(word)
-            last_is_word = bool(found) and not _CJK.fullmatch(found[-1]) and word[-1].isalnum()
+            last_is_word = bool(found) and not re.fullmatch(_CJK, found[-1]) and word[-1].isalnum()
             term = Term(found, prefix=last_is_word)
         if not term.tokens:
             continue
@@ -342,7 +344,7 @@ def names_of(title: str, path: str, aliases: list[str]) -> list[str]:
     out = []
     for name in dict.fromkeys([title, bare, stem, *aliases]):
         words = tokens(name)
-        if len(words) > 1 or (words and not _CJK.fullmatch(words[0]) and len(words[0]) > 2):
+        if len(words) > 1 or (words and not re.fullmatch(_CJK, words[0]) and len(words[0]) > 2):
             out.append(name)
     return out
 

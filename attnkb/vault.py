@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from stat import S_ISDIR, S_ISREG
+from typing import TYPE_CHECKING, NamedTuple
 
 from attnkb.config import CONFIG_FILE
 from attnkb.errors import UsageError
@@ -78,11 +78,16 @@ def init(root: Path) -> Path:
     return state
 
 
-@dataclass
-class FileStat:
+class FileStat(NamedTuple):
+    """A note file as listed: path relative to the vault, size and modification time."""
+
     rel: str
     size: int
     mtime_ns: int
+
+
+def _name(entry: os.DirEntry) -> str:
+    return entry.name
 
 
 def readable(rel: str) -> str:
@@ -108,37 +113,34 @@ def walk(
         if skipped is not None:
             skipped.append(Finding(readable(rel), 0, "skipped", message, severity))
 
-    def visit(folder: Path, rel: str) -> Iterator[FileStat]:
+    def visit(folder: str, rel: str) -> Iterator[FileStat]:
         try:
-            st = folder.stat()
+            st = os.stat(folder)
+            entries = sorted(os.scandir(folder), key=_name)
         except OSError:
             return
         key = (st.st_dev, st.st_ino)
         if key in seen_dirs:
             return
         seen_dirs.add(key)
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
-            return
         for entry in entries:
             name = entry.name
-            if name.startswith("."):
+            if name[0] == ".":
                 continue
-            child_rel = f"{rel}{name}"
             try:
                 est = entry.stat()  # follows symlinks; a dangling one raises
             except OSError:
                 continue
-            is_dir = stat.S_ISDIR(est.st_mode)
-            if not is_dir and not (stat.S_ISREG(est.st_mode) and name.lower().endswith(".md")):
+            mode = est.st_mode
+            is_dir = S_ISDIR(mode)
+            if not is_dir and not (S_ISREG(mode) and name[-3:].lower() == ".md"):
                 continue
             if not _is_utf8(name):
                 what = "folder" if is_dir else "file"
-                skip(child_rel, f"{what} name is not valid UTF-8; skipped (rename it to include it)")
+                skip(rel + name, f"{what} name is not valid UTF-8; skipped (rename it to include it)")
                 continue
             if is_dir:
-                yield from visit(Path(entry.path), child_rel + "/")
+                yield from visit(entry.path, rel + name + "/")
                 continue
             fkey = (est.st_dev, est.st_ino)
             if fkey in seen_files:
@@ -146,15 +148,15 @@ def walk(
             seen_files.add(fkey)
             if max_bytes is not None and est.st_size > max_bytes:
                 skip(
-                    child_rel,
+                    rel + name,
                     f"{_mb(est.st_size)} is over the {_mb(max_bytes)} limit ([vault] max_note_bytes"
                     f" in {STATE_DIR}/{CONFIG_FILE}); skipped",
                     "warning",
                 )
                 continue
-            yield FileStat(child_rel, est.st_size, est.st_mtime_ns)
+            yield FileStat(rel + name, est.st_size, est.st_mtime_ns)
 
-    yield from visit(root, "")
+    yield from visit(str(root), "")
 
 
 def _is_utf8(name: str) -> bool:

@@ -146,7 +146,6 @@ class Deck:
         import hashlib
         import json
 
-        from attnkb.links import Resolver
         from attnkb.vault import code_version
 
         digest = hashlib.sha1(code_version("links.py").encode())
@@ -160,6 +159,8 @@ class Deck:
         kept = self.index.derived("incoming", key) if self.index else None
         if kept is not None:
             return json.loads(kept)
+        from attnkb.links import Resolver  # with Markdown and YAML parsers: ~60 ms to import
+
         resolver = Resolver(list(self.notes.values()))
         sources: dict[str, set[str]] = {}
         for note in self.notes.values():

@@ -161,6 +161,8 @@ def encode(name: str) -> str:
 
 
 def decode(text: str) -> str:
+    if "%" not in text:
+        return text  # nothing was escaped: most names, and every card id
     return unquote_to_bytes(text).decode("utf-8", "surrogateescape")
 
 
@@ -193,12 +195,15 @@ def _duration(text: str) -> int:
     return int(text)
 
 
+_ID = re.compile(r"[0-9a-zA-Z_-]{1,64}")
+
+
 def parse_line(line: str) -> Entry:
     """One log line (without its newline), v2 or v1; ValueError says what is wrong."""
     parts = line.split("\t")
     if len(parts) == 8:
         ident, time, card, rating, duration, path, undoes, fingerprint = parts
-        if not re.fullmatch(r"[0-9a-zA-Z_-]{1,64}", ident):
+        if not _ID.fullmatch(ident):
             raise ValueError("bad entry id")
         value, start = _rating(rating)
         return Entry(

@@ -115,11 +115,18 @@ class Scheduler:
             due = self._day_due(when, ivl)
             return Memory(REVIEW, 0, m.stability, m.difficulty, when, due, ivl, reps + 1, lapses + lapsed)
 
+        # each interval is worked out only when its grade is asked for (a replay asks for one)
         if known and memory.phase == REVIEW:
-            hard = days(ivls[2], 1)
-            good = days(ivls[3], hard + 1)
-            easy = days(ivls[4], good + 1)
             relearn = cfg.relearning_steps
+
+            def hard() -> int:
+                return days(ivls[2], 1)
+
+            def good() -> int:
+                return days(ivls[3], hard() + 1)
+
+            def easy() -> int:
+                return days(ivls[4], good() + 1)
 
             def again() -> Memory:
                 if relearn:
@@ -128,35 +135,39 @@ class Scheduler:
 
             return {
                 1: again,
-                2: lambda: review_state(2, hard),
-                3: lambda: review_state(3, good),
-                4: lambda: review_state(4, easy),
+                2: lambda: review_state(2, hard()),
+                3: lambda: review_state(3, good()),
+                4: lambda: review_state(4, easy()),
             }
 
         phase = memory.phase if known else LEARNING
         steps = cfg.relearning_steps if phase == RELEARNING else cfg.learning_steps
         step = min(memory.step, len(steps) - 1) if known and steps else 0
-        good = days(ivls[3], 1)
-        easy = days(ivls[4], good + 1)
+
+        def first_good() -> int:
+            return days(ivls[3], 1)
+
+        def first_easy() -> int:
+            return days(ivls[4], first_good() + 1)
+
         if not steps:
-            hard = days(ivls[2], 1)
             return {
                 1: lambda: review_state(1, days(ivls[1], 1)),
-                2: lambda: review_state(2, hard),
-                3: lambda: review_state(3, max(good, hard)),
-                4: lambda: review_state(4, easy),
+                2: lambda: review_state(2, days(ivls[2], 1)),
+                3: lambda: review_state(3, max(first_good(), days(ivls[2], 1))),
+                4: lambda: review_state(4, first_easy()),
             }
 
         def good_state() -> Memory:
             if step + 1 < len(steps):
                 return steps_state(3, phase, step + 1, steps[step + 1])
-            return review_state(3, good)
+            return review_state(3, first_good())
 
         return {
             1: lambda: steps_state(1, phase, 0, steps[0]),
             2: lambda: steps_state(2, phase, step, _hard_delay(steps, step)),
             3: good_state,
-            4: lambda: review_state(4, easy),
+            4: lambda: review_state(4, first_easy()),
         }
 
     def interval(self, ivl: float, minimum: int, elapsed: int, fuzz: float | None) -> int:
@@ -167,7 +178,10 @@ class Scheduler:
         ivl = min(max(ivl, minimum), maximum)
         if fuzz is None or ivl < 2.5:
             return min(max(math.floor(ivl + 0.5), minimum), maximum)
-        delta = 1.0 + sum(f * max(min(ivl, end) - start, 0.0) for start, end, f in FUZZ_RANGES)
+        delta = 1.0
+        for start, end, factor in FUZZ_RANGES:
+            if ivl > start:
+                delta += factor * (min(ivl, end) - start)
         lower = max(math.floor(ivl - delta + 0.5), 2)
         upper = math.floor(ivl + delta + 0.5)
         if ivl > elapsed:
