@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISDIR, S_ISREG
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from attnkb.config import CONFIG_FILE
 from attnkb.errors import UsageError
@@ -30,6 +30,7 @@ INDEX_FILE = "index.sqlite"
 PARALLEL_THRESHOLD = 64  # below this many changed files a process pool costs more than it saves
 
 Progress = Callable[[int, int], None]
+T = TypeVar("T")
 # the index's columns in table order: small ones first (see Index)
 COLUMNS = ("path", "size", "mtime_ns", "skipped", "summary", "deck", "digest", "data", "answers")
 
@@ -307,6 +308,7 @@ class Index:
         self.create = create
         self.findings: list[Finding] = []
         self.digests: dict[str, str] = {}  # after a load: the SHA-1 of each note's bytes
+        self.changed = False  # after a load: whether any note was new, changed or gone
         self._db: sqlite3.Connection | None = None
 
     def _open(self) -> sqlite3.Connection | None:
@@ -339,9 +341,36 @@ class Index:
         except (OSError, sqlite3.Error):
             return None
 
-    def search_db(self, progress: Progress | None = None) -> sqlite3.Connection:
-        """The index with its full-text table up to date; where there is no cache (a read-only
-        vault, or a folder that is no vault) an in-memory index built for this run."""
+    def ask(self, question: Callable[[sqlite3.Connection], T], progress: Progress | None = None) -> T:
+        """``question`` (a full-text query) answered by the index with its full-text table up
+        to date; where there is no cache (a read-only vault, or a folder that is no vault), by an
+        in-memory index built for this run.
+
+        Checking that the cache is fresh means listing the vault, which takes as long as the
+        query: so the query is put to the cache as it stands, in a second thread (SQLite works
+        without the GIL), while the vault is listed, and put again only if a note had changed."""
+        from concurrent.futures import ThreadPoolExecutor, wait
+
+        early = None
+        cache = self.root / STATE_DIR / INDEX_FILE
+        if cache.is_file():
+            pool = ThreadPoolExecutor(max_workers=1)
+            early = pool.submit(_ask_as_is, cache, question)
+            pool.shutdown(wait=False)
+        db = self._fresh_search_db(progress)
+        try:
+            if early is not None and not self.changed:
+                try:
+                    return early.result()
+                except sqlite3.Error:
+                    pass  # the cache was busy or being rebuilt: ask the fresh one
+            return question(db)
+        finally:
+            if early is not None:
+                wait([early])  # its connection is closed before the vault is left to others
+            db.close()
+
+    def _fresh_search_db(self, progress: Progress | None) -> sqlite3.Connection:
         self.findings = []
         self._db = self._open() or _prepare(sqlite3.connect(":memory:"))
         self._refresh((), progress)
@@ -479,6 +508,7 @@ class Index:
                 cached = {}
         stale = [f for f in files if (hit := cached.get(f.rel)) is None or hit[:2] != (f.size, f.mtime_ns)]
         gone = set(cached) - {f.rel for f in files}
+        self.changed = bool(stale or gone)
         parsed: dict[str, Parsed] = {}
         # each chunk is written as it comes, while the workers parse the next ones: the
         # full-text indexing then costs no wall time of its own
@@ -562,6 +592,15 @@ class Index:
                 done += len(part)
                 if progress:
                     progress(done, total)
+
+
+def _ask_as_is(cache: Path, question: Callable[[sqlite3.Connection], T]) -> T:
+    """``question`` put to the cache as it stands, read-only (see :meth:`Index.ask`)."""
+    db = sqlite3.connect(f"{cache.as_uri()}?mode=ro", uri=True, timeout=10)
+    try:
+        return question(db)
+    finally:
+        db.close()
 
 
 def _connect(path: Path) -> sqlite3.Connection:

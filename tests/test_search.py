@@ -118,11 +118,7 @@ def test_index_follows_edits_and_deletions(make_vault):
     root = make_vault({"a.md": "苹果\n", "b.md": "香蕉\n"})
 
     def found(q):
-        db = Index(root).search_db()
-        try:
-            return [h.path for h in search.search(db, q)]
-        finally:
-            db.close()
+        return Index(root).ask(lambda db: [h.path for h in search.search(db, q)])
 
     assert found("苹果") == ["a.md"]
     (root / "a.md").write_text("橙子 and more\n", encoding="utf-8")
@@ -135,9 +131,30 @@ def test_index_follows_edits_and_deletions(make_vault):
 def test_read_only_vault_searches_in_memory(make_vault, monkeypatch):
     root = make_vault({"a.md": "注意力\n"})
     monkeypatch.setattr(Index, "_open", lambda self: None)
-    db = Index(root).search_db()
-    assert [h.path for h in search.search(db, "意")] == ["a.md"]
+    assert Index(root).ask(lambda db: [h.path for h in search.search(db, "意")]) == ["a.md"]
     assert not (root / ".attnkb").exists()
+
+
+def test_a_query_overlapping_the_freshness_check_is_asked_again_only_after_a_change(make_vault):
+    """Warm, the query put to the cache while the vault is listed is the answer; after an edit
+    it is put again to the refreshed index, and a malformed query is still a clear error."""
+    root = make_vault({"a.md": "苹果\n", "b.md": "香蕉\n"})
+    (root / ".attnkb").mkdir(exist_ok=True)
+    asked = []
+
+    def question(db):
+        asked.append(1)
+        return [h.path for h in search.search(db, "苹果")]
+
+    assert Index(root).ask(question) == ["a.md"]  # cold: builds the cache
+    asked.clear()
+    assert Index(root).ask(question) == ["a.md"] and len(asked) == 1
+    asked.clear()
+    (root / "a.md").write_text("橙子\n", encoding="utf-8")
+    (root / "c.md").write_text("苹果派\n", encoding="utf-8")
+    assert Index(root).ask(question) == ["c.md"] and len(asked) == 2
+    with pytest.raises(search.QueryError):
+        Index(root).ask(lambda db: search.search(db, '"'))
 
 
 def test_control_characters_and_markup_never_reach_the_terminal(cli, make_vault):

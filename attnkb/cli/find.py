@@ -11,17 +11,18 @@ from attnkb.cli.complete import note_names, tag_names
 from attnkb.cli.render import clean
 
 
-def _search_db(root):
+def _ask(root, question):
+    """``question`` answered by the vault's full-text index, brought up to date."""
     from attnkb.vault import Index
 
     index = Index(root)
     progress = LazyProgress()
     try:
-        db = index.search_db(progress)
+        answer = index.ask(question, progress)
     finally:
         progress.close()
     report(index.findings)
-    return db
+    return answer
 
 
 def _clean(text: str) -> str:
@@ -85,12 +86,9 @@ def print_mentions(root, graph, path: str, as_json: bool) -> None:
     from attnkb.search import mentions, names_of
 
     linking = {e.source for e in graph.backlinks.get(path, [])} | {path}
-    db = _search_db(root)
-    try:
-        note = graph.notes[path]
-        hits = mentions(db, names_of(note.title, note.path, note.aliases), linking)
-    finally:
-        db.close()
+    note = graph.notes[path]
+    names = names_of(note.title, note.path, note.aliases)
+    hits = _ask(root, lambda db: mentions(db, names, linking))
     if as_json:
         emit_json({"path": path, "mentions": [h.to_dict() for h in hits]})
         return
@@ -114,11 +112,8 @@ def search(
     """
     from attnkb.search import search as run
 
-    db = _search_db(vault_root(ctx))
-    try:
-        hits = run(db, " ".join(query), limit=limit, tags=tag)
-    finally:
-        db.close()
+    text = " ".join(query)
+    hits = _ask(vault_root(ctx), lambda db: run(db, text, limit=limit, tags=tag))
     if as_json:
         emit_json([h.to_dict() for h in hits])
         return
