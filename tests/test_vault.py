@@ -172,3 +172,37 @@ def test_stray_state_folder_above_the_ceiling_is_ignored(tmp_path, monkeypatch):
     assert find_root(cwd=tmp_path / "work" / "deep") == tmp_path  # what a stray folder did
     monkeypatch.setenv("ATTNKB_CEILING_DIRECTORIES", f"/nonexistent{os.pathsep}{tmp_path}")
     assert find_root(cwd=tmp_path / "work" / "deep") == tmp_path / "work" / "deep"
+
+
+def test_a_cache_that_cannot_be_written_midway_keeps_nothing_half_done(make_vault, monkeypatch):
+    """Rows are written chunk by chunk while notes are parsed; when the cache turns out locked or
+    read-only midway, this run's notes are still all there, nothing half-written is kept, and
+    the next run fills the cache."""
+    from attnkb import search
+
+    root = make_vault({f"n{i}.md": f"# N{i}\n\n注意力 {i}\n" for i in range(5)})
+    (root / ".attnkb").mkdir()
+    real_sync = search.sync
+    calls = []
+
+    def sync_then_locked(db, changed, gone, cold=False):
+        calls.append(1)
+        if len(calls) == 3:
+            raise sqlite3.OperationalError("database is locked")
+        real_sync(db, changed, gone, cold)
+
+    monkeypatch.setattr(search, "sync", sync_then_locked)
+    index = Index(root)
+    assert sorted(s["title"] for s in index.summaries()) == [f"N{i}" for i in range(5)]
+    assert index.changed
+    with sqlite3.connect(root / ".attnkb" / "index.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM notes").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM fts").fetchone() == (0,)
+    monkeypatch.setattr(search, "sync", real_sync)
+    again = Index(root)
+    assert len(again.summaries()) == 5 and again.changed
+    with sqlite3.connect(root / ".attnkb" / "index.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM notes").fetchone() == (5,)
+    third = Index(root)
+    assert len(third.summaries()) == 5 and not third.changed
+    assert third.ask(lambda db: [h.path for h in search.search(db, "注意")]) != []
