@@ -15,6 +15,7 @@ import re
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from attnkb.errors import UsageError
@@ -50,19 +51,49 @@ SNIPPET_TOKENS = 24
 _CJK_SPLIT = f"([{CJK_CLASS}])"
 
 
-def spaced(text: str) -> str:
+def spaced(text: str, *, vectorized: bool = False) -> str:
     """Text as indexed: each CJK character a token of its own. (Splitting on a captured
-    character and joining is the fastest way in Python: twice ``str.translate``'s speed.)"""
+    character and joining is the fastest way in pure Python: twice ``str.translate``'s speed.)
+
+    ``vectorized`` lays the text out with NumPy instead, 2.3 times as fast on a note of Chinese
+    prose; it is for bulk indexing (worker processes), where NumPy's import (~0.07 s) is paid
+    once for hundreds of notes, not for the few notes a warm run parses again."""
+    if vectorized and text:
+        return _spaced_numpy(text)
     return SEP.join(re.split(_CJK_SPLIT, text))
+
+
+@lru_cache(maxsize=1)
+def _cjk_table():
+    """1 for each code point in _CJK_RANGES, 0 elsewhere (1.1 MB, built once)."""
+    import numpy as np
+
+    table = np.zeros(0x110000, dtype=np.uint8)
+    for lo, hi in _CJK_RANGES:
+        table[lo : hi + 1] = 1
+    return table
+
+
+def _spaced_numpy(text: str) -> str:
+    import numpy as np
+
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    cjk = _cjk_table()[codes].astype(np.intp)
+    width = 1 + 2 * cjk  # a CJK character takes three places: SEP, itself, SEP
+    end = np.cumsum(width)
+    out = np.full(int(end[-1]), ord(SEP), dtype=np.uint32)
+    out[end - width + cjk] = codes
+    return out.tobytes().decode("utf-32-le", "surrogatepass")
 
 
 def unspaced(text: str) -> str:
     return text.replace(SEP, "")
 
 
-def document(note: Note, text: str) -> tuple[str, ...]:
+def document(note: Note, text: str, *, bulk: bool = False) -> tuple[str, ...]:
     """The row of a note in the FTS table (path excluded). The body keeps the front matter's
-    line count as blank lines, so a hit's line in the column is its line in the file."""
+    line count as blank lines, so a hit's line in the column is its line in the file. ``bulk``:
+    one of many notes indexed in a worker process (see :func:`spaced`)."""
     from attnkb import frontmatter
 
     parts = frontmatter.split(text)
@@ -72,7 +103,7 @@ def document(note: Note, text: str) -> tuple[str, ...]:
         spaced(note.title),
         spaced("\n".join(note.aliases)),
         spaced("\n".join(c.question for c in note.cards)),
-        spaced(body),
+        spaced(body, vectorized=bulk),
     )
 
 

@@ -260,7 +260,7 @@ def read_note(root: Path, rel: str, max_bytes: int | None = None) -> tuple[Note,
     return parse_text(rel, text, problems, vault_clozes(Path(root))), text, hashlib.sha1(data).hexdigest()
 
 
-def _parse_file(root: str, file: FileStat, max_bytes: int | None = None) -> Parsed:
+def _parse_file(root: str, file: FileStat, max_bytes: int | None = None, bulk: bool = False) -> Parsed:
     from attnkb import search
     from attnkb.srs.cards import DeckNote
 
@@ -280,12 +280,13 @@ def _parse_file(root: str, file: FileStat, max_bytes: int | None = None) -> Pars
         digest=digest,
         data=to_json(whole),
         answers=to_json(answers),
-        document=search.document(note, text),
+        document=search.document(note, text, bulk=bulk),
     )
 
 
 def _parse_chunk(root: str, files: list[FileStat], max_bytes: int | None) -> list[Parsed]:
-    return [_parse_file(root, f, max_bytes) for f in files]
+    """A worker process's share of a large refresh."""
+    return [_parse_file(root, f, max_bytes, bulk=True) for f in files]
 
 
 class Index:

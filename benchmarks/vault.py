@@ -105,7 +105,7 @@ def write_log(root: Path, n: int, rng: random.Random) -> None:
 
 
 WITHOUT_FTS = (
-    "import attnkb.search as s, sys; s.document = lambda note, text: None;"
+    "import attnkb.search as s, sys; s.document = lambda note, text, **_: None;"
     " s.create = s.drop = lambda db: None; s.sync = lambda *a, **k: None;"
     " from attnkb.cli import main; sys.argv[0] = 'attnkb'; main()"
 )

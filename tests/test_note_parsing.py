@@ -140,13 +140,31 @@ def test_inline_parsing_only_where_read_changes_nothing_we_read(text):
     full.inline.ruler.before("link", "wikilink", markdown._wikilink)
     body = CONCEPT + text
     ours = markdown.extract(body)
-    original = markdown.parser
-    markdown.parser = lambda: full
+    original = markdown.parse
+    markdown.parse = full.parse
     try:
         theirs = markdown.extract(body)
     finally:
-        markdown.parser = original
+        markdown.parse = original
     assert ours == theirs
+
+
+BLOCK_SOUP = st.lists(
+    st.sampled_from(
+        ["", "text", "    code", "\tx", "```", "~~~", "> q", "***", "- a", "* b", "1. c", "[r]: x.md",
+         "<div>", "</div>", "# h", "===", "---", "| a | b |", "|---|---|", "a | b", "[[L]]", "  - d"]
+    ).map(lambda line: line + "\n"),
+    max_size=25,
+).map("".join)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(BLOCK_SOUP)
+def test_leaving_out_block_rules_whose_marks_a_note_lacks_changes_no_token(body):
+    from attnkb import markdown
+
+    every_rule = markdown._parser(frozenset())
+    assert [t.as_dict() for t in markdown.parse(body)] == [t.as_dict() for t in every_rule.parse(body)]
 
 
 @settings(max_examples=300, deadline=None)

@@ -182,3 +182,16 @@ def test_unlinked_mentions(cli, make_vault):
     assert next(r for r in rows if r["path"] == "named.md")["line"] == 3
     text = cli("--vault", root, "links", "多头注意力", "--mentions")
     assert "named.md:3" in text.stdout and "linked.md" not in text.stdout
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            ["a", "Z", " ", "\n", "注", "意", "ア", "한", "\U00020000", "é", "\ud800", search.SEP]
+        ),
+        max_size=60,
+    )
+)
+def test_bulk_indexing_lays_out_text_as_the_one_note_path_does(text):
+    assert search.spaced(text, vectorized=True) == search.spaced(text)
