@@ -265,3 +265,25 @@ def test_reference_vault_goes_through_every_command(cli, vault):
     data = json.loads(r.stdout)
     assert len(data["outgoing"]) == 3 and all(o["targetPath"] for o in data["outgoing"])
     assert any(b["sourcePath"].endswith("精通Transformer.md") for b in data["backlinks"])
+
+
+@pytest.mark.parametrize("args", [["list"], ["list", "--json"], ["due"]])
+def test_output_into_a_reader_that_stops_is_not_an_error(make_vault, args):
+    """`attnkb list | head -1`: the reader closes the pipe; attnkb stops quietly with 0 (rich
+    alone exits 1, which `set -o pipefail` scripts would take for a failure)."""
+    import subprocess
+    import sys
+
+    root = make_vault({f"n{i:03}.md": f"# Note {i}\n\n### Q: q{i}?\nA\n" for i in range(300)})
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # a reader that has already stopped
+    env = {**os.environ, "ATTNKB_CEILING_DIRECTORIES": str(root.parent)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "attnkb", "--vault", str(root), *args],
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        env=env,
+        timeout=60,
+    )
+    os.close(write_end)
+    assert proc.returncode == 0 and proc.stderr == b""

@@ -6,7 +6,9 @@ them so that ``attnkb --help`` stays fast.
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -23,9 +25,20 @@ class _Group(TyperGroup):
             return super().invoke(ctx)
         except AttnkbError as exc:
             _fail(str(exc), exc.exit_code)
+        except BrokenPipeError:
+            _reader_gone()
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
             _fail(f"{where}{exc.strerror or exc}", 2)
+
+
+def _reader_gone() -> NoReturn:
+    """Output piped into a command that stopped reading (``attnkb list | head``): not a failure,
+    so exit 0 (rich and click would exit 1). As Python's documentation recommends, stdout is
+    pointed at /dev/null first, so that the flush at exit cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
 
 
 def _say(message: str) -> None:
@@ -91,9 +104,8 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
-    except BrokenPipeError:  # output piped into a command that stopped reading (| head)
-        sys.stderr.close()
-        sys.exit(0)
+    except BrokenPipeError:
+        _reader_gone()
     except Exception as exc:  # the last guard: a traceback must never reach the user
         _say(f"internal error: {type(exc).__name__}: {exc}")
         sys.exit(2)

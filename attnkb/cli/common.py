@@ -36,10 +36,17 @@ class _LazyConsole:
             from rich.console import Console
 
             self._console = Console(**self._settings)
+            self._console.on_broken_pipe = _reader_gone
         return self._console
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.console, name)
+
+
+def _reader_gone() -> None:
+    """Output piped into a command that stopped reading (``attnkb list | head``) is handled in
+    one place (attnkb.cli), as for every other write; rich alone would exit with 1."""
+    raise BrokenPipeError
 
 
 out = _LazyConsole(highlight=False, soft_wrap=True)
