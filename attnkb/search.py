@@ -253,7 +253,7 @@ class Hit:
             "title": self.title,
             "line": self.line,
             "snippet": one_line(plain(self.snippet)),
-            "score": round(self.score, 4),
+            "score": float(f"{self.score:.4g}"),  # bm25 of a word in most notes is tiny, not 0
         }
 
 

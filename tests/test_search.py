@@ -195,3 +195,13 @@ def test_unlinked_mentions(cli, make_vault):
 )
 def test_bulk_indexing_lays_out_text_as_the_one_note_path_does(text):
     assert search.spaced(text, vectorized=True) == search.spaced(text)
+
+
+def test_a_word_in_every_note_still_gets_scores_that_order_the_hits(cli, make_vault):
+    """bm25 gives a word found in most notes a tiny weight; the JSON keeps it, not 0.0."""
+    root = make_vault(
+        {"a.md": "# 注意力\n\n注意力 注意力\n", "b.md": "# 别的\n\n注意力\n", "c.md": "注意力\n"}
+    )
+    rows = json.loads(cli("--vault", root, "search", "注意力", "--json").stdout)
+    assert rows[0]["path"] == "a.md" and all(r["score"] > 0 for r in rows)
+    assert rows[0]["score"] > rows[-1]["score"]
