@@ -511,8 +511,8 @@ class Index:
         gone = set(cached) - {f.rel for f in files}
         self.changed = bool(stale or gone)
         parsed: dict[str, Parsed] = {}
-        # each chunk is written as it comes, while the workers parse the next ones: the
-        # full-text indexing then costs no wall time of its own
+        # each chunk is written as it comes, while the workers parse the next ones, so that
+        # indexing the full text overlaps the parsing instead of following it
         writing = self._db is not None and bool(stale or gone)
         for chunk in self._parse(stale, max_bytes, progress):
             parsed.update(chunk)
@@ -523,8 +523,11 @@ class Index:
         if writing and gone:
             self._write({}, gone, cold=False)
         if writing:
-            self._db.commit()
-        elif self._db is not None and self._db.in_transaction:
+            try:
+                self._db.commit()
+            except sqlite3.OperationalError:  # locked at the last moment: caught up next time
+                writing = False
+        if not writing and self._db is not None and self._db.in_transaction:
             self._db.rollback()
         out = []
         self.digests = {}
