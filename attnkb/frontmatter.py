@@ -75,7 +75,7 @@ def key_line(fm_text: str, key: str) -> int:
 def parse(fm_text: str, first_line: int = 2) -> FrontMatter:
     """Parse YAML front matter; never raises, reports problems with file line numbers."""
     try:
-        data, _ = yamlsafe.load(fm_text)
+        data, node = yamlsafe.load(fm_text)
     except yaml.YAMLError as exc:
         last = first_line + max(fm_text.count("\n") - 1, 0)
         line = first_line - 1
@@ -91,7 +91,12 @@ def parse(fm_text: str, first_line: int = 2) -> FrontMatter:
     if not isinstance(data, dict):
         kind = type(data).__name__
         return FrontMatter({}, [Problem(first_line, f"front matter is a {kind}, not a mapping")])
-    return FrontMatter({str(k): v for k, v in data.items()})
+    problems = []
+    twice = yamlsafe.duplicate_key(node)
+    if twice is not None:  # YAML forbids it; PyYAML keeps the last value without a word
+        message = f"key {twice.value!r} is written twice; the last value is the one used"
+        problems.append(Problem(first_line + twice.start_mark.line, message, "warning"))
+    return FrontMatter({str(k): v for k, v in data.items()}, problems)
 
 
 def to_json_safe(value: Any) -> Any:
@@ -255,7 +260,7 @@ def _verify(original: str, fm: str, before: dict[str, Any], values: dict[str, An
     """The rewrite changed only what was asked: same other keys and values, no key twice that
     was not twice before, and every comment line still there."""
     parsed = parse(fm)
-    if parsed.problems:
+    if any(p.severity == "error" for p in parsed.problems):  # a key twice is checked below
         raise FrontMatterError("rewriting would break the front matter; note left untouched")
     after = parsed.data
     for key, old in before.items():

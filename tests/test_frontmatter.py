@@ -30,6 +30,17 @@ def test_parse_reports_yaml_error_with_file_line():
     assert "invalid front matter" in fm.problems[0].message
 
 
+def test_a_key_written_twice_is_a_warning_at_its_second_line(cli, make_vault):
+    fm = frontmatter.parse("title: A\ntags: [x]\ntitle: B\nmeta: {k: 1, k: 2}\n", first_line=2)
+    assert fm.data["title"] == "B"  # as YAML readers do; the note still works
+    assert [(p.line, p.severity) for p in fm.problems] == [(4, "warning")]
+    assert "'title' is written twice" in fm.problems[0].message
+    assert frontmatter.parse("a: 1\nb: {a: 2}\n").problems == []  # same key, other mapping
+    root = make_vault({"n.md": "---\ntitle: A\ntitle: B\n---\n# H\n"})
+    r = cli("--vault", root, "check")
+    assert "n.md:3: warning: key 'title' is written twice" in r.stderr
+
+
 def test_python_tags_are_never_executed():
     fm = frontmatter.parse("x: !!python/object/apply:os.system ['echo pwned']\n")
     assert fm.problems and "constructor" in fm.problems[0].message
