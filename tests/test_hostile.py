@@ -117,7 +117,18 @@ def test_hostile_vaults_never_crash_a_command(vault, tmp_path, cli):
             text = text.replace("\n", "\r\n")
         path = root / (name if name.lower().endswith(".md") else name + ".md")
         path.write_bytes(text.encode("utf-8", errors="surrogatepass"))
-    for args in (("list",), ("list", "--json"), ("check",), ("check", "--json"), ("due",), ("due", "--json")):
+    for args in (
+        ("list",),
+        ("list", "--json"),
+        ("check",),
+        ("check", "--json"),
+        ("due",),
+        ("due", "--json"),
+        ("run-example", "--all"),
+        ("run-example", "--all", "--json"),
+        ("search", "注意"),
+        ("search", "a", "--json"),
+    ):
         assert_clean(cli("--vault", root, *args, env=NOW), args)
     for keys in ("\n3\n\n1\n\n4\nu\n\n2\nq\n", "s\n\n3\n"):
         assert_clean(cli("--vault", root, "review", input=keys, env=NOW), ("review", keys))
