@@ -40,6 +40,9 @@ def _line(key: str) -> Callable[[object], str]:
         value = value.strip()
         if key == "heading" and not _HEADING.match(value):
             raise ValueError(f"must be a Markdown heading such as '## 相关笔记', got {value!r}")
+        if key == "marker" and (_HEADING.match(value) or _FENCE.match(value)):
+            # a heading would end our block where it starts, a fence would make the rest code
+            raise ValueError(f"must not be a Markdown heading or code fence, got {value!r}")
         return value
 
     return check

@@ -189,6 +189,19 @@ def test_config(cli, make_vault):
     assert "must be a Markdown heading" in cli("--vault", root, "related", "a.md").stderr
 
 
+@pytest.mark.parametrize("marker", ["## gen", "# gen", "```", "~~~ gen"])
+def test_marker_that_would_end_or_fence_the_block_is_refused(cli, make_vault, marker):
+    """A heading as marker ends our own block at once (every run appended another copy); a
+    fence as marker turned the rest of the note into code."""
+    root = _vault(make_vault)
+    (root / ".attnkb").mkdir()
+    (root / ".attnkb" / "config.toml").write_text(f'[related]\nmarker = "{marker}"\n', encoding="utf-8")
+    before = (root / "a.md").read_bytes()
+    bad = cli("--vault", root, "related", "--write", "a.md")
+    assert bad.exit_code == 2 and "config.toml:2: [related] marker must not be" in bad.stderr
+    assert (root / "a.md").read_bytes() == before
+
+
 @pytest.mark.parametrize(
     "args", [[], ["a.md", "b.md"], ["--write"], ["--write", "a.md", "--all"], ["a.md", "--dry-run"], ["nope"]]
 )
