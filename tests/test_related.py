@@ -202,6 +202,19 @@ def test_marker_that_would_end_or_fence_the_block_is_refused(cli, make_vault, ma
     assert (root / "a.md").read_bytes() == before
 
 
+def test_output_piped_into_a_reader_that_stops_is_not_an_error(cli, make_vault, monkeypatch):
+    """`related --write --all --dry-run | head`: the closed pipe printed `attnkb: Broken pipe`
+    and exit 2 (our OSError mapping caught it before click's quiet EPIPE handling)."""
+    root = _vault(make_vault)
+
+    def closed(*args, **kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr("attnkb.cli.find._write", closed)
+    result = cli("--vault", root, "related", "--write", "--all", "--dry-run")
+    assert "Broken pipe" not in result.stderr and result.exit_code != 2
+
+
 @pytest.mark.parametrize(
     "args", [[], ["a.md", "b.md"], ["--write"], ["--write", "a.md", "--all"], ["a.md", "--dry-run"], ["nope"]]
 )

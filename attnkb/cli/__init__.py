@@ -23,6 +23,8 @@ class _Group(TyperGroup):
             return super().invoke(ctx)
         except AttnkbError as exc:
             _fail(str(exc), exc.exit_code)
+        except BrokenPipeError:  # `| head` stopped reading: click ends quietly, not our error
+            raise
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
             _fail(f"{where}{exc.strerror or exc}", 2)
