@@ -19,6 +19,9 @@ from attnkb.findings import Finding
 NONE_LINE = "暂无相关笔记"
 _HEADING = re.compile(r"^(#{1,6})[ \t]+\S")
 _FENCE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,})")
+_ANY_HEADING = re.compile(r"^[ ]{0,3}(#{1,6})(?:[ \t]|$)")  # what ends a section: `   ##`, `##` too
+_SETEXT = re.compile(r"^[ ]{0,3}(=+|-+)[ \t]*$")  # under a line of text: a level 1 or 2 heading
+_NOT_TEXT = re.compile(r"^[ ]{0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)|^[ ]{0,3}[<>]")  # list items, HTML, quotes
 
 
 @dataclass
@@ -120,8 +123,10 @@ def find_block(text: str, config: SectionConfig) -> Block | None:
         offsets.append(offsets[-1] + len(line))
     fence: str | None = None
     headings: list[tuple[int, int]] = []  # (line index, level) outside code fences
+    text_above = False  # the line above is text a setext underline would make a heading
     for i, line in enumerate(lines):
         bare = line.rstrip("\r\n").lstrip("\ufeff")
+        was_text_above, text_above = text_above, False
         m = _FENCE.match(bare)
         if fence is not None:
             if (
@@ -135,9 +140,13 @@ def find_block(text: str, config: SectionConfig) -> Block | None:
         if m:
             fence = m.group(1)
             continue
-        h = _HEADING.match(bare)
+        h = _ANY_HEADING.match(bare)
         if h:
             headings.append((i, len(h.group(1))))
+        elif was_text_above and (u := _SETEXT.match(bare)):
+            headings.append((i - 1, 1 if u.group(1)[0] == "=" else 2))  # the text line starts it
+        else:
+            text_above = bool(bare.strip()) and not _NOT_TEXT.match(bare)
     if fence is not None:
         raise ForeignSection("ends inside a code fence that is never closed; left unchanged")
     ours = [i for i, _ in headings if lines[i].rstrip("\r\n").lstrip("\ufeff").rstrip() == config.heading]

@@ -64,10 +64,23 @@ def test_rewrite_is_byte_exact_and_idempotent(text):
         assert new.startswith(text) and new.endswith(core + nl)
     else:
         assert new == text[: block.start] + core + text[block.end :]
-        assert text[block.end :].strip() == "" or text[block.end :].lstrip().startswith("#")
+        rest = text[block.end :].lstrip()  # nothing, or the next heading: ATX or setext
+        assert (
+            rest == "" or rest.startswith("#") or re.match(r"[^\n]*\r?\n {0,3}(=+|-+)[ \t]*(\r?\n|$)", rest)
+        )
     assert new.startswith("\ufeff") == text.startswith("\ufeff")
     if nl == "\r\n":
         assert "\n" not in new.replace("\r\n", "")
+
+
+@pytest.mark.parametrize("after", ["After\n=====", "After\n-----", "   ## After", "##", "## After ##"])
+def test_every_kind_of_heading_ends_the_block(after):
+    """Setext headings, ATX headings indented up to 3 spaces and empty ones end a section as
+    much as `## x` does: the block ran over them and the user's text below was replaced."""
+    text = f"# A\n\n## 相关笔记\n<!-- 自动生成 -->\n\nold\n\n{after}\n\nkeep me\n"
+    new = rs.render(text, "a.md", ENTRIES, CONFIG)
+    assert new.endswith(f"\n\n{after}\n\nkeep me\n") and "old" not in new
+    assert rs.render(new, "a.md", ENTRIES, CONFIG) == new
 
 
 def test_line_format_and_links_resolve(make_vault):
