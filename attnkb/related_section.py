@@ -93,11 +93,17 @@ def link_line(source: str, entry: Entry) -> str:
     note's folder so that our own link resolution (and any Markdown viewer) finds it."""
     href = posixpath.relpath(entry.path, posixpath.dirname(source) or ".")
     href = re.sub(r"[ ()<>%\[\]\\]", lambda m: f"%{ord(m[0]):02X}", href)
-    title = re.sub(r"([\[\]\\])", r"\\\1", entry.title)
+    title = re.sub(r"([\[\]\\])", r"\\\1", _one_line(entry.title))
     line = f"- [{title}]({href}) - 相似度: {entry.percent}%"
     if entry.tags:
-        line += " | 标签: " + ", ".join(entry.tags)
+        line += " | 标签: " + ", ".join(_one_line(t) for t in entry.tags)
     return line
+
+
+def _one_line(text: str) -> str:
+    """A title or tag written across lines would break its line and could even write a
+    heading into the section."""
+    return " ".join(text.split())
 
 
 @dataclass

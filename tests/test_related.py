@@ -93,6 +93,15 @@ def test_line_format_and_links_resolve(make_vault):
     assert sorted(e.target for e in graph.outgoing("x/a.md")) == ["c d.md", "sub/b.md"]
 
 
+def test_a_title_or_tag_across_lines_stays_on_its_line():
+    """`title: "a\\n## 相关笔记"` put a heading into the section: the next run found the heading
+    without its marker and left the note broken."""
+    entry = Entry("t.md", "a\n## 相关笔记\u2028b", 30, ["x\ny", "z"])
+    assert rs.link_line("a.md", entry) == "- [a ## 相关笔记 b](t.md) - 相似度: 30% | 标签: x y, z"
+    new = rs.render("# A\n", "a.md", [entry], CONFIG)
+    assert rs.render(new, "a.md", [entry], CONFIG) == new
+
+
 def test_names_are_whole_words_but_chinese_matches_anywhere():
     from attnkb.related import names
 
