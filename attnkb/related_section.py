@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from attnkb.config import number, whole
 from attnkb.findings import Finding
@@ -92,7 +93,7 @@ def link_line(source: str, entry: Entry) -> str:
     """``- [title](relative/path.md) - 相似度: 36% | 标签: a, b``; the path is relative to the
     note's folder so that our own link resolution (and any Markdown viewer) finds it."""
     href = posixpath.relpath(entry.path, posixpath.dirname(source) or ".")
-    href = re.sub(r"[ ()<>%\[\]\\]", lambda m: f"%{ord(m[0]):02X}", href)
+    href = re.sub(r"[\s()<>%\[\]\\\x00-\x1f\x7f]", lambda m: quote(m[0], safe=""), href)
     title = re.sub(r"([\[\]\\])", r"\\\1", _one_line(entry.title))
     line = f"- [{title}]({href}) - 相似度: {entry.percent}%"
     if entry.tags:

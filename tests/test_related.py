@@ -102,6 +102,14 @@ def test_a_title_or_tag_across_lines_stays_on_its_line():
     assert rs.render(new, "a.md", [entry], CONFIG) == new
 
 
+def test_a_file_name_with_line_breaks_is_one_link_that_resolves(make_vault):
+    name = "c\nd\u2028e\tf.md"
+    line = rs.link_line("a.md", Entry(name, "C", 30, []))
+    assert line == "- [C](c%0Ad%E2%80%A8e%09f.md) - 相似度: 30%"
+    root = make_vault({"a.md": rs.render("# A\n", "a.md", [Entry(name, "C", 30, [])], CONFIG), name: "# C\n"})
+    assert [e.target for e in Graph(Index(root).notes()).outgoing("a.md")] == [name]
+
+
 def test_names_are_whole_words_but_chinese_matches_anywhere():
     from attnkb.related import names
 
