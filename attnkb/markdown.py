@@ -288,9 +288,19 @@ def _section(lines: list[str], tokens, i: int, level: int) -> str:
 
 def _collect_links(tok, line0: int, links: list[RawLink]) -> None:
     line = line0
+    shown: list[str] | None = None  # the text of the Markdown link being read (zk's title)
+    reading = RawLink("", "markdown", line, "")
     for child in tok.children or []:
+        if shown is not None:
+            if child.type == "link_close":
+                reading.text = "".join(shown)
+                shown = None
+            elif child.type in ("text", "code_inline", "image"):
+                shown.append(child.content)
         if child.type in ("softbreak", "hardbreak"):
             line += 1
+            if shown is not None:
+                shown.append(" ")
         elif child.type == "wikilink":
             target, anchor = split_target(child.meta["target"])
             links.append(
@@ -309,8 +319,12 @@ def _collect_links(tok, line0: int, links: list[RawLink]) -> None:
             target = markdown_target(href)
             if target is not None:
                 t, anchor = target
-                shown = unquote(href)  # markdown-it percent-encodes; report what the user wrote
-                links.append(RawLink(t, "markdown", line, shown, "", anchor, child.type == "image"))
+                written = unquote(href)  # markdown-it percent-encodes; report what the user wrote
+                image = child.type == "image"
+                reading = RawLink(t, "markdown", line, written, child.content if image else "", anchor, image)
+                links.append(reading)
+                if not image:
+                    shown = []
         elif child.type == "text":
             line += child.content.count("\n")
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from attnkb.config import number, whole
 from attnkb.findings import Finding
@@ -19,6 +20,9 @@ from attnkb.findings import Finding
 NONE_LINE = "暂无相关笔记"
 _HEADING = re.compile(r"^(#{1,6})[ \t]+\S")
 _FENCE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,})")
+_ANY_HEADING = re.compile(r"^[ ]{0,3}(#{1,6})(?:[ \t]|$)")  # what ends a section: `   ##`, `##` too
+_SETEXT = re.compile(r"^[ ]{0,3}(=+|-+)[ \t]*$")  # under a line of text: a level 1 or 2 heading
+_NOT_TEXT = re.compile(r"^[ ]{0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)|^[ ]{0,3}[<>]")  # list items, HTML, quotes
 
 
 @dataclass
@@ -40,6 +44,9 @@ def _line(key: str) -> Callable[[object], str]:
         value = value.strip()
         if key == "heading" and not _HEADING.match(value):
             raise ValueError(f"must be a Markdown heading such as '## 相关笔记', got {value!r}")
+        if key == "marker" and (_HEADING.match(value) or _FENCE.match(value)):
+            # a heading would end our block where it starts, a fence would make the rest code
+            raise ValueError(f"must not be a Markdown heading or code fence, got {value!r}")
         return value
 
     return check
@@ -86,12 +93,18 @@ def link_line(source: str, entry: Entry) -> str:
     """``- [title](relative/path.md) - 相似度: 36% | 标签: a, b``; the path is relative to the
     note's folder so that our own link resolution (and any Markdown viewer) finds it."""
     href = posixpath.relpath(entry.path, posixpath.dirname(source) or ".")
-    href = re.sub(r"[ ()<>%\[\]\\]", lambda m: f"%{ord(m[0]):02X}", href)
-    title = re.sub(r"([\[\]\\])", r"\\\1", entry.title)
+    href = re.sub(r"[\s()<>%\[\]\\\x00-\x1f\x7f]", lambda m: quote(m[0], safe=""), href)
+    title = re.sub(r"([\[\]\\])", r"\\\1", _one_line(entry.title))
     line = f"- [{title}]({href}) - 相似度: {entry.percent}%"
     if entry.tags:
-        line += " | 标签: " + ", ".join(entry.tags)
+        line += " | 标签: " + ", ".join(_one_line(t) for t in entry.tags)
     return line
+
+
+def _one_line(text: str) -> str:
+    """A title or tag written across lines would break its line and could even write a
+    heading into the section."""
+    return " ".join(text.split())
 
 
 @dataclass
@@ -117,8 +130,10 @@ def find_block(text: str, config: SectionConfig) -> Block | None:
         offsets.append(offsets[-1] + len(line))
     fence: str | None = None
     headings: list[tuple[int, int]] = []  # (line index, level) outside code fences
+    text_above = False  # the line above is text a setext underline would make a heading
     for i, line in enumerate(lines):
         bare = line.rstrip("\r\n").lstrip("\ufeff")
+        was_text_above, text_above = text_above, False
         m = _FENCE.match(bare)
         if fence is not None:
             if (
@@ -132,9 +147,13 @@ def find_block(text: str, config: SectionConfig) -> Block | None:
         if m:
             fence = m.group(1)
             continue
-        h = _HEADING.match(bare)
+        h = _ANY_HEADING.match(bare)
         if h:
             headings.append((i, len(h.group(1))))
+        elif was_text_above and (u := _SETEXT.match(bare)):
+            headings.append((i - 1, 1 if u.group(1)[0] == "=" else 2))  # the text line starts it
+        else:
+            text_above = bool(bare.strip()) and not _NOT_TEXT.match(bare)
     if fence is not None:
         raise ForeignSection("ends inside a code fence that is never closed; left unchanged")
     ours = [i for i, _ in headings if lines[i].rstrip("\r\n").lstrip("\ufeff").rstrip() == config.heading]

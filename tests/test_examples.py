@@ -271,6 +271,9 @@ MALFORMED = [  # (block body, message, line of the complaint in the note)
     (f"op: dot\nq: {Q}\nk: {Q}\nexpect:\n  score_var: .nan", "score_var must be a finite number", 10),
     (f"op: dot\nq: {Q}\nk: {Q}\nexpect:\n  claims: causal", "expect claims must be a list", 10),
     (f"op: dot\nq: {Q}\nk: {Q}\nexpect:\n  argmax: 1", "expect argmax must be a list", 10),
+    # YAML reads `no` as false, and false == 0: `argmax: [no]` passed against key 0
+    (f"op: dot\nq: {Q}\nk: {Q}\nexpect:\n  argmax: [no, 1, 2]", "expect argmax: no is read as true/false", 10),
+    (f"op: dot\nq: {Q}\nk: {Q}\nlabels: {{keys: [yes, b, c]}}", "labels: keys: yes is read as true/false", 9),
     (f"op: scaled_dot\nq: {Q}\nk: {Q}\nscale: .inf", "scale must be a finite number", 9),
     (f"op: dot\nq: {Q}\nk: {Q}\nmask: [[1, 1, 1], [1, 1], [1, 1, 1]]", "mask must be a 3x3 matrix", 9),
     (f"op: dot\nq: {Q}\nk: {Q}\nmask: {{window: true}}", "mask must be causal", 9),

@@ -60,7 +60,7 @@ def test_graph_json_href_is_the_target_as_written_like_zk(make_vault, cli):
     root = make_vault(
         {
             "a.md": "---\nrelated: ['[[Attention|front alias]]']\n---\n"
-            "[[Self-Attention]] [[Attention|注意力]] [[Attention#Heads|heads]] [b](b.md)\n",
+            "[[Self-Attention]] [[Attention|注意力]] [[Attention#Heads|heads]] [the **b** note](b.md)\n",
             "Self-Attention.md": "x",
             "Attention.md": "y",
             "b.md": "[[a]]",
@@ -72,7 +72,7 @@ def test_graph_json_href_is_the_target_as_written_like_zk(make_vault, cli):
         ("Self-Attention", "Self-Attention", "wiki-link"),
         ("Attention", "注意力", "wiki-link"),
         ("Attention#Heads", "heads", "wiki-link"),
-        ("b.md", "b.md", "markdown"),
+        ("b.md", "the b note", "markdown"),  # zk: a Markdown link's title is its text
         ("Attention", "Attention", "front-matter"),
     ]
     assert {li["targetPath"] for li in data["links"] if li["sourcePath"] == "a.md"} == {

@@ -64,10 +64,23 @@ def test_rewrite_is_byte_exact_and_idempotent(text):
         assert new.startswith(text) and new.endswith(core + nl)
     else:
         assert new == text[: block.start] + core + text[block.end :]
-        assert text[block.end :].strip() == "" or text[block.end :].lstrip().startswith("#")
+        rest = text[block.end :].lstrip()  # nothing, or the next heading: ATX or setext
+        assert (
+            rest == "" or rest.startswith("#") or re.match(r"[^\n]*\r?\n {0,3}(=+|-+)[ \t]*(\r?\n|$)", rest)
+        )
     assert new.startswith("\ufeff") == text.startswith("\ufeff")
     if nl == "\r\n":
         assert "\n" not in new.replace("\r\n", "")
+
+
+@pytest.mark.parametrize("after", ["After\n=====", "After\n-----", "   ## After", "##", "## After ##"])
+def test_every_kind_of_heading_ends_the_block(after):
+    """Setext headings, ATX headings indented up to 3 spaces and empty ones end a section as
+    much as `## x` does: the block ran over them and the user's text below was replaced."""
+    text = f"# A\n\n## 相关笔记\n<!-- 自动生成 -->\n\nold\n\n{after}\n\nkeep me\n"
+    new = rs.render(text, "a.md", ENTRIES, CONFIG)
+    assert new.endswith(f"\n\n{after}\n\nkeep me\n") and "old" not in new
+    assert rs.render(new, "a.md", ENTRIES, CONFIG) == new
 
 
 def test_line_format_and_links_resolve(make_vault):
@@ -78,6 +91,23 @@ def test_line_format_and_links_resolve(make_vault):
     )
     graph = Graph(Index(root).notes())
     assert sorted(e.target for e in graph.outgoing("x/a.md")) == ["c d.md", "sub/b.md"]
+
+
+def test_a_title_or_tag_across_lines_stays_on_its_line():
+    """`title: "a\\n## 相关笔记"` put a heading into the section: the next run found the heading
+    without its marker and left the note broken."""
+    entry = Entry("t.md", "a\n## 相关笔记\u2028b", 30, ["x\ny", "z"])
+    assert rs.link_line("a.md", entry) == "- [a ## 相关笔记 b](t.md) - 相似度: 30% | 标签: x y, z"
+    new = rs.render("# A\n", "a.md", [entry], CONFIG)
+    assert rs.render(new, "a.md", [entry], CONFIG) == new
+
+
+def test_a_file_name_with_line_breaks_is_one_link_that_resolves(make_vault):
+    name = "c\nd\u2028e\tf.md"
+    line = rs.link_line("a.md", Entry(name, "C", 30, []))
+    assert line == "- [C](c%0Ad%E2%80%A8e%09f.md) - 相似度: 30%"
+    root = make_vault({"a.md": rs.render("# A\n", "a.md", [Entry(name, "C", 30, [])], CONFIG), name: "# C\n"})
+    assert [e.target for e in Graph(Index(root).notes()).outgoing("a.md")] == [name]
 
 
 def test_names_are_whole_words_but_chinese_matches_anywhere():
@@ -187,6 +217,32 @@ def test_config(cli, make_vault):
     assert bad.exit_code == 2 and "config.toml:2: [related] limit must be a whole number >= 1" in bad.stderr
     (root / ".attnkb" / "config.toml").write_text('[related]\nheading = "See also"\n', encoding="utf-8")
     assert "must be a Markdown heading" in cli("--vault", root, "related", "a.md").stderr
+
+
+@pytest.mark.parametrize("marker", ["## gen", "# gen", "```", "~~~ gen"])
+def test_marker_that_would_end_or_fence_the_block_is_refused(cli, make_vault, marker):
+    """A heading as marker ends our own block at once (every run appended another copy); a
+    fence as marker turned the rest of the note into code."""
+    root = _vault(make_vault)
+    (root / ".attnkb").mkdir()
+    (root / ".attnkb" / "config.toml").write_text(f'[related]\nmarker = "{marker}"\n', encoding="utf-8")
+    before = (root / "a.md").read_bytes()
+    bad = cli("--vault", root, "related", "--write", "a.md")
+    assert bad.exit_code == 2 and "config.toml:2: [related] marker must not be" in bad.stderr
+    assert (root / "a.md").read_bytes() == before
+
+
+def test_output_piped_into_a_reader_that_stops_is_not_an_error(cli, make_vault, monkeypatch):
+    """`related --write --all --dry-run | head`: the closed pipe printed `attnkb: Broken pipe`
+    and exit 2 (our OSError mapping caught it before click's quiet EPIPE handling)."""
+    root = _vault(make_vault)
+
+    def closed(*args, **kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr("attnkb.cli.find._write", closed)
+    result = cli("--vault", root, "related", "--write", "--all", "--dry-run")
+    assert "Broken pipe" not in result.stderr and result.exit_code != 2
 
 
 @pytest.mark.parametrize(

@@ -305,7 +305,20 @@ def _labels(block: Block) -> None:
     for key, names in labels.items():
         if not isinstance(names, list) or not all(isinstance(n, str | int | float) for n in names):
             raise block.error(f"labels: {key} must be a list of names", block.key_node("labels", key))
+        _no_yes_no(block, f"labels: {key}", names, block.key_node("labels", key))
     block.labels = labels
+
+
+def _no_yes_no(block: Block, what: str, names: list[Any], node: yaml.Node | None) -> None:
+    """A name YAML reads as true/false (``no``, ``yes``, ``on``) would be shown as True and,
+    since False == 0, match key index 0 in ``argmax``: refused, naming the quoting it needs."""
+    for i, name in enumerate(names):
+        if isinstance(name, bool):
+            items = node.value if isinstance(node, yaml.SequenceNode) else []
+            text = items[i].value if i < len(items) else str(name).lower()
+            raise block.error(
+                f'{what}: {text} is read as true/false; quote it ("{text}") to mean the name', node
+            )
 
 
 def _expect(block: Block) -> None:
@@ -329,6 +342,8 @@ def _expect(block: Block) -> None:
             not isinstance(value, list) or not all(isinstance(x, str | int | float) for x in value)
         ):
             raise block.error("expect argmax must be a list of key indices or labels", where)
+        elif key == "argmax":
+            _no_yes_no(block, "expect argmax", value, where)
         elif key == "claims":
             if not isinstance(value, list):
                 raise block.error(f"expect claims must be a list of: {', '.join(sorted(CLAIMS))}", where)
