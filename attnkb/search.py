@@ -90,21 +90,24 @@ def unspaced(text: str) -> str:
     return text.replace(SEP, "")
 
 
-def document(note: Note, text: str, *, bulk: bool = False) -> tuple[str, ...]:
-    """The row of a note in the FTS table (path excluded). The body keeps the front matter's
-    line count as blank lines, so a hit's line in the column is its line in the file. ``bulk``:
-    one of many notes indexed in a worker process (see :func:`spaced`)."""
+def document(note: Note, text: str, *, bulk: bool = False) -> tuple[bytes, ...]:
+    """The row of a note in the FTS table (path excluded), in UTF-8 as the index sends and
+    stores its rows (see :func:`attnkb.vault.to_json`). The body keeps the front matter's line
+    count as blank lines, so a hit's line in the column is its line in the file. ``bulk``: one
+    of many notes indexed in a worker process (see :func:`spaced`)."""
     from attnkb import frontmatter
 
     parts = frontmatter.split(text)
     body = "\n" * (parts.body_line - 1) + parts.body
-    return (
+    columns = (
         json.dumps(note.tags, ensure_ascii=False),
         spaced(note.title),
         spaced("\n".join(note.aliases)),
         spaced("\n".join(c.question for c in note.cards)),
         spaced(body, vectorized=bulk),
     )
+    # a lone surrogate (YAML's "\ud800") cannot be stored as text: it is indexed as "?"
+    return tuple(c.encode("utf-8", "replace") for c in columns)
 
 
 def create(db: sqlite3.Connection) -> None:
@@ -124,7 +127,7 @@ def drop(db: sqlite3.Connection) -> None:
 
 def sync(
     db: sqlite3.Connection,
-    changed: dict[str, tuple[str, ...] | None],
+    changed: dict[str, tuple[bytes, ...] | None],
     gone: Iterable[str],
     cold: bool = False,
 ) -> None:
@@ -139,12 +142,11 @@ def sync(
         if doc is None:
             continue
         rowid = db.execute(f"INSERT INTO {PATHS} (path) VALUES (?)", (path,)).lastrowid
-        db.execute(
-            f"INSERT INTO {TABLE} (rowid, path, {_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)", (rowid, path, *doc)
-        )
+        db.execute(f"INSERT INTO {TABLE} (rowid, path, {_COLS}) VALUES (?, ?, {_TEXTS})", (rowid, path, *doc))
 
 
 _COLS = "tags, title, aliases, questions, body"
+_TEXTS = ", ".join(["CAST(? AS TEXT)"] * 5)  # the document's UTF-8 bytes, stored as text
 
 
 # --- queries -----------------------------------------------------------------------------------

@@ -200,16 +200,19 @@ def _parser_version() -> str:
     )
 
 
-def to_json(value: object) -> str:
-    """JSON as the index stores it: non-ASCII kept as is (CJK text takes a third of the room
-    and a quarter of the decoding time of ``\\u`` escapes), escaped only when a string holds a
-    lone surrogate (YAML's ``"\\ud800"``), which SQLite cannot store."""
+def to_json(value: object) -> bytes:
+    """JSON as the index stores it, in UTF-8: non-ASCII kept as is (CJK text takes a third of
+    the room and a quarter of the decoding time of ``\\u`` escapes), escaped only when a string
+    holds a lone surrogate (YAML's ``"\\ud800"``), which SQLite cannot store.
+
+    Bytes, because a large vault is parsed in worker processes: a str would be encoded to be
+    sent, decoded on arrival and encoded again for SQLite, bytes are sent and stored as they
+    are (inserted as ``CAST(? AS TEXT)``, so the column still holds text)."""
     text = json.dumps(value, ensure_ascii=False)
     try:
-        text.encode("utf-8")
+        return text.encode("utf-8")
     except UnicodeEncodeError:
-        return json.dumps(value)
-    return text
+        return json.dumps(value).encode("ascii")
 
 
 @dataclass
@@ -219,13 +222,13 @@ class Parsed:
 
     size: int
     mtime_ns: int
-    summary: str | None = None
-    deck: str | None = None
+    summary: bytes | None = None  # JSON in UTF-8 (see to_json)
+    deck: bytes | None = None
     digest: str | None = None
-    data: str | None = None
-    answers: str | None = None
+    data: bytes | None = None
+    answers: bytes | None = None
     skipped: str | None = None  # JSON of {"line", "message"}
-    document: tuple[str, ...] | None = None
+    document: tuple[bytes, ...] | None = None
 
 
 class NotANote(Exception):
@@ -245,8 +248,13 @@ def read_note(root: Path, rel: str, max_bytes: int | None = None) -> tuple[Note,
     from attnkb.note import Note, decode, nul_line, parse_text
 
     try:
-        with open(Path(root) / rel, "rb") as f:
-            data = f.read() if max_bytes is None else f.read(max_bytes + 1)
+        with open(os.path.join(root, rel), "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            cap = size if max_bytes is None else min(size, max_bytes)
+            # read as much as the file holds: read(max_bytes + 1) makes a 20 MB buffer per note
+            data = f.read(cap + 1)
+            if len(data) > cap:  # it grew since: read on, up to the limit
+                data += f.read(None if max_bytes is None else max_bytes + 1 - len(data))
     except OSError as exc:
         note = Note(path=rel, title=Path(rel).stem)
         note.problems.append(Problem(1, f"cannot read: {exc.strerror}"))
@@ -287,6 +295,10 @@ def _parse_file(root: str, file: FileStat, max_bytes: int | None = None, bulk: b
 def _parse_chunk(root: str, files: list[FileStat], max_bytes: int | None) -> list[Parsed]:
     """A worker process's share of a large refresh."""
     return [_parse_file(root, f, max_bytes, bulk=True) for f in files]
+
+
+# the JSON columns come as UTF-8 bytes (see to_json) and are stored as text
+_VALUES = ", ".join(["?"] * 3 + ["CAST(? AS TEXT)"] * (len(COLUMNS) - 3))
 
 
 class Index:
@@ -465,8 +477,9 @@ class Index:
         finally:
             db.close()
 
-    def _load(self, columns: tuple[str, ...], progress: Progress | None) -> list[tuple[str, ...]]:
-        """``columns`` (JSON text) of each note, in walk order, parsing what is stale."""
+    def _load(self, columns: tuple[str, ...], progress: Progress | None) -> list[tuple[str | bytes, ...]]:
+        """``columns`` (JSON: text from the cache, UTF-8 bytes where just parsed) of each note,
+        in walk order, parsing what is stale."""
         self.findings = []
         self._db = self._open()
         try:
@@ -478,7 +491,7 @@ class Index:
 
     def _refresh(
         self, columns: tuple[str, ...], progress: Progress | None, retry: bool = True
-    ) -> list[tuple[str, ...]]:
+    ) -> list[tuple[str | bytes, ...]]:
         """Bring the cache up to date; return ``columns`` of every note (none when empty). A
         cache found corrupt on the way is replaced by a fresh one (``self._db``) and filled again."""
         try:
@@ -490,7 +503,7 @@ class Index:
             self._db = self._rebuild(self.root / STATE_DIR / INDEX_FILE, exc) if corrupt else None
             return self._refresh(columns, progress, retry=False)
 
-    def _sync(self, columns: tuple[str, ...], progress: Progress | None) -> list[tuple[str, ...]]:
+    def _sync(self, columns: tuple[str, ...], progress: Progress | None) -> list[tuple[str | bytes, ...]]:
         from attnkb import config
 
         settings = config.vault(self.root / STATE_DIR)
@@ -556,7 +569,7 @@ class Index:
         db = self._db
         try:
             db.executemany(
-                f"INSERT OR REPLACE INTO notes ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                f"INSERT OR REPLACE INTO notes ({', '.join(COLUMNS)}) VALUES ({_VALUES})",
                 [
                     (rel, p.size, p.mtime_ns, *(getattr(p, c) for c in COLUMNS[3:]))
                     for rel, p in chunk.items()

@@ -1,5 +1,7 @@
 """One line model: every line count over note text agrees with markdown-it's token maps."""
 
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -31,6 +33,7 @@ def test_first_section_reads_headings_from_the_token_stream():
 def test_split_lines_matches_markdown_it_and_round_trips(parts):
     text = "".join(parts)
     assert "".join(split_lines(text, keepends=True)) == text
+    assert split_lines(text) == re.split(r"\r\n?|\n", text)  # its fast path for text without CR too
     assert len(split_lines(text)) == text.replace("\r\n", "\n").replace("\r", "\n").count("\n") + 1
     body = text + "\n\n### Q: q?\n\nanswer\n"
     (card,) = [c for c in extract(body).cards if c.question == "q?"]

@@ -152,7 +152,8 @@ def test_inline_parsing_only_where_read_changes_nothing_we_read(text):
 BLOCK_SOUP = st.lists(
     st.sampled_from(
         ["", "text", "    code", "\tx", "```", "~~~", "> q", "***", "- a", "* b", "1. c", "[r]: x.md",
-         "<div>", "</div>", "# h", "===", "---", "| a | b |", "|---|---|", "a | b", "[[L]]", "  - d"]
+         "<div>", "</div>", "# h", "===", "---", "| a | b |", "|---|---|", "a | b", "[[L]]", "  - d",
+         "# r\r", "a\rb", "x\x00y"]
     ).map(lambda line: line + "\n"),
     max_size=25,
 ).map("".join)  # fmt: skip
@@ -160,7 +161,8 @@ BLOCK_SOUP = st.lists(
 
 @settings(max_examples=400, deadline=None)
 @given(BLOCK_SOUP)
-def test_leaving_out_block_rules_whose_marks_a_note_lacks_changes_no_token(body):
+def test_leaving_out_rules_whose_marks_a_note_lacks_changes_no_token(body):
+    """Block rules, and the core rule rewriting CR and NUL, left out where they cannot act."""
     from attnkb import markdown
 
     every_rule = markdown._parser(frozenset())

@@ -84,7 +84,7 @@ class DeckNote(NoteFields):
             cards_for(note),
         )
 
-    def to_json(self) -> str:
+    def to_json(self) -> bytes:
         from attnkb.vault import to_json
 
         cards = [[c.id, c.kind, c.question, c.line] for c in self.cards]
@@ -93,7 +93,7 @@ class DeckNote(NoteFields):
         )
 
     @classmethod
-    def from_json(cls, raw: str) -> DeckNote:
+    def from_json(cls, raw: str | bytes) -> DeckNote:
         path, title, tags, aliases, meta, links, fingerprint, cards = json.loads(raw)
         return cls(
             path,
