@@ -601,7 +601,7 @@ class Index:
         chunk = 32
         chunks = [stale[i : i + chunk] for i in range(0, total, chunk)]
         done = 0
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_yield_to_writer) as pool:
             futures = [pool.submit(_parse_chunk, root, c, max_bytes) for c in chunks]
             for c, fut in zip(chunks, futures, strict=True):
                 part = fut.result()
@@ -609,6 +609,14 @@ class Index:
                 done += len(part)
                 if progress:
                     progress(done, total)
+
+
+def _yield_to_writer() -> None:
+    """A worker runs below the process that writes what it parses: otherwise, on a machine with
+    as many cores as workers, the writer falls behind and is left with the full-text rows of
+    the last chunks after the workers are done (5% of a cold index of 10,000 notes, 2 cores)."""
+    if hasattr(os, "nice"):  # not on Windows; lowering one's own priority is always allowed
+        os.nice(5)
 
 
 def _ask_as_is(cache: Path, question: Callable[[sqlite3.Connection], T]) -> T:

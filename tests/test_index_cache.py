@@ -191,3 +191,64 @@ def test_due_stats_and_review_never_decode_whole_notes(make_vault, cli, monkeypa
     assert "the answer" in session.stdout  # read from the note when shown
     stats = json.loads(cli("--vault", root, "stats", "--json", env=env).stdout)
     assert stats["reviews"] == 1
+
+
+def test_a_large_refresh_in_worker_processes_stores_what_one_process_stores(
+    make_vault, monkeypatch, tmp_path
+):
+    """Over PARALLEL_THRESHOLD changed notes are parsed by worker processes, which send their rows
+    as UTF-8 bytes and run below the process writing the index: the cache they fill holds the
+    same rows, full text included, as one process parsing every note, and is found by search."""
+    import sqlite3
+
+    from attnkb import search, vault
+
+    files = {
+        f"d{i % 3}/n{i}.md": f"---\ntags: [t{i % 4}, 标签]\n---\n# 笔记 {i} “é”\n\n### Q: 问题 {i}？\n\n"
+        f"答案 [[n{(i + 1) % 90}]] 注意力 attention\n"
+        for i in range(90)
+    }
+    files["d0/bad.md"] = "---\ntitle: [unclosed\n---\n# x\n"
+    real_chunk = vault._parse_chunk
+    seen = tmp_path / "niceness"
+
+    def chunk(root, stats, max_bytes):
+        with open(seen, "a") as f:
+            f.write(f"{os.getpid()} {os.nice(0)}\n")
+        return real_chunk(root, stats, max_bytes)
+
+    def rows(root):
+        db = sqlite3.connect(root / ".attnkb" / "index.sqlite")
+        try:
+            notes = db.execute(f"SELECT {', '.join(vault.COLUMNS)} FROM notes ORDER BY path").fetchall()
+            fts = db.execute(
+                f"SELECT p.path, {search._COLS} FROM {search.TABLE} f JOIN {search.PATHS} p ON p.id = f.rowid"
+                " ORDER BY p.path"
+            ).fetchall()
+            return [r[:2] + r[3:] for r in notes], fts  # mtimes differ between the two copies
+        finally:
+            db.close()
+
+    parallel = make_vault({**files, ".attnkb/.keep": ""})
+    serial = make_vault({**files, ".attnkb/.keep": ""})
+    # workers are forked from this process: they find the spy under the function's own name
+    chunk.__module__, chunk.__qualname__ = real_chunk.__module__, real_chunk.__qualname__
+    monkeypatch.setattr(vault, "_parse_chunk", chunk)
+    monkeypatch.setattr(vault.os, "cpu_count", lambda: 2)  # workers even on a one-core machine
+    summaries = Index(parallel).summaries()
+    monkeypatch.setattr(vault, "PARALLEL_THRESHOLD", 10_000)
+    workers = [line.split() for line in seen.read_text().splitlines()]
+    assert len(workers) == 3 and {pid for pid, _ in workers} != {str(os.getpid())}  # 3 chunks of 32
+    assert {int(n) for _, n in workers} == {min(19, os.nice(0) + 5)}
+    assert Index(serial).summaries() == summaries and len(summaries) == 91
+    assert seen.read_text().count("\n") == 3  # the serial refresh used no worker
+    (notes_p, fts_p), (notes_s, fts_s) = rows(parallel), rows(serial)
+    assert [r[0] for r in notes_p] == sorted(files) and all(
+        isinstance(v, str) for r in notes_p for v in r[3:] if v
+    )
+    assert notes_p == notes_s and fts_p == fts_s and len(fts_p) == 91
+    db = sqlite3.connect(parallel / ".attnkb" / "index.sqlite")
+    try:
+        assert [h.path for h in search.search(db, "笔记 42")] == ["d0/n42.md"]
+    finally:
+        db.close()

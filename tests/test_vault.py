@@ -45,6 +45,29 @@ def test_note_with_a_nul_byte_is_reported_with_its_line(make_vault, cli):
     assert "b.md:4: warning: holds a NUL byte" in r.stderr
 
 
+def test_a_note_is_read_whole_or_refused_even_when_it_grows_while_read(tmp_path, monkeypatch):
+    """read_note reads as many bytes as the file holds when opened (not max_bytes + 1 at once);
+    a file longer than that by the time it is read is read on, up to the limit."""
+    import pytest
+
+    from attnkb import vault
+
+    text = "# Grown\n\n" + "长" * 40 + "\n"
+    (tmp_path / "g.md").write_text(text, encoding="utf-8")
+    size = len(text.encode())
+    real_fstat = os.fstat
+    monkeypatch.setattr(vault.os, "fstat", lambda fd: os.stat_result((*real_fstat(fd)[:6], 7, 0, 0, 0)))
+    assert os.fstat(0).st_size == 7  # every file looks 7 bytes long when opened
+    for limit in (None, size, size + 1):
+        note, read, _ = vault.read_note(tmp_path, "g.md", limit)
+        assert read == text and note.title == "Grown"
+    with pytest.raises(vault.NotANote, match="grew over"):
+        vault.read_note(tmp_path, "g.md", size - 1)
+    monkeypatch.undo()
+    with pytest.raises(vault.NotANote, match="grew over"):  # listed small, longer when opened
+        vault.read_note(tmp_path, "g.md", 20)
+
+
 def test_files_over_the_size_limit_are_skipped_unread(make_vault, cli, monkeypatch):
     root = make_vault({"small.md": "# Small\n", "big.md": "# Big\n" + "x" * 5000})
     r = cli("--vault", root, "list", "--json")
