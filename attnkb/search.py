@@ -138,11 +138,19 @@ def sync(
         if row is not None:
             db.execute(f"DELETE FROM {TABLE} WHERE rowid = ?", row)
             db.execute(f"DELETE FROM {PATHS} WHERE id = ?", row)
-    for path, doc in changed.items():
-        if doc is None:
-            continue
-        rowid = db.execute(f"INSERT INTO {PATHS} (path) VALUES (?)", (path,)).lastrowid
-        db.execute(f"INSERT INTO {TABLE} (rowid, path, {_COLS}) VALUES (?, ?, {_TEXTS})", (rowid, path, *doc))
+    rows = [(path, doc) for path, doc in changed.items() if doc is not None]
+    if not rows:
+        return
+    (last,) = db.execute(f"SELECT coalesce(max(id), 0) FROM {PATHS}").fetchone()
+    ids = range(last + 1, last + 1 + len(rows))  # as INTEGER PRIMARY KEY would number them
+    db.executemany(
+        f"INSERT INTO {PATHS} (id, path) VALUES (?, ?)",
+        [(i, path) for i, (path, _) in zip(ids, rows, strict=True)],
+    )
+    db.executemany(
+        f"INSERT INTO {TABLE} (rowid, path, {_COLS}) VALUES (?, ?, {_TEXTS})",
+        ((rowid, path, *doc) for rowid, (path, doc) in zip(ids, rows, strict=True)),
+    )
 
 
 _COLS = "tags, title, aliases, questions, body"
