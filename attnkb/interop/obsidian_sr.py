@@ -285,11 +285,12 @@ def parse_cards(body: str, first_line: int = 1, clozes: tuple[str, ...] = DEFAUL
 
 def _may_hold_cards(body: str, clozes: tuple[str, ...]) -> bool:
     """False only when no card of any form can be in ``body``: every form needs ``::``, a
-    separator line, or its cloze style's marks."""
+    separator line, or its cloze style's marks. (The separator regex tries every position of
+    the note, most of this look's time, so a ``?`` is looked for first.)"""
     return (
         "::" in body
         or any(_CLOZE_MARKS[style] in body for style in clozes)
-        or _MAYBE_SEPARATOR.search(body) is not None
+        or ("?" in body and _MAYBE_SEPARATOR.search(body) is not None)
     )
 
 
