@@ -30,7 +30,9 @@ def laughs(levels: int = 9) -> str:
         ("x: 1\na: &x [*x]\n", 1, "alias *x refers to itself"),
         ("a: &x {b: *x}\n", 0, "alias *x refers to itself"),
         ("a: " + "[" * 600 + "]" * 600 + "\n", 0, f"nested deeper than {yamlsafe.MAX_DEPTH} levels"),
-        ("a: " + "[" * 100_000, 0, "nested deeper"),  # the C composer would crash the process
+        # the C composer would crash the process; the libyaml of PyYAML 6.0.4's wheels refuses
+        # such a run of "[" itself while scanning ahead, before our composer sees the 65th level
+        ("a: " + "[" * 100_000, 0, ("nested deeper", "exceeded maximum nesting depth")),
         ("a:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 100)), 64, "nested deeper"),
         (laughs(), 4, "aliases expand to more than 10,000 nodes"),
         ("a: *nowhere\n", 0, "undefined alias"),
@@ -40,7 +42,7 @@ def laughs(levels: int = 9) -> str:
 def test_hostile_documents_raise_yaml_errors_with_their_line(text, line, message):
     with pytest.raises(yaml.YAMLError) as info:
         yamlsafe.load(text)
-    assert message in info.value.problem
+    assert any(m in info.value.problem for m in ((message,) if isinstance(message, str) else message))
     assert info.value.problem_mark.line == line
 
 
