@@ -94,8 +94,18 @@ def load(text: str, exponent_floats: bool = False) -> tuple[Any, Node | None]:
         if node is None:
             return None, None
         return loader.construct_document(node), node
+    except yaml.scanner.ScannerError as exc:
+        # the libyaml of newer PyYAML wheels has a nesting limit of its own, met while it scans
+        # ahead through a long run of "[" before our composer sees the level over MAX_DEPTH
+        if exc.problem == "exceeded maximum nesting depth":
+            raise _too_deep(exc.problem_mark) from exc
+        raise
     finally:
         loader.dispose()
+
+
+def _too_deep(mark: Any) -> LimitError:
+    return LimitError(None, None, f"nested deeper than {MAX_DEPTH} levels; refusing it", mark)
 
 
 def _plainly_within_limits(text: str) -> bool:
@@ -149,9 +159,7 @@ def _compose(loader: Any) -> Node | None:
             _anchor(anchors, event, node, 1)
         elif isinstance(event, SequenceStartEvent | MappingStartEvent):
             if len(stack) >= MAX_DEPTH:
-                raise LimitError(
-                    None, None, f"nested deeper than {MAX_DEPTH} levels; refusing it", event.start_mark
-                )
+                raise _too_deep(event.start_mark)
             kind = SequenceNode if isinstance(event, SequenceStartEvent) else MappingNode
             tag = event.tag
             if tag is None or tag == "!":
