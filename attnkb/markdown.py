@@ -152,10 +152,9 @@ def _parser(absent: frozenset[str]) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
     md.inline.ruler.before("link", "wikilink", _wikilink)
     md.core.ruler.at("inline", _inline_where_read)
-    if absent - _CORE_MARKS.keys():
-        md.block.ruler.disable(sorted(absent - _CORE_MARKS.keys()))
-    if absent & _CORE_MARKS.keys():
-        md.core.ruler.disable(sorted(absent & _CORE_MARKS.keys()))
+    for ruler, names in ((md.core.ruler, _CORE_MARKS.keys()), (md.block.ruler, _BLOCK_MARKS.keys())):
+        if absent & names:
+            ruler.disable(sorted(absent & names))
     return md
 
 
