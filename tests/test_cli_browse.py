@@ -257,7 +257,13 @@ def test_reference_vault_goes_through_every_command(cli, vault):
         assert r.exception is None or isinstance(r.exception, SystemExit)
         json.loads(r.stdout)
     report = json.loads(cli("--vault", root, "check", "--json").stdout)
-    broken = {p["message"] for p in report["problems"] if p["kind"] == "broken-link"}
+    # interview-vault-root/ holds the owner's checklist, whose links point into the whole vault
+    # (not this part of it): only the notes of this part are counted
+    broken = {
+        p["message"]
+        for p in report["problems"]
+        if p["kind"] == "broken-link" and not p["path"].startswith("interview-vault-root/")
+    }
     # the outline names four notes that are not in this part of the vault; all else resolves
     assert sum("时间复杂度O(n²d)的来源" in m for m in broken) == 1
     assert len(broken) == 6
