@@ -84,9 +84,12 @@ def test_completion_without_a_vault_completes_nothing(tmp_path):
     assert _complete(tmp_path, f"attnkb --vault {tmp_path / 'gone'} show ") == []
 
 
-def test_completion_scripts_are_offered(cli):
+def test_completion_scripts_are_offered(cli, monkeypatch):
     from attnkb.cli import app
 
+    # the shell named, not detected from the process tree (a test run from a job with no shell
+    # parent failed ShellDetectionFailure): typer then takes `--show-completion SHELL`
+    monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")
     r = CliRunner().invoke(app, ["--show-completion", "bash"], prog_name="attnkb")
     assert r.exit_code == 0 and "_ATTNKB_COMPLETE=complete_bash" in r.stdout
     assert "--install-completion" in cli("--help").stdout
