@@ -449,3 +449,23 @@ def test_aligned_equations_are_one_formula_per_line(make_vault):
         (r"A = \mathrm{softmax}(S)", "pass"),
         ("O = AV", "pass"),
     ]
+
+
+COMMA_MASK = r"$A = \mathrm{softmax}(QK^\top/\sqrt{d_k} + M)$, $M_{ij} = \begin{cases} 0, & COND \\ -\infty, & \text{otherwise} \end{cases}$"
+
+
+def test_a_mask_written_with_commas_is_the_notes_own_mask(make_vault):
+    """``0, & i \\le j`` once failed to parse and a causal mask was stood in for it: a false pass."""
+    anti = one(make_vault, COMMA_MASK.replace("COND", r"i \le j"))
+    assert anti.status == "fail" and anti.hint.startswith("wrong mask side"), anti.message
+    assert one(make_vault, COMMA_MASK.replace("COND", r"j \le i")).status == "pass"
+    spelled = r"$A = \mathrm{softmax}(QK^\top/\sqrt{d_k} + M)$, $M_{ij} = \begin{cases} 0, & i \le j \\ -\infty, & i > j \end{cases}$"
+    assert one(make_vault, spelled).status == "fail"
+    beside_a_block = one(make_vault, COMMA_MASK.replace("COND", r"i \le j") + f"\n\n{CAUSAL}")
+    assert beside_a_block.status == "fail", beside_a_block.message
+
+
+def test_a_mask_the_note_defines_unreadably_is_never_replaced(make_vault):
+    unreadable = COMMA_MASK.replace("COND", r"i \le j").replace(r"-\infty,", r"-\infty;")
+    r = one(make_vault, unreadable)
+    assert r.status == "unsupported" and "M is defined in this note" in r.message, r.message

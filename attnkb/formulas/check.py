@@ -545,7 +545,7 @@ def find_hint(tree: Node, target: str | None, runs, definitions, free, condition
         for hint, fixed in slips(mask_def.rhs, None):
             if hint.startswith("wrong mask sign"):
                 candidates.append((hint, tree, {**definitions, "M": replace(mask_def, rhs=fixed)}))
-        for hint, fixed in _swapped_cases(mask_def.rhs):
+        for hint, fixed in _swapped_cases(mask_def.rhs, mask_def.params):
             candidates.append((hint, tree, {**definitions, "M": replace(mask_def, rhs=fixed)}))
     with work_budget(MAX_HINT_WORK):
         for hint, candidate, defs in candidates:
@@ -558,17 +558,28 @@ def find_hint(tree: Node, target: str | None, runs, definitions, free, condition
     return ""
 
 
-def _swapped_cases(rhs: Node):
+MASK_SIDE = "wrong mask side: the mask must block j > i (the future), not j ≤ i"
+
+
+def _swapped_cases(rhs: Node, params: tuple[str, ...] = ()):
+    """The mask with its two values swapped, and with its indices swapped in the conditions
+    (``0, & i \\le j`` blocks the past: the transpose of a causal mask)."""
     for path, n in _paths(rhs):
         if n.kind == "cases" and len(n.kids) == 2:
             a, b = n.kids
             swapped = n.replace(
                 kids=(a.replace(kids=(b.kids[0], a.kids[1])), b.replace(kids=(a.kids[0], b.kids[1])))
             )
-            yield (
-                "wrong mask side: the mask must block j > i (the future), not j ≤ i",
-                _put(rhs, path, swapped),
-            )
+            yield MASK_SIDE, _put(rhs, path, swapped)
+    if len(params) == 2:
+        yield MASK_SIDE, _rename(rhs, {params[0]: params[1], params[1]: params[0]})
+
+
+def _rename(node: Node, names: dict[str, str]) -> Node:
+    if node.kind == "sym" and node.value in names:
+        return node.replace(value=names[node.value])
+    kids = tuple(_rename(k, names) for k in node.kids)
+    return node.replace(kids=kids) if kids != node.kids else node
 
 
 # --- a note ------------------------------------------------------------------------------------------
@@ -586,11 +597,18 @@ def prepare(formula: Formula) -> list[Part]:
     return parts
 
 
+_MASK_DEFINITION = re.compile(r"\s*M\s*(?:_\s*\{?\s*[a-z]\s*,?\s*[a-z]\s*\}?)?\s*(?::=|=|\\coloneqq)")
+
+
 def definitions_of(parts: list[Part]) -> dict[str, Definition]:
     """Symbols a note defines (``head_i = …``, ``M_{ij} = …``, ``\\bar{K} = EK``), by name."""
     found: dict[str, Definition] = {}
     for part in parts:
         tree = part.tree
+        if tree is None and _MASK_DEFINITION.match(part.text) and "M" not in found:
+            # the note's own mask, in a form we cannot read: never stand a causal mask in for it
+            found["M"] = Definition(Node("num", (), "0"), (), unreadable=part.error or "not read")
+            continue
         if tree is None or len(tree.kids) < 2 or tree.value[0] != "=":
             continue
         lhs = tree.kids[0]

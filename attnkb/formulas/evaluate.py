@@ -60,6 +60,7 @@ class Unbound(FormulaError):
 class Definition:
     rhs: Node
     params: tuple[str, ...]  # the LHS's index letters: head_i → ("i",); M_{ij} → ("i", "j")
+    unreadable: str = ""  # why the note's definition could not be read (the symbol stays unbound)
 
 
 @dataclass
@@ -443,6 +444,8 @@ class Evaluator:
 
     def defined(self, key: str, subs: list[str | int]) -> Val:
         d = self.definitions[key]
+        if d.unreadable:
+            raise Unbound(f"{key} is defined in this note by a formula not read here ({d.unreadable})", key)
         if self.depth >= MAX_DEFINITION_DEPTH:
             raise FormulaError("definitions refer to each other too deeply")
         inner = Evaluator(self.inputs, self.convention, self.definitions, self.free, depth=self.depth + 1)

@@ -82,6 +82,8 @@ rows: row
     | rows ROWSEP row
 row: expr AMP
     | expr AMP cond
+    | expr COMMA AMP
+    | expr COMMA AMP cond
 cond: condpart
     | cond condpart
 ?condpart: TEXT | COMMA | relation
@@ -260,8 +262,9 @@ def _build():
         def rows(self, k):
             return [k[0]] if len(k) == 1 else [*k[0], k[2]]
 
-        def row(self, k):
-            return Node("row", (k[0], k[2] if len(k) == 3 else Node("cond")))
+        def row(self, k):  # "0 & j ≤ i" or, with a comma, "0, & j ≤ i"
+            cond = k[-1] if isinstance(k[-1], Node) and k[-1].kind == "cond" else Node("cond")
+            return Node("row", (k[0], cond))
 
         def cond(self, k):
             part = k[-1]
