@@ -469,3 +469,18 @@ def test_a_mask_the_note_defines_unreadably_is_never_replaced(make_vault):
     unreadable = COMMA_MASK.replace("COND", r"i \le j").replace(r"-\infty,", r"-\infty;")
     r = one(make_vault, unreadable)
     assert r.status == "unsupported" and "M is defined in this note" in r.message, r.message
+
+
+def test_every_spelling_in_the_function_table_is_read_as_its_function():
+    from attnkb.formulas.functions import FUNCTIONS, function
+    from attnkb.formulas.grammar import parse
+
+    for f in FUNCTIONS:
+        for spelling in f.spellings:
+            letter = "\\" + spelling if len(spelling) > 1 else spelling  # \sigma, f
+            written = letter if f.letter else rf"\mathrm{{{spelling}}}"
+            rhs = parse(rf"y = {written}(x)").kids[1]
+            assert rhs.kind == "call" and function(rhs.value[0]) is f, spelling
+            if not f.letter:
+                plain = parse(f"y = {spelling}(x)", latex=False).kids[1]
+                assert plain.kind == "call" and function(plain.value[0]) is f, spelling

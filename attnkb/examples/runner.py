@@ -55,7 +55,8 @@ class Result:
         }
 
 
-def _mask(block: Block, length: int, source: int) -> str | np.ndarray | None:
+def block_mask(block: Block, length: int, source: int) -> str | np.ndarray | None:
+    """A block's mask as the kernel takes it (a window of w becomes its boolean matrix)."""
     if isinstance(block.mask, int):
         return kernel.window_mask(length, source, block.mask)
     return block.mask
@@ -88,7 +89,7 @@ def _compute(block: Block, a: dict, shapes: dict) -> Live:
         return _multihead(block, a, shapes)
     q, k, v = a["q"], a["k"], a.get("v")
     values = v if v is not None else np.eye(k.shape[0])
-    mask = _mask(block, q.shape[0], k.shape[0])
+    mask = block_mask(block, q.shape[0], k.shape[0])
     scale = block.scale
     scores = None
     if op in ("dot", "scaled_dot", "cosine", "general", "additive", "concat", "hard"):
@@ -136,7 +137,7 @@ def _multihead(block: Block, a: dict, shapes: dict) -> Live:
         params = kernel.MultiheadParams(heads, in_proj, a["w_o"].T)
     else:
         params = kernel.MultiheadParams.random(embed, heads, seed=block.seed)
-    mask = _mask(block, q.shape[0], k.shape[0])
+    mask = block_mask(block, q.shape[0], k.shape[0])
     out, w = kernel.multi_head_attention(q, k, v, params, attn_mask=mask)
     return Live(w, out, shapes)
 

@@ -1,8 +1,11 @@
 """Formulas stated in notes, checked against the kernel.
 
-``find`` finds them (LaTeX math and plain-text fences), ``lexer`` and ``grammar`` read them
-(our own lark grammar: nothing from a note is ever executed), ``evaluate`` computes them with
-NumPy on a block's inputs (``inputs``), and ``check`` gives the verdicts.
+``find`` finds them (LaTeX math and plain-text fences), ``parts`` splits a display into the
+formulas it states, ``lexer`` and ``grammar`` read them (our own lark grammar: nothing from a
+note is ever executed), ``functions`` is the one table of the functions they may name,
+``evaluate`` computes them with NumPy on a block's inputs (``inputs``), ``targets`` says what
+a left side names, ``compare`` compares, ``slips`` names the mistake behind a failure, and
+``check`` gives the verdicts.
 """
 
 from __future__ import annotations

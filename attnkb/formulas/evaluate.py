@@ -15,9 +15,11 @@ import numpy as np
 
 from attnkb import kernel
 from attnkb.errors import FormulaError
+from attnkb.formulas.functions import function
 from attnkb.formulas.grammar import Node
 from attnkb.formulas.inputs import Inputs
-from attnkb.formulas.lexer import MULTIHEAD_CALLS, OUTPUT_CALLS, WORDS
+from attnkb.formulas.lexer import WORDS
+from attnkb.formulas.tree import letter, number, previous_step, subscript, sum_index
 from attnkb.formulas.values import (
     ShapeError,
     Val,
@@ -177,10 +179,10 @@ class Evaluator:
                 kind, script = scripts[0]
                 if kind == "sub" and sub is None:
                     sub = script
-                elif kind == "sup" and sup is None and name in ("W", "U") and _letter(script):
-                    sup = _letter(script)
-                elif kind == "sup" and name == "h" and _letter(script) in SIDES:
-                    name = SIDES[_letter(script)]  # h_j^e: an encoder state; h_{i-1}^d: the decoder's
+                elif kind == "sup" and sup is None and name in ("W", "U") and letter(script):
+                    sup = letter(script)
+                elif kind == "sup" and name == "h" and letter(script) in SIDES:
+                    name = SIDES[letter(script)]  # h_j^e: an encoder state; h_{i-1}^d: the decoder's
                 elif kind == "prime":
                     primes += "'"
                 else:
@@ -188,10 +190,10 @@ class Evaluator:
                 scripts.pop(0)
             if name == "e" and sub is None and scripts and scripts[0][0] == "sup":
                 val = elementwise(np.exp, self.eval(scripts.pop(0)[1]))
-            elif name == "s" and _previous_step(sub) is not None:
-                val = self.symbol(name, [_previous_step(sub)], sup, primes)
+            elif name == "s" and previous_step(sub) is not None:
+                val = self.symbol(name, [previous_step(sub)], sup, primes)
             else:
-                val = self.symbol(name, _subscript(sub), sup, primes)
+                val = self.symbol(name, subscript(sub), sup, primes)
         else:
             val = self.eval(base)
         for kind, script in scripts:
@@ -199,8 +201,8 @@ class Evaluator:
                 val = transpose(val)
             elif kind == "sup":
                 val = self.power(val, self.eval(script))
-            elif kind == "sub" and _letter(script):
-                val = index_inner(val, _letter(script))
+            elif kind == "sub" and letter(script):
+                val = index_inner(val, letter(script))
             else:
                 raise FormulaError("this subscript or prime is not evaluated")
         return val
@@ -219,7 +221,7 @@ class Evaluator:
         sub = scripts.get("sub")
         if sub is None:
             return self._implicit_sum(body)
-        var, cond = _sum_index(sub)
+        var, cond = sum_index(sub)
         val = self.eval(body)
         where = self.condition(cond) if cond is not None else None
         return reduce_axis(val, var, np.sum, where)
@@ -280,65 +282,18 @@ class Evaluator:
 
     def _call(self, node: Node) -> Val:
         name, kinds = node.value
-        args_node, scripts = node.kids[0], dict(zip(kinds, node.kids[1:], strict=False))
+        args, scripts = node.kids[0], dict(zip(kinds, node.kids[1:], strict=False))
         if set(scripts) - {"sub"}:
             raise FormulaError(f"{name} with a superscript is not evaluated")
         sub = scripts.get("sub")
-        if name in ("Concat", "concat", "cat"):
-            return self.concat(args_node)
-        args = [self.eval(a) for a in args_node.kids]
-        one = args[0] if len(args) == 1 else None
-        if name in ("softmax", "Softmax"):
-            return self.softmax(_need(one, name), _letter(sub) if sub is not None else None)
-        if sub is not None and name not in ("max", "min"):
+        f = function(name)
+        if f is None or f.apply is None:
+            for arg in args.kids:  # an unbound argument is the reason to give, as for any call
+                self.eval(arg)
+            raise Unbound(f"function {name} is not known")
+        if sub is not None and not f.subscript:
             raise FormulaError(f"{name} with a subscript is not evaluated")
-        if name == "exp":
-            return elementwise(np.exp, _need(one, name))
-        if name in ("log", "ln"):
-            return elementwise(np.log, _need(one, name))
-        if name == "tanh":
-            return elementwise(np.tanh, _need(one, name))
-        if name in ("sigma", "sigmoid"):
-            return elementwise(lambda x: 1.0 / (1.0 + np.exp(-x)), _need(one, name))
-        if name == "sqrt":
-            return elementwise(np.sqrt, _need(one, name))
-        if name in ("phi", "varphi"):
-            return elementwise(kernel.efficient.elu_plus_one, _need(one, name))
-        if name in ("relu", "ReLU"):
-            return elementwise(lambda x: np.maximum(x, 0.0), _need(one, name))
-        if name in ("max", "min"):
-            how = np.max if name == "max" else np.min
-            if sub is not None:
-                var, cond = _sum_index(sub)
-                val = _need(one, name)
-                return reduce_axis(val, var, how, self.condition(cond) if cond is not None else None)
-            if len(args) == 2:
-                return elementwise(np.maximum if name == "max" else np.minimum, *args)
-            if one is not None and one.vector:  # max(x): its largest entry
-                spend(one.data.size)
-                return Val(how(as_vector(one), axis=-1), one.axes)
-            raise FormulaError(f"{name} needs two arguments or an index")
-        if name == "score":
-            return self.score(args)
-        if name in OUTPUT_CALLS:
-            return self.kernel_call(args, "attention")
-        if name in MULTIHEAD_CALLS:
-            return self.kernel_call(args, "multihead")
-        raise Unbound(f"function {name} is not known")
-
-    def softmax(self, val: Val, axis: str | None) -> Val:
-        if axis is not None:
-            if axis not in val.axes:
-                raise FormulaError(f"softmax over {axis}, which the argument does not use")
-            k = val.axes.index(axis)
-            return Val(kernel.softmax(val.data, axis=k), val.axes)
-        if val.scalar:
-            if not val.axes:
-                raise FormulaError("softmax of a single number")
-            return Val(kernel.softmax(val.data, axis=len(val.axes) - 1), val.axes)
-        return Val(
-            kernel.softmax(val.data, axis=-1 if self.convention == "row" or not val.vector else -2), val.axes
-        )
+        return f.apply(self, args, sub)
 
     def score(self, args: list[Val]) -> Val:
         if len(args) != 2 or self.inputs is None:
@@ -399,7 +354,7 @@ class Evaluator:
     @staticmethod
     def _name_of(n: Node) -> tuple | None:
         if n.kind == "post" and n.value == ("sub",) and n.kids[0].kind in ("sym", "word"):
-            return n.kids[0].value, _number(n.kids[1])
+            return n.kids[0].value, number(n.kids[1])
         return None
 
     def _expand(self, first: Node, last: Node) -> list[Node]:
@@ -413,7 +368,7 @@ class Evaluator:
         name, lo = parts(first)
         name2, hi = parts(last)
         heads = self.inputs.heads if self.inputs is not None else None
-        if name != name2 or _number(lo) != 1 or heads is None or _letter(hi) not in ("h", "H"):
+        if name != name2 or number(lo) != 1 or heads is None or letter(hi) not in ("h", "H"):
             raise Unbound("Concat(head_1, …, head_h) needs a multihead block")
         return [
             Node("post", (Node("word", (), name), Node("items", (Node("num", (), str(i)),))), ("sub",))
@@ -477,7 +432,7 @@ class Evaluator:
             if name in ("Q", "K", "V") and name.lower() in a:
                 return matrix(a[name.lower()])
             if name == "X":
-                x = _self_input(inputs)
+                x = self_input(inputs)
                 return None if x is None else matrix(x)
             if name in ("A", "P", "alpha") and inputs.weights is not None and self._entries_ok():
                 return matrix(inputs.weights)
@@ -503,9 +458,9 @@ class Evaluator:
                 data = a.get(name)
                 if data is None:
                     return None
-                return self._rows(data, HIDDEN_Q if name == "q" else HIDDEN_K)
+                return self.rows_of(data, HIDDEN_Q if name == "q" else HIDDEN_K)
             if name in OUTPUT_ROWS and inputs.output is not None:
-                return self._rows(inputs.output, HIDDEN_Q)
+                return self.rows_of(inputs.output, HIDDEN_Q)
             return None
         if name in ("W", "U"):
             # "column-stored": vectors as columns, projections as the block stores them (W_q^T q)
@@ -538,17 +493,17 @@ class Evaluator:
         if i in self.env:
             return None
         if name in ("q", "s"):  # s_t, s_i: the decoder state that queries
-            return self._rows(a["q"], i)
+            return self.rows_of(a["q"], i)
         if name == "k":
-            return self._rows(a["k"], i)
+            return self.rows_of(a["k"], i)
         if name == "v" and "v" in a:
-            return self._rows(a["v"], i)
+            return self.rows_of(a["v"], i)
         if name == "h":
             if "v" in a and not np.array_equal(a["v"], a["k"]):
                 raise Unbound("h_j names both keys and values, and this block's differ")
-            return self._rows(a["k"], i)
+            return self.rows_of(a["k"], i)
         if name in OUTPUT_ROWS and inputs.output is not None:
-            return self._rows(inputs.output, i)
+            return self.rows_of(inputs.output, i)
         return None
 
     def _entries_ok(self) -> bool:
@@ -561,7 +516,7 @@ class Evaluator:
             return Val(m, (HIDDEN_Q, letters[0]))
         return None
 
-    def _rows(self, data: np.ndarray, axis: str) -> Val:
+    def rows_of(self, data: np.ndarray, axis: str) -> Val:
         data = np.asarray(data, dtype=float)
         return Val(data[:, None, :] if self.convention == "row" else data[:, :, None], (axis,))
 
@@ -613,88 +568,10 @@ class Evaluator:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _need(val: Val | None, name: str) -> Val:
-    if val is None:
-        raise FormulaError(f"{name} takes one argument")
-    return val
-
-
-def _self_input(inputs: Inputs) -> np.ndarray | None:
+def self_input(inputs: Inputs) -> np.ndarray | None:
     a = inputs.arrays
     if "x" in a:
         return a["x"]
     if "v" in a and np.array_equal(a["q"], a["k"]) and np.array_equal(a["k"], a["v"]):
         return a["q"]
     return None
-
-
-def _letter(node: Node | None) -> str | None:
-    """The single letter or number a script holds, as text (``_j`` → "j", ``^Q`` → "Q")."""
-    if node is None:
-        return None
-    if node.kind == "items" and len(node.kids) == 1:
-        node = node.kids[0]
-    if node.kind in ("sym", "word", "num") and node.value and len(str(node.value)) <= 8:
-        return str(node.value)
-    return None
-
-
-def _previous_step(sub: Node | None) -> str | None:
-    """``s_{t-1}`` (Bahdanau's decoder state before step t) is the state that queries at step t."""
-    if sub is None or sub.kind != "items" or len(sub.kids) != 1:
-        return None
-    item = sub.kids[0]
-    if item.kind == "sub" and item.kids[1].kind == "num" and item.kids[1].value == "1":
-        return _letter(item.kids[0]) if item.kids[0].kind == "sym" and len(item.kids[0].value) == 1 else None
-    return None
-
-
-def _number(node: Node) -> int | None:
-    text = _letter(node)
-    return int(text) if text is not None and text.isdigit() else None
-
-
-def _subscript(node: Node | None) -> list[str | int]:
-    """``_{t,j}`` → ["t", "j"]; ``_{ij}`` and plain ``_ij`` → ["i", "j"]; ``_k`` → ["k"];
-    ``_{model}`` → ["model"]; ``_1`` → [1]."""
-    if node is None:
-        return []
-    out: list[str | int] = []
-    for item in node.kids if node.kind == "items" else (node,):
-        letters = _jux_letters(item)
-        if letters is None:
-            if item.kind == "num" and str(item.value).isdigit():
-                out.append(int(item.value))
-                continue
-            if item.kind == "word":
-                out.append(str(item.value))
-                continue
-            raise FormulaError("this subscript is not evaluated")
-        if len(letters) > 2 and all(len(x) == 1 for x in letters):
-            out.append("".join(letters))  # d_{model}
-        else:
-            out.extend(letters)
-    return out
-
-
-def _jux_letters(node: Node) -> list[str] | None:
-    if node.kind == "sym" and len(node.value) == 1:
-        return [node.value]
-    if node.kind == "mul" and node.value == "jux":
-        a, b = _jux_letters(node.kids[0]), _jux_letters(node.kids[1])
-        if a is not None and b is not None:
-            return a + b
-    return None
-
-
-def _sum_index(sub: Node) -> tuple[str, Node | None]:
-    item = sub.kids[0] if sub.kind == "items" and len(sub.kids) == 1 else sub
-    if item.kind == "sym" and len(item.value) == 1:
-        return item.value, None
-    if item.kind == "where" and item.kids[0].kind == "sym":
-        return item.kids[0].value, item.kids[1]
-    if item.kind == "rel" and item.kids[0].kind == "sym" and len(item.kids[0].value) == 1:
-        if item.value == ("=",):
-            return item.kids[0].value, None  # Σ_{j=1}: ranges come from the inputs
-        return item.kids[0].value, item
-    raise FormulaError("this summation index is not evaluated")

@@ -27,8 +27,16 @@ RANDOM_OPS = (
     "causal",
     "local",
 )
+# Score functions that differ in kind; dot, scaled dot, masks and windows are one family, so a
+# missing √d_k beside a scaled block is still a failure ("-": no score function of its own).
+FAMILIES = {"additive": "additive", "additive+b": "additive", "general": "general", "cosine": "cosine"}
+FAMILIES |= {"linear": "linear", "concat": "concat", "linformer": "linformer", "softmax": "-", "weights": "-"}
 LABELS = {"self": "scaled_dot, self-attention Q = K = V = X", "causal": "scaled_dot with a causal mask"}
 L, S, D, DV, H = 3, 5, 4, 6, 7  # random shapes: all different, so a wrong product cannot conform
+
+
+def score_family(op: str) -> str:
+    return FAMILIES.get(op, "dot")
 
 
 @dataclass
@@ -99,7 +107,7 @@ class Inputs:
 
 def from_block(result) -> Inputs | None:
     """Inputs of a block that ran (``runner.Result`` with ``live``), or None."""
-    from attnkb.examples.runner import _mask
+    from attnkb.examples.runner import block_mask
 
     block, live = result.block, result.live
     if block is None or live is None:
@@ -120,7 +128,7 @@ def from_block(result) -> Inputs | None:
             w = p.in_proj_weight
             a.update(w_q=w[:e].T, w_k=w[e : 2 * e].T, w_v=w[2 * e :].T, w_o=p.out_proj_weight.T)
     q, k = a["q"], a["k"]
-    mask = _float_mask(_mask(block, q.shape[0], k.shape[0]), q.shape[0], k.shape[0])
+    mask = _float_mask(block_mask(block, q.shape[0], k.shape[0]), q.shape[0], k.shape[0])
     window = None
     if op == "local":
         window = int(d["window"])

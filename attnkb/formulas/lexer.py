@@ -13,6 +13,8 @@ import unicodedata
 from dataclasses import dataclass
 
 from attnkb.errors import FormulaError
+from attnkb.formulas.functions import BRACKETS, LETTERS, MACROS
+from attnkb.formulas.functions import WORDS as FUNCTION_WORDS
 
 MAX_CHARS = 2000
 MAX_TOKENS = 1500
@@ -82,47 +84,9 @@ UNICODE_GREEK = {
     "Φ": "Phi",
 }
 SETS = {"ℝ": "mathbb:R", "ℕ": "mathbb:N", "ℤ": "mathbb:Z"}
-# Names of the attention output (compared with a block's output) and of multi-head attention.
-OUTPUT_CALLS = {"Attention", "Attn", "SelfAttention", "SelfAttn", "CrossAttention", "CrossAttn", "attention"}
-MULTIHEAD_CALLS = {"MultiHead", "MultiHeadAttention", "MHA"}
-# Words read as one name even when written without \mathrm (and in plain text).
-WORDS = (
-    OUTPUT_CALLS
-    | MULTIHEAD_CALLS
-    | set(
-        [
-            "softmax",
-            "Softmax",
-            "exp",
-            "log",
-            "ln",
-            "tanh",
-            "max",
-            "min",
-            "sqrt",
-            "score",
-            "Concat",
-            "concat",
-            "cat",
-            "head",
-            "elu",
-            "sigmoid",
-            "cos",
-            "sin",
-            "abs",
-            "diag",
-            "mask",
-            "LayerNorm",
-            "FFN",
-            "MLP",
-            "ReLU",
-            "relu",
-            "argmax",
-            "Var",
-        ]
-    )
-)
-FUNCTION_SYMS = {"sigma", "phi", "varphi", "f", "g"}  # letters that take (…) as arguments
+# Words read as one name even when written without \mathrm (and in plain text): every
+# function's spellings, and names that are not functions.
+WORDS = FUNCTION_WORDS | {"head", "mask"}
 PROSE = {"otherwise", "else", "if", "for", "where", "and", "or", "when", "with", "s.t."}  # in cases
 NAME_MACROS = {"text", "mathrm", "operatorname", "textrm", "mathit", "mathsf", "textit", "textbf", "mathtt"}
 SAME_MACROS = {"mathbf", "boldsymbol", "bm", "vec", "mathbb", "mathcal", "mathfrak", "mathscr"}
@@ -158,7 +122,6 @@ DROPPED = {
     "nonumber",
     "notag",
 }
-NAMED_FUNCTIONS = {"exp", "log", "ln", "tanh", "max", "min", "sin", "cos", "arg", "argmax"}
 SIMPLE = {
     "cdot": ("MULOP", "dot"),
     "times": ("MULOP", "times"),
@@ -442,7 +405,7 @@ def _macro(text: str, i: int, toks: list[Tok]) -> int:
     if name in GREEK:
         toks.append(Tok("SYM", name))
         return end
-    if name in NAMED_FUNCTIONS:
+    if name in MACROS:
         toks.append(Tok("WORD", name))
         return end
     if name in ("begin", "end"):
@@ -504,9 +467,6 @@ def _plain_subscripts(toks: list[Tok]) -> list[Tok]:
     return out
 
 
-BRACKET_CALLS = {"softmax", "Softmax", "exp", "tanh"}  # softmax[QKᵀ/√d_k] is a call too
-
-
 def _bracket_calls(toks: list[Tok]) -> list[Tok]:
     out = list(toks)
     for n, t in enumerate(toks):
@@ -514,7 +474,7 @@ def _bracket_calls(toks: list[Tok]) -> list[Tok]:
             t.type != "LBRACK"
             or not n
             or toks[n - 1].type != "WORD"
-            or toks[n - 1].value not in BRACKET_CALLS
+            or toks[n - 1].value not in BRACKETS  # softmax[QKᵀ/√d_k] is a call too
         ):
             continue
         depth = 0
@@ -554,6 +514,6 @@ def _mark_calls(toks: list[Tok]) -> list[Tok]:
                 j -= 1
                 continue
             break
-        if j >= 0 and (out[j].type == "WORD" or (out[j].type == "SYM" and out[j].value in FUNCTION_SYMS)):
+        if j >= 0 and (out[j].type == "WORD" or (out[j].type == "SYM" and out[j].value in LETTERS)):
             out[n] = Tok("CALLPAR", "(")
     return out
