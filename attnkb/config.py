@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from attnkb.errors import ConfigError
+from attnkb.exclude import Exclude, check_patterns
 from attnkb.findings import Finding
 
 CONFIG_FILE = "config.toml"
@@ -256,10 +257,11 @@ def number(low: float, high: float, what: str = "a number") -> Check:
 @dataclass
 class VaultConfig:
     max_note_bytes: int = DEFAULT_MAX_NOTE_BYTES  # a note is read whole: a stray multi-GB .md must not be
+    exclude: Exclude | None = None  # files under the vault that are not notes
     warnings: list[Finding] = field(default_factory=list, compare=False)  # unknown tables and keys
 
 
-VAULT_CHECKS: dict[str, Check] = {"max_note_bytes": whole(1, unit=" of bytes")}
+VAULT_CHECKS: dict[str, Check] = {"max_note_bytes": whole(1, unit=" of bytes"), "exclude": check_patterns}
 
 
 def vault(state_dir: Path) -> VaultConfig:

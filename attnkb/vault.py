@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from attnkb.config import CONFIG_FILE
 from attnkb.errors import UsageError
+from attnkb.exclude import Exclude
 from attnkb.findings import Finding, Problem
 from attnkb.interop.obsidian_sr import vault_clozes
 
@@ -35,7 +37,20 @@ T = TypeVar("T")
 COLUMNS = ("path", "size", "mtime_ns", "skipped", "summary", "deck", "digest", "data", "answers")
 
 
-def find_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
+class Located(NamedTuple):
+    """The vault a command works on, and how it was found: ``"option"`` (--vault), ``"env"``
+    ($ATTNKB_VAULT), ``"state"`` (a folder holding .attnkb/), or the two guesses a user should
+    be told about, ``"notes"`` (./notes) and ``"cwd"`` (the working directory)."""
+
+    root: Path
+    how: str
+
+    @property
+    def guessed(self) -> bool:
+        return self.how in ("notes", "cwd")
+
+
+def locate(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Located:
     """--vault, else $ATTNKB_VAULT, else the nearest ancestor holding .attnkb/, else ./notes,
     else the working directory.
 
@@ -49,16 +64,21 @@ def find_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None
         root = (cwd / Path(chosen).expanduser()).resolve()
         if not root.is_dir():
             raise UsageError("vault is not a folder", path=str(chosen))
-        return root
+        return Located(root, "option" if explicit else "env")
     ceilings = _ceilings()
     for folder in (cwd, *cwd.parents):
         if folder in ceilings:
             break
         if (folder / STATE_DIR).is_dir():
-            return folder
+            return Located(folder, "state")
     if (cwd / "notes").is_dir():
-        return cwd / "notes"
-    return cwd
+        return Located(cwd / "notes", "notes")
+    return Located(cwd, "cwd")
+
+
+def find_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
+    """The vault's folder, as :func:`locate` finds it."""
+    return locate(explicit, cwd).root
 
 
 def _ceilings() -> set[Path]:
@@ -98,10 +118,14 @@ def readable(rel: str) -> str:
 
 
 def walk(
-    root: Path, max_bytes: int | None = None, skipped: list[Finding] | None = None
+    root: Path,
+    max_bytes: int | None = None,
+    skipped: list[Finding] | None = None,
+    exclude: Exclude | None = None,
 ) -> Iterator[FileStat]:
     """Every ``*.md`` under root, skipping hidden folders and files, AppleDouble ``._*``
-    files and symlink loops; other symlinks are followed once (each real file counted once).
+    files, symlink loops and what ``exclude`` (``[vault] exclude``) matches; other symlinks are
+    followed once (each real file counted once).
 
     A name that is not UTF-8 cannot be stored, logged or printed faithfully, and a file over
     ``max_bytes`` would be read whole: both are left out and, when ``skipped`` is given,
@@ -141,7 +165,10 @@ def walk(
                 skip(rel + name, f"{what} name is not valid UTF-8; skipped (rename it to include it)")
                 continue
             if is_dir:
-                yield from visit(entry.path, rel + name + "/")
+                if exclude is None or not exclude.prunes(rel + name + "/"):
+                    yield from visit(entry.path, rel + name + "/")
+                continue
+            if exclude is not None and exclude.matches(rel + name):
                 continue
             fkey = (est.st_dev, est.st_ino)
             if fkey in seen_files:
@@ -232,12 +259,24 @@ class Parsed:
 
 
 class NotANote(Exception):
-    """A file the index leaves out (binary, or grown over the size limit), and why."""
+    """A file the index leaves out (binary, or grown over the size limit), and why; ``quiet``
+    when that is no news to the user (a checklist attnkb wrote)."""
 
-    def __init__(self, line: int, message: str):
+    def __init__(self, line: int, message: str, quiet: bool = False):
         super().__init__(message)
         self.line = line
         self.message = message
+        self.quiet = quiet
+
+
+# the stamp ``due --markdown`` writes near the top of a checklist (see interop/checklist.py)
+CHECKLIST_STAMP = re.compile(rb"^<!-- attnkb due (\S+) -->\r?$", re.MULTILINE)
+STAMP_WITHIN = 4096  # bytes from the start: a note quoting the stamp further down stays a note
+
+
+def is_checklist(data: bytes) -> bool:
+    """Whether these bytes are a checklist attnkb wrote: a list of notes, not a note."""
+    return CHECKLIST_STAMP.search(data, 0, STAMP_WITHIN) is not None
 
 
 def read_note(root: Path, rel: str, max_bytes: int | None = None) -> tuple[Note, str, str]:
@@ -264,6 +303,8 @@ def read_note(root: Path, rel: str, max_bytes: int | None = None) -> tuple[Note,
     line = nul_line(data)
     if line:
         raise NotANote(line, "holds a NUL byte: a binary file, not a note; skipped")
+    if is_checklist(data):
+        raise NotANote(0, "a checklist written by `attnkb due --markdown`, not a note", quiet=True)
     text, problems = decode(data)
     return parse_text(rel, text, problems, vault_clozes(Path(root))), text, hashlib.sha1(data).hexdigest()
 
@@ -276,7 +317,9 @@ def _parse_file(root: str, file: FileStat, max_bytes: int | None = None, bulk: b
         note, text, digest = read_note(Path(root), file.rel, max_bytes)
     except NotANote as exc:
         return Parsed(
-            file.size, file.mtime_ns, skipped=json.dumps({"line": exc.line, "message": exc.message})
+            file.size,
+            file.mtime_ns,
+            skipped=json.dumps({"line": exc.line, "message": exc.message, "quiet": exc.quiet}),
         )
     whole = note.to_dict()
     answers = [card.pop("answer") for card in whole["cards"]]  # often most of the note: apart
@@ -509,7 +552,7 @@ class Index:
         settings = config.vault(self.root / STATE_DIR)
         self.findings.extend(settings.warnings)
         max_bytes = settings.max_note_bytes
-        files = list(walk(self.root, max_bytes, self.findings))
+        files = list(walk(self.root, max_bytes, self.findings, settings.exclude))
         cached: dict[str, tuple] = {}
         if self._db is not None:
             wanted = "".join(f", {c}" for c in ("digest", *columns))  # our own column names
@@ -555,7 +598,8 @@ class Index:
                 self.digests[f.rel] = digest
             if skipped is not None:
                 why = json.loads(skipped)
-                self.findings.append(Finding(f.rel, why["line"], "skipped", why["message"]))
+                if not why.get("quiet"):
+                    self.findings.append(Finding(f.rel, why["line"], "skipped", why["message"]))
             elif columns:
                 out.append(row)
         return out

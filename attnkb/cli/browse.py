@@ -17,7 +17,9 @@ from attnkb.errors import UsageError
 @app.command()
 def init(
     ctx: typer.Context,
-    directory: Path = typer.Argument(None, help="Folder to make a vault (default: the vault)."),
+    directory: Path = typer.Argument(
+        None, help="Folder to make a vault (default: --vault, else the working directory)."
+    ),
     starter: bool = typer.Option(
         False, "--starter", help="Also copy in the bundled starter notes on attention."
     ),
@@ -28,7 +30,9 @@ def init(
     """
     from attnkb.vault import init as init_vault
 
-    root = directory.resolve() if directory else vault_root(ctx, need_notes=False)
+    # as `git init`: the folder named, else the working directory (never ./notes or a vault above)
+    chosen = directory or (ctx.obj or {}).get("vault")
+    root = Path(chosen).expanduser().resolve() if chosen else Path.cwd()
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

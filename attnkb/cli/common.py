@@ -61,12 +61,18 @@ def warn(message: str) -> None:
 def vault_root(ctx: typer.Context, *, need_notes: bool = True) -> Path:
     """The vault this command works on. A folder with no notes that is not a vault either is
     almost always the wrong place (a fresh terminal, a typo): say where we looked and how to make
-    one, instead of printing an empty list; an initialised but empty vault gets a hint."""
-    from attnkb.vault import STATE_DIR, find_root, walk
+    one, instead of printing an empty list; an initialised but empty vault gets a hint. A vault
+    only guessed (./notes, or the working directory: no .attnkb/ anywhere up) is named once on
+    stderr, since it may not be the folder the user meant."""
+    from attnkb.config import vault as vault_settings
+    from attnkb.vault import STATE_DIR, locate, walk
 
-    chosen = (ctx.obj or {}).get("vault")
-    root = find_root(chosen)
-    if not need_notes or next(walk(root), None) is not None:
+    obj = ctx.obj if isinstance(ctx.obj, dict) else {}
+    chosen = obj.get("vault")
+    root, how = locate(chosen)
+    exclude = vault_settings(root / STATE_DIR).exclude
+    if not need_notes or next(walk(root, exclude=exclude), None) is not None:
+        _announce(obj, root, how)
         return root
     if (root / STATE_DIR).is_dir():
         warn(
@@ -84,6 +90,17 @@ def vault_root(ctx: typer.Context, *, need_notes: bool = True) -> Path:
         f" in {root}; run `attnkb init --starter` to make this folder a vault with the starter notes,"
         " `attnkb init` for an empty one, or pass --vault PATH"
     )
+
+
+def _announce(obj: dict, root: Path, how: str) -> None:
+    """Once a run: a command may look for the vault more than once."""
+    from attnkb.vault import STATE_DIR
+
+    if how not in ("notes", "cwd") or obj.get("announced"):
+        return
+    obj["announced"] = True
+    where = "./notes" if how == "notes" else "the working directory"
+    typer.echo(one_line(f"attnkb: using the vault {root} ({where}: no {STATE_DIR}/ here or above)"), err=True)
 
 
 class LazyProgress:
