@@ -87,13 +87,14 @@ def _ceilings() -> set[Path]:
 
 
 def init(root: Path) -> Path:
-    """Create ``.attnkb/`` with its git files (idempotent)."""
+    """Create ``.attnkb/`` with its git files (idempotent; an older ``.gitignore`` gets the
+    negations that keep the review logs versioned)."""
     from attnkb.srs.log import write_git_files
 
     state = root / STATE_DIR
     try:
         state.mkdir(parents=True, exist_ok=True)
-        write_git_files(state)
+        write_git_files(state, keep_versioned=True)
     except OSError as exc:
         raise UsageError(f"cannot create {STATE_DIR}/: {exc.strerror}", path=str(root)) from exc
     return state

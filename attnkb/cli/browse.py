@@ -204,6 +204,7 @@ def check(
     orphans.
     """
     from attnkb.checks import check_vault
+    from attnkb.git import ignored_logs
     from attnkb.graph import Graph
     from attnkb.vault import Index
 
@@ -211,7 +212,7 @@ def check(
     index = Index(root)
     notes, skipped = load_index(root, "data", quiet=True, answers=False, index=index)
     g = Graph(notes)
-    findings = check_vault(g, root, skipped, index)
+    findings = check_vault(g, root, [*skipped, *ignored_logs(root)], index)
     errors = [f for f in findings if f.severity == "error"]
     if as_json:
         emit_json(

@@ -14,7 +14,7 @@ from attnkb.cli.complete import tag_names
 from attnkb.cli.render import line, markdown, math_readable, plain
 
 
-def _deck(ctx: typer.Context, writes: bool = False):
+def _deck(ctx: typer.Context, writes: bool = False, git: bool = True):
     from attnkb import clock
     from attnkb.srs.config import load
     from attnkb.srs.deck import Deck
@@ -23,6 +23,10 @@ def _deck(ctx: typer.Context, writes: bool = False):
     root = vault_root(ctx)
     config = load(root / STATE_DIR)
     report(config.warnings)  # unknown keys, as the index reports unknown tables
+    if git:
+        from attnkb.git import ignored_logs
+
+        report(ignored_logs(root))
     index = Index(root, create=writes)
     notes = load_index(root, "deck", index=index)[0]
     deck = Deck(root, notes, config, clock.now(), index)
@@ -236,7 +240,7 @@ def stats(
 
     from attnkb.srs.stats import compute
 
-    deck = _deck(ctx)
+    deck = _deck(ctx, git=False)
     data = compute(deck)
     if as_json:
         emit_json(data)

@@ -51,13 +51,26 @@ SET_STATE = -1  # the rating of an entry that sets a memory instead of recording
 UNDO = 0
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2200  # beyond these a time is a corrupt line, not a review
 MAX_DURATION_MS = 24 * 3600 * 1000
-GITIGNORE = """\
+# Patterns in a folder's own .gitignore win over those of the folders above it (and over
+# .git/info/exclude and the global excludes): these keep the logs and settings versioned even in
+# a vault whose .gitignore has `*.log`, which left every review out of `git add -A`, silently.
+KEEP_VERSIONED = """\
+# attnkb: kept whatever a .gitignore above says (a `*.log` there would leave the reviews behind)
+!reviews/
+!reviews/*.log
+!reviews.log
+!config.toml
+"""
+GITIGNORE = (
+    """\
 # attnkb: the index is a cache rebuilt from the notes; config, templates and review logs are kept
 index.sqlite
 index.sqlite-*
 lock
 *.tmp
 """
+    + KEEP_VERSIONED
+)
 GITATTRIBUTES = """\
 # attnkb: review logs are append-only, so git keeps both sides' lines when it merges them
 reviews/*.log merge=union
@@ -366,12 +379,31 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def write_git_files(state_dir: Path) -> None:
+def write_git_files(state_dir: Path, keep_versioned: bool = False) -> None:
     """``.attnkb/.gitignore`` (the cache is not versioned) and ``.gitattributes`` (logs merge
-    by union), unless the user already has their own."""
+    by union), unless the user already has their own. ``keep_versioned`` (``init``) also adds
+    the negations that keep the logs versioned to a ``.gitignore`` that lacks them (one an
+    earlier attnkb wrote, or the user's)."""
     state_dir.mkdir(parents=True, exist_ok=True)
     for name, text in ((".gitignore", GITIGNORE), (".gitattributes", GITATTRIBUTES)):
         path = state_dir / name
         if not path.exists():
             with contextlib.suppress(FileExistsError), open(path, "x", encoding="utf-8") as f:
                 f.write(text)
+    path = state_dir / ".gitignore"
+    if keep_versioned and path.is_file() and not path.is_symlink():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):  # the user's own file, unreadable to us: theirs
+            return
+        lines = {line.strip() for line in text.splitlines()}
+        if not all(p in lines for p in KEEP_VERSIONED.splitlines()[1:]):
+            from attnkb.files import atomic_write
+
+            lead = "" if not text or text.endswith("\n") else "\n"
+            atomic_write(path, text + lead + KEEP_VERSIONED, root=state_dir)
+
+
+def git_paths(log: ReviewLog) -> list[Path]:
+    """The log files git should keep: every device's, and this device's before it exists."""
+    return sorted({*log.files(), log.path})
