@@ -9,12 +9,14 @@ we do not know are warned about, not fatal: an older attnkb must still open a ne
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from attnkb.cards import CARDS_CHECKS, CardSettings
 from attnkb.errors import ConfigError
 from attnkb.exclude import Exclude, check_patterns
 from attnkb.findings import Finding
@@ -268,9 +270,33 @@ def vault(state_dir: Path) -> VaultConfig:
     """``[vault]``. Every command that reads notes reads it, so its warnings carry the unknown
     tables too, and ``[cards]`` (read note by note, where nothing can be reported) is checked
     here as well."""
-    from attnkb.interop.obsidian_sr import CARDS_CHECKS
-
     config = load(state_dir)
     values, warnings = config.section("vault", VAULT_CHECKS)
     cards = config.section("cards", CARDS_CHECKS)[1]
     return VaultConfig(**values, warnings=config.unknown_tables() + warnings + cards)  # type: ignore[arg-type]
+
+
+# --- [cards] ---------------------------------------------------------------------------------
+
+
+def cards(state_dir: Path) -> CardSettings:
+    """``[cards]`` (its schema: :data:`attnkb.cards.CARDS_CHECKS`). Its unknown keys are warned
+    about with ``[vault]``'s, by the index."""
+    values, _ = load(state_dir).section("cards", CARDS_CHECKS)
+    return CardSettings(**values)  # type: ignore[arg-type]
+
+
+def vault_cards(root: Path) -> CardSettings:
+    """:func:`cards` of the vault at ``root``, read once per version of its config file (the
+    index asks for every note it parses)."""
+    path = root / ".attnkb" / CONFIG_FILE
+    try:
+        st = path.stat()
+    except OSError:
+        return CardSettings()
+    return _cached_cards(str(root), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_cards(root: str, mtime_ns: int, size: int) -> CardSettings:
+    return cards(Path(root) / ".attnkb")

@@ -16,8 +16,6 @@ from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
-from attnkb.interop.obsidian_sr import DEFAULT_CLOZES, parse_cards
-
 
 @dataclass
 class RawLink:
@@ -40,17 +38,6 @@ class Heading:
 
 
 @dataclass
-class CardSource:
-    """A question found in a note. ``kind`` is heading, bold, inline, reversed, multiline,
-    cloze or note."""
-
-    kind: str
-    question: str
-    answer: str
-    line: int
-
-
-@dataclass
 class ExampleSource:
     line: int  # the line of the opening fence
     text: str  # the block's content
@@ -60,7 +47,6 @@ class ExampleSource:
 class Extracted:
     headings: list[Heading] = field(default_factory=list)
     links: list[RawLink] = field(default_factory=list)
-    cards: list[CardSource] = field(default_factory=list)
     examples: list[ExampleSource] = field(default_factory=list)
 
 
@@ -158,12 +144,7 @@ def _parser(absent: frozenset[str]) -> MarkdownIt:
     return md
 
 
-_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-_HEADING_Q = re.compile(r"^Q\d*\s*[:：.．、]\s*(?P<q>.+)$")
-_BOLD_Q = re.compile(r"^\*\*Q\d*\s*[:：.．、]\s*(?P<q>.+?)\*\*[ \t]*(?:\r?\n(?P<a>[\s\S]*))?$")
-_BOLD_Q_LINE = re.compile(r"^\s*\*\*Q\d*\s*[:：.．、]")
-_ANSWER = re.compile(r"^\s*A\d*\s*[:：]\s*(?P<a>[\s\S]*)$")
-_ANSWER_LABEL = re.compile(r"^\s*\*\*[^*\n]{1,20}[:：]\*\*\s*$")
+URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 _NEWLINE = re.compile(r"\r\n?|\n")
@@ -201,21 +182,18 @@ def split_target(raw: str) -> tuple[str, str]:
     return target.strip(), anchor.strip()
 
 
-def extract(body: str, first_line: int = 1, clozes: tuple[str, ...] = DEFAULT_CLOZES) -> Extracted:
-    """Headings, links, cards and ``attention`` blocks of a note body.
-
-    Cards of obsidian-spaced-repetition's forms (``Q::A``, ``?`` blocks, clozes of the
-    ``clozes`` styles) come from :mod:`attnkb.interop.obsidian_sr`.
+def extract(body: str, first_line: int = 1, tokens: list[Token] | None = None) -> Extracted:
+    """Headings, links and ``attention`` blocks of a note body (its cards: :mod:`attnkb.cards`).
 
     ``first_line`` is the file line of the body's first line, so that every line we report
-    points into the file, front matter included.
+    points into the file, front matter included. ``tokens``: :func:`parse` of ``body``, when
+    the caller has them.
     """
-    tokens = parse(body)
-    lines = split_lines(body)
+    if tokens is None:
+        tokens = parse(body)
     out = Extracted()
     offset = first_line
     heading_level = 0
-    pending_bold_question: tuple[str, int] | None = None
     for i, tok in enumerate(tokens):
         if tok.type == "heading_open":
             heading_level = int(tok.tag[1:])
@@ -228,39 +206,14 @@ def extract(body: str, first_line: int = 1, clozes: tuple[str, ...] = DEFAULT_CL
         if tok.type != "inline" or tok.map is None:
             continue
         line0 = tok.map[0] + offset
-        parent = tokens[i - 1].type if i else ""
-        if parent == "heading_open":
-            text = _plain(tok)
-            out.headings.append(Heading(heading_level, text, line0))
-            m = _HEADING_Q.match(text)
-            if m:
-                answer = _section(lines, tokens, i, heading_level)
-                out.cards.append(CardSource("heading", m.group("q").strip(), answer, line0))
-        elif parent == "paragraph_open":
-            content = tok.content
-            if pending_bold_question is not None:
-                a = _ANSWER.match(content)
-                if a:
-                    q, qline = pending_bold_question
-                    out.cards.append(CardSource("bold", q, a.group("a").strip(), qline))
-                pending_bold_question = None
-            b = _BOLD_Q.match(content)
-            if b:
-                answer = b.group("a") or ""
-                a = _ANSWER.match(answer)
-                if a:
-                    out.cards.append(CardSource("bold", b.group("q").strip(), a.group("a").strip(), line0))
-                elif not answer.strip():
-                    pending_bold_question = (b.group("q").strip(), line0)
+        if i and tokens[i - 1].type == "heading_open":
+            out.headings.append(Heading(heading_level, plain(tok), line0))
         _collect_links(tok, line0, out.links)
-    out.cards.extend(
-        CardSource(c.kind, c.question, c.answer, c.line) for c in parse_cards(body, offset, clozes)
-    )
-    out.cards.sort(key=lambda c: c.line)
     return out
 
 
-def _plain(tok) -> str:
+def plain(tok: Token) -> str:
+    """The text of an inline token as a reader sees it (a wikilink as its shown text)."""
     parts = []
     for child in tok.children or []:
         if child.type in ("text", "code_inline"):
@@ -270,27 +223,6 @@ def _plain(tok) -> str:
         elif child.type in ("softbreak", "hardbreak"):
             parts.append(" ")
     return "".join(parts).strip()
-
-
-def _section(lines: list[str], tokens, i: int, level: int) -> str:
-    """Source of the section under heading token ``i``: up to the next heading at its level."""
-    start = tokens[i].map[1]
-    end = len(lines)
-    for tok in tokens[i + 1 :]:
-        if tok.type == "heading_open" and int(tok.tag[1:]) <= level and tok.map:
-            end = tok.map[0]
-            break
-    body = lines[start:end]
-    cut = next((n for n, ln in enumerate(body) if _BOLD_Q_LINE.match(ln)), None)
-    if cut is not None:  # a "**Q: …**" question below the heading starts a card of its own
-        body = body[:cut]
-    while body and (not body[-1].strip() or body[-1].strip() in ("---", "***", "___")):
-        body.pop()
-    while body and not body[0].strip():
-        body.pop(0)
-    if body and _ANSWER_LABEL.match(body[0]):
-        body.pop(0)
-    return "\n".join(body).strip()
 
 
 def _collect_links(tok, line0: int, links: list[RawLink]) -> None:
@@ -338,7 +270,7 @@ def _collect_links(tok, line0: int, links: list[RawLink]) -> None:
 
 def markdown_target(href: str) -> tuple[str, str] | None:
     """The note a Markdown link points to, or None for URLs, anchors and non-note files."""
-    if not href or href.startswith(("#", "//")) or _URL_SCHEME.match(href):
+    if not href or href.startswith(("#", "//")) or URL_SCHEME.match(href):
         return None
     path, _, anchor = href.partition("#")
     path = unquote(path.split("?", 1)[0])

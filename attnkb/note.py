@@ -12,10 +12,10 @@ from datetime import date
 from typing import Any
 
 from attnkb import frontmatter
+from attnkb.cards import DEFAULT_SETTINGS, CardSettings, CardSource, find_cards
 from attnkb.clock import day_of
 from attnkb.findings import Problem
-from attnkb.interop.obsidian_sr import DEFAULT_CLOZES
-from attnkb.markdown import CardSource, ExampleSource, Heading, RawLink, extract, split_target
+from attnkb.markdown import ExampleSource, Heading, RawLink, extract, parse, split_target
 from attnkb.notefields import NoteFields, tags_match  # noqa: F401  (tags_match: for importers)
 
 DATE_KEYS = ("date", "created", "last_reviewed", "next_review")
@@ -98,13 +98,13 @@ def decode(data: bytes) -> tuple[str, list[Problem]]:
         return text, [Problem(line, f"not valid UTF-8 (byte 0x{bad}); shown with replacements")]
 
 
-def parse_note(path: str, data: bytes, clozes: tuple[str, ...] = DEFAULT_CLOZES) -> Note:
+def parse_note(path: str, data: bytes, settings: CardSettings = DEFAULT_SETTINGS) -> Note:
     text, problems = decode(data)
-    return parse_text(path, text, problems, clozes)
+    return parse_text(path, text, problems, settings)
 
 
 def parse_text(
-    path: str, text: str, problems: list[Problem] | None = None, clozes: tuple[str, ...] = DEFAULT_CLOZES
+    path: str, text: str, problems: list[Problem] | None = None, settings: CardSettings = DEFAULT_SETTINGS
 ) -> Note:
     problems = list(problems or [])
     parts = frontmatter.split(text)
@@ -116,14 +116,15 @@ def parse_text(
         fm = frontmatter.parse(fm_text, first_line=2)
         problems.extend(fm.problems)
         meta = fm.data
-    extracted = extract(parts.body, parts.body_line, clozes)
+    tokens = parse(parts.body)
+    extracted = extract(parts.body, parts.body_line, tokens)
     note = Note(
         path=path,
         title="",
         meta={},
         links=extracted.links,
         headings=extracted.headings,
-        cards=extracted.cards,
+        cards=find_cards(parts.body, tokens, parts.body_line, settings),
         examples=extracted.examples,
         problems=problems,
     )

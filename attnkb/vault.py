@@ -17,13 +17,14 @@ from pathlib import Path
 from stat import S_ISDIR, S_ISREG
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
+from attnkb import config
 from attnkb.config import CONFIG_FILE
 from attnkb.errors import UsageError
 from attnkb.exclude import Exclude
 from attnkb.findings import Finding, Problem
-from attnkb.interop.obsidian_sr import vault_clozes
 
 if TYPE_CHECKING:
+    from attnkb.cards import CardSettings
     from attnkb.note import Note
     from attnkb.srs.cards import DeckNote
 
@@ -222,7 +223,7 @@ def _parser_version() -> str:
         "frontmatter.py",
         "vault.py",
         "search.py",
-        "interop/obsidian_sr.py",
+        "cards.py",
         "srs/cards.py",
         "srs/history.py",
     )
@@ -307,7 +308,11 @@ def read_note(root: Path, rel: str, max_bytes: int | None = None) -> tuple[Note,
     if is_checklist(data):
         raise NotANote(0, "a checklist written by `attnkb due --markdown`, not a note", quiet=True)
     text, problems = decode(data)
-    return parse_text(rel, text, problems, vault_clozes(Path(root))), text, hashlib.sha1(data).hexdigest()
+    return (
+        parse_text(rel, text, problems, config.vault_cards(Path(root))),
+        text,
+        hashlib.sha1(data).hexdigest(),
+    )
 
 
 def _parse_file(root: str, file: FileStat, max_bytes: int | None = None, bulk: bool = False) -> Parsed:
@@ -548,8 +553,6 @@ class Index:
             return self._refresh(columns, progress, retry=False)
 
     def _sync(self, columns: tuple[str, ...], progress: Progress | None) -> list[tuple[str | bytes, ...]]:
-        from attnkb import config
-
         settings = config.vault(self.root / STATE_DIR)
         self.findings.extend(settings.warnings)
         max_bytes = settings.max_note_bytes
@@ -680,18 +683,18 @@ def _connect(path: Path) -> sqlite3.Connection:
     # for the disk makes the first index of a large vault a third faster to write.
     db.execute("PRAGMA synchronous = OFF")
     try:
-        return _prepare(db, vault_clozes(path.parent.parent))  # path: <vault>/.attnkb/index.sqlite
+        return _prepare(db, config.vault_cards(path.parent.parent))  # path: <vault>/.attnkb/index.sqlite
     except BaseException:
         db.close()
         raise
 
 
-def _prepare(db: sqlite3.Connection, clozes: tuple[str, ...] = ()) -> sqlite3.Connection:
+def _prepare(db: sqlite3.Connection, cards: CardSettings | None = None) -> sqlite3.Connection:
     """Tables of the index, dropped whenever the parser or the card settings changed."""
     from attnkb import search
 
     db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-    version = _parser_version() + repr(clozes)
+    version = _parser_version() + repr(cards)
     row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
     if row is None or row[0] != version:
         with db:

@@ -6,9 +6,9 @@ wrote today's logs; they must never change."""
 
 from __future__ import annotations
 
+from attnkb.cards import CardSettings, card_id, fingerprint
 from attnkb.note import parse_text
-from attnkb.srs.cards import card_id, cards_for
-from attnkb.srs.history import fingerprint
+from attnkb.srs.cards import cards_for
 
 EVERY_FORM = """---
 title: Golden Note
@@ -60,7 +60,11 @@ GOLDEN = [
 
 
 def _cards(path: str, text: str, clozes: tuple[str, ...] | None = None) -> list[tuple[str, str, str, int]]:
-    note = parse_text(path, text) if clozes is None else parse_text(path, text, clozes=clozes)
+    note = (
+        parse_text(path, text)
+        if clozes is None
+        else parse_text(path, text, settings=CardSettings(clozes=clozes))
+    )
     return [(str(c.kind), c.id, c.question, c.line) for c in cards_for(note)]
 
 

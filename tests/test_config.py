@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from attnkb import config
 from attnkb.errors import ConfigError
-from attnkb.interop.obsidian_sr import cloze_styles
 from attnkb.related_section import load_config as related
 from attnkb.srs import config_edit
 from attnkb.srs.config import load as review
@@ -34,7 +33,7 @@ def read_all(state) -> None:
     review(state)
     config.vault(state)
     related(state)
-    cloze_styles(state)
+    config.cards(state)
     config_edit.read(state)  # optimize, before it writes parameters
 
 

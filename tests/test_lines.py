@@ -5,8 +5,8 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from attnkb.markdown import extract, split_lines
-from attnkb.srs.cards import first_section
+from attnkb.cards import find_cards, note_answer
+from attnkb.markdown import parse, split_lines
 
 ODD_BREAKS = ["\u2028", "\u2029", "\x85", "\x0c", "\x0b", "\x1c", "\x1d", "\x1e"]
 
@@ -14,7 +14,7 @@ ODD_BREAKS = ["\u2028", "\u2029", "\x85", "\x0c", "\x0b", "\x1c", "\x1d", "\x1e"
 def test_odd_line_breaks_before_a_question_keep_the_right_answer():
     for odd in ODD_BREAKS:
         body = f"intro{odd}more{odd}and more\n\n### Q: first?\n\nfirst answer\n\n### Q: second?\n\nsecond\n"
-        cards = extract(body).cards
+        cards = find_cards(body, parse(body))
         assert [(c.question, c.answer, c.line) for c in cards] == [
             ("first?", "first answer", 3),
             ("second?", "second", 7),
@@ -23,10 +23,10 @@ def test_odd_line_breaks_before_a_question_keep_the_right_answer():
 
 def test_first_section_reads_headings_from_the_token_stream():
     fenced = "# T\n\n```sh\n# a comment, not a heading\n```\nreal text\n\n## Next\nnot this\n"
-    assert first_section(fenced) == "```sh\n# a comment, not a heading\n```\nreal text"
-    assert first_section("#tag is no heading\n\nTitle\n=====\n\nunder it\n# next\n") == "under it"
-    assert first_section("intro\u2028still intro\n# T\n\nbody\u2028same line\n# N\n") == "body\u2028same line"
-    assert first_section("no heading\n\nat all\n") == "no heading\n\nat all"
+    assert note_answer(fenced) == "```sh\n# a comment, not a heading\n```\nreal text"
+    assert note_answer("#tag is no heading\n\nTitle\n=====\n\nunder it\n# next\n") == "under it"
+    assert note_answer("intro\u2028still intro\n# T\n\nbody\u2028same line\n# N\n") == "body\u2028same line"
+    assert note_answer("no heading\n\nat all\n") == "no heading\n\nat all"
 
 
 @given(st.lists(st.sampled_from(["a", " ", "#", "\n", "\r", "\r\n", *ODD_BREAKS]), max_size=40))
@@ -36,7 +36,7 @@ def test_split_lines_matches_markdown_it_and_round_trips(parts):
     assert split_lines(text) == re.split(r"\r\n?|\n", text)  # its fast path for text without CR too
     assert len(split_lines(text)) == text.replace("\r\n", "\n").replace("\r", "\n").count("\n") + 1
     body = text + "\n\n### Q: q?\n\nanswer\n"
-    (card,) = [c for c in extract(body).cards if c.question == "q?"]
+    (card,) = [c for c in find_cards(body, parse(body)) if c.question == "q?"]
     assert card.line == len(split_lines(text + "\n\n"))  # the line an editor shows it on
 
 

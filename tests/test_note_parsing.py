@@ -135,6 +135,7 @@ def test_inline_parsing_only_where_read_changes_nothing_we_read(text):
     from markdown_it import MarkdownIt
 
     from attnkb import markdown
+    from attnkb.cards import find_cards
 
     full = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
     full.inline.ruler.before("link", "wikilink", markdown._wikilink)
@@ -147,6 +148,7 @@ def test_inline_parsing_only_where_read_changes_nothing_we_read(text):
     finally:
         markdown.parse = original
     assert ours == theirs
+    assert find_cards(body, markdown.parse(body)) == find_cards(body, full.parse(body))
 
 
 BLOCK_SOUP = st.lists(
@@ -172,14 +174,14 @@ def test_leaving_out_rules_whose_marks_a_note_lacks_changes_no_token(body):
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=":?=*{}\n `$<!->SR:,abc\u3000\x1c", max_size=200))
 def test_the_look_for_card_syntax_never_misses_a_card(text):
-    """parse_cards with its quick look equals parse_cards reading every line."""
-    from attnkb.interop import obsidian_sr
+    """The card parser with its quick look equals the parser reading every line."""
+    from attnkb import cards
 
-    look = obsidian_sr._may_hold_cards
-    for clozes in ((), obsidian_sr.DEFAULT_CLOZES, tuple(obsidian_sr.CLOZE_STYLES)):
-        quick = obsidian_sr.parse_cards(text, 1, clozes)
-        obsidian_sr._may_hold_cards = lambda body, clozes: True
+    look = cards._may_hold_cards
+    for clozes in ((), cards.DEFAULT_CLOZES, tuple(cards.CLOZE_STYLES)):
+        quick = cards._sr_cards(text, 1, clozes)
+        cards._may_hold_cards = lambda body, clozes: True
         try:
-            assert obsidian_sr.parse_cards(text, 1, clozes) == quick
+            assert cards._sr_cards(text, 1, clozes) == quick
         finally:
-            obsidian_sr._may_hold_cards = look
+            cards._may_hold_cards = look

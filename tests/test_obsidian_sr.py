@@ -8,8 +8,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attnkb.interop.obsidian_sr import note_schedule, parse_cards, parse_date, parse_segment
+from attnkb.cards import DEFAULT_CLOZES, CardSettings, find_cards
+from attnkb.interop.obsidian_sr import note_schedule, parse_date, parse_segment
+from attnkb.markdown import parse
 from attnkb.note import parse_text
+
+
+def parse_cards(body, first_line=1, clozes=DEFAULT_CLOZES):
+    """The cards of a body as the note parser finds them."""
+    return find_cards(body, parse(body), first_line, CardSettings(clozes=clozes))
+
+
+def schedule(card):
+    return parse_segment(card.schedule) if card.schedule else None
+
 
 SR_NOTE = """#flashcards
 
@@ -61,7 +73,7 @@ def test_every_card_form_and_its_schedule():
         ("cloze", "The query meets the [...].", "The query meets the **key**.", 18),
         ("inline", "In a callout", "yes", 27),
     ]
-    s = {(c.question): c.schedule for c in cards}
+    s = {(c.question): schedule(c) for c in cards}
     assert s["Capital of France"].due.date() == date(2024, 1, 5)
     assert (s["Capital of France"].interval, s["Capital of France"].ease) == (3, 2.5)
     assert s["quadratic"].interval == 12 and s["quadratic"].ease == 2.3
@@ -119,7 +131,9 @@ def test_dates_in_both_orders_and_bad_segments():
         with pytest.raises(ValueError):
             parse_segment(bad)
     [card] = parse_cards("Q::A <!--SR:!2024-99-01,3,250-->\n")
-    assert card.schedule is None and "unreadable schedule" in card.problem
+    assert card.schedule == "2024-99-01,3,250"
+    with pytest.raises(ValueError):
+        schedule(card)
 
 
 def test_note_schedule_from_front_matter():
@@ -179,13 +193,13 @@ def test_import_keeps_due_dates_and_memories_and_never_edits_notes(make_vault, c
 
 def test_reviews_after_an_import_continue_from_the_carried_memory(make_vault):
     root = make_vault({"c.md": "Q::A\n<!--SR:!2024-01-05,10,250-->\n"})
-    from attnkb.interop.obsidian_sr import cloze_styles, plan_import
+    from attnkb.interop.obsidian_sr import plan_import
     from attnkb.interop.records import append_new
     from attnkb.srs.config import load
     from attnkb.vault import Index
 
     (root / ".attnkb").mkdir()
-    report = plan_import(root, Index(root).notes(), load(root / ".attnkb"), cloze_styles(root / ".attnkb"))
+    report = plan_import(Index(root).notes(), load(root / ".attnkb"))
     append_new(root, report.entries)
     deck = _deck(root, "2024-01-05T12:00:00+00:00")
     [item] = deck.due_items()

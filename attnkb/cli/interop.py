@@ -40,14 +40,14 @@ def import_obsidian_sr(
 
     The schedules of obsidian-spaced-repetition (SR comments, sr-due front matter) become
     memories in the log. Notes are never edited."""
-    from attnkb.interop.obsidian_sr import cloze_styles, plan_import
+    from attnkb.interop.obsidian_sr import plan_import
     from attnkb.interop.records import append_new
     from attnkb.srs.config import load
     from attnkb.vault import STATE_DIR
 
     root = vault_root(ctx)
     state = root / STATE_DIR
-    report = plan_import(root, load_notes(root), load(state), cloze_styles(state))
+    report = plan_import(load_notes(root), load(state))
     if not dry_run and report.entries:
         report.written = append_new(root, report.entries)
     _report(report, dry_run, "notes")

@@ -723,7 +723,8 @@ def export(root: Path, notes: list, out: Path, deck_name: str, tags: list[str] |
     import genanki
 
     from attnkb import frontmatter
-    from attnkb.srs.cards import cards_for, first_section
+    from attnkb.cards import note_answer
+    from attnkb.srs.cards import cards_for
     from attnkb.vault import read_text
 
     root = root.resolve()
@@ -750,7 +751,7 @@ def export(root: Path, notes: list, out: Path, deck_name: str, tags: list[str] |
         for card in cards_for(note):
             answer = card.answer
             if card.kind == "note":
-                answer = first_section(frontmatter.split(read_text(root, note.path)).body)
+                answer = note_answer(frontmatter.split(read_text(root, note.path)).body)
             q = _media_in(md.render(card.question), note_dir, root, media)
             a = _media_in(md.render(answer), note_dir, root, media)
             source = html.escape(f"{note.title} · {note.path}")

@@ -7,12 +7,11 @@ whose prompt is its title.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from attnkb.cards import CardKind, card_id, fingerprint, note_card_id
 from attnkb.notefields import NoteFields
 
 if TYPE_CHECKING:
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
 class Card:
     id: str
     path: str
-    kind: str  # heading | bold | inline | reversed | multiline | cloze | note
+    kind: CardKind
     question: str
     answer: str | None  # None: not loaded (cards kept in the index); Deck.answer reads it
     line: int
@@ -33,14 +32,9 @@ class Card:
         return (self.path, self.id)
 
 
-def card_id(question: str) -> str:
-    normal = re.sub(r"\s+", " ", question).strip().lower()
-    return hashlib.sha1(normal.encode()).hexdigest()[:12]
-
-
 def cards_for(note: Note) -> list[Card]:
     if not note.cards:
-        return [Card(card_id("note: " + note.title), note.path, "note", note.title, "", 1)]
+        return [Card(note_card_id(note.title), note.path, CardKind.NOTE, note.title, "", 1)]
     seen: dict[str, int] = {}
     out = []
     for c in note.cards:
@@ -70,8 +64,6 @@ class DeckNote(NoteFields):
     @classmethod
     def of(cls, note: Note) -> DeckNote:
         """From a whole note; its cards keep their answers."""
-        from attnkb.srs.history import fingerprint
-
         links = [link.target for link in note.links]
         return cls(
             note.path,
@@ -103,16 +95,5 @@ class DeckNote(NoteFields):
             meta,
             links,
             fingerprint,
-            [Card(cid, path, kind, question, None, line) for cid, kind, question, line in cards],
+            [Card(cid, path, CardKind(kind), question, None, line) for cid, kind, question, line in cards],
         )
-
-
-def first_section(body: str) -> str:
-    """The answer of a note card: the text under the first heading, up to the next one."""
-    from attnkb.markdown import heading_spans, split_lines
-
-    lines = split_lines(body)
-    spans = heading_spans(body)
-    start = spans[0][2] if spans else 0
-    end = spans[1][1] if len(spans) > 1 else len(lines)
-    return "\n".join(lines[start:end]).strip()

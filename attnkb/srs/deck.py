@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from attnkb.cards import note_answer
 from attnkb.errors import AttnkbError
 from attnkb.files import atomic_write
-from attnkb.srs.cards import Card, DeckNote, cards_for, first_section
+from attnkb.srs.cards import Card, DeckNote, cards_for
 from attnkb.srs.config import ReviewConfig
 from attnkb.srs.days import day_start, study_day
 from attnkb.srs.history import History, effective_history
@@ -241,7 +242,7 @@ class Deck:
             return card.answer
         try:
             if card.kind == "note":
-                return first_section(frontmatter.split(read_text(self.root, card.path)).body)
+                return note_answer(frontmatter.split(read_text(self.root, card.path)).body)
             note, _, _ = read_note(self.root, card.path)
         except OSError as exc:
             self.notices.append(f"{card.path}: cannot read the note ({exc.strerror or exc})")

@@ -5,16 +5,11 @@ taken into account. Replay, daily limits, stats and fitting all read it through
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from attnkb.srs.cards import Card, DeckNote
 from attnkb.srs.log import Entry, ReviewLog
-
-if TYPE_CHECKING:
-    from attnkb.note import Note
 
 Key = tuple[str, str]  # (note path, card id)
 
@@ -28,14 +23,6 @@ class History:
     def effective(self) -> list[Entry]:
         """Every entry in effect (undone grades and undo lines left out), by time."""
         return sorted((e for h in self.reviews.values() for e in h), key=lambda e: e.time)
-
-
-def fingerprint(note: Note) -> str:
-    """What a note says apart from its name and front matter: headings, questions and answers.
-    A note renamed as it was keeps this; a new note from a template does not share it with an
-    older note from the same template once either has been written."""
-    parts = [h.text for h in note.headings] + [f"{c.question}\x1f{c.answer}" for c in note.cards]
-    return hashlib.sha1("\x1e".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:12]
 
 
 def effective_history(
