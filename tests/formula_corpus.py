@@ -155,9 +155,7 @@ _QK_NAMES = {"Q": "K", "K": "Q", "q": "k", "k": "q", "s": "h", "h": "s"}
 
 def swap_qk(rhs: str, latex: bool) -> str | None:
     """Queries and keys exchanged (not as indices: ``\\sum_k``, ``d_k``, ``W^Q`` stay)."""
-    letters = set(
-        re.findall(r"(?<![a-z\\_^])(?:\\(?:mathbf|bm|boldsymbol)\{)?([QKqksh])(?![a-z])", rhs)
-    )
+    letters = set(re.findall(r"(?<![a-z\\_^])(?:\\(?:mathbf|bm|boldsymbol)\{)?([QKqksh])(?![a-z])", rhs))
     if not ({"Q", "q", "s"} & letters and {"K", "k", "h"} & letters):
         return None
     pattern = r"((?<![a-z\\_^{])|(?<=\\mathbf\{)|(?<=\\bm\{)|(?<=\\boldsymbol\{))([QKqksh])(?![a-z])"
