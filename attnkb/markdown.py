@@ -147,7 +147,7 @@ def _parser(absent: frozenset[str]) -> MarkdownIt:
 URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
-_NEWLINE = re.compile(r"\r\n?|\n")
+NEWLINE = re.compile(r"\r\n?|\n")  # the line breaks of Markdown: no others
 
 
 def split_lines(text: str, keepends: bool = False) -> list[str]:
@@ -156,9 +156,9 @@ def split_lines(text: str, keepends: bool = False) -> list[str]:
     form feed and more, so its line numbers drift from the token maps: every line count over
     note text goes through here."""
     if not keepends:
-        return text.split("\n") if "\r" not in text else _NEWLINE.split(text)
+        return text.split("\n") if "\r" not in text else NEWLINE.split(text)
     out, pos = [], 0
-    for m in _NEWLINE.finditer(text):
+    for m in NEWLINE.finditer(text):
         out.append(text[pos : m.end()])
         pos = m.end()
     if pos < len(text):

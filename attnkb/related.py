@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from attnkb.related_section import Entry, SectionConfig
+from attnkb.related_section import Entry, Links, SectionConfig
 from attnkb.search import CJK_CLASS
 
 if TYPE_CHECKING:
@@ -205,18 +205,26 @@ class Model:
 # --- the vault's notes as documents, rows for the CLI, and writing the section ------------------
 
 
-def documents(root: Path, notes: list[Note], config: SectionConfig) -> list[Doc]:
+def documents(
+    root: Path, notes: list[Note], config: SectionConfig, styles: Counter[str] | None = None
+) -> list[Doc]:
+    """Each note's text as similarity reads it (our generated block left out); ``styles``, when
+    given, counts the link style of each generated block found on the way (see block_style)."""
     from attnkb import frontmatter
-    from attnkb.related_section import without_block
+    from attnkb.related_section import block_style, without_block
     from attnkb.vault import read_text
 
+    paths = {n.path for n in notes}
     docs = []
     for n in notes:
         try:
             text = read_text(root, n.path)
         except OSError:
             text = ""
-        body = frontmatter.split(without_block(text, config)).body
+        mine, block = without_block(text, config)
+        if styles is not None and block is not None and (style := block_style(text, block, n.path, paths)):
+            styles[style] += 1
+        body = frontmatter.split(mine).body
         docs.append(Doc(n.path, n.title, n.tags, readable(body), n.aliases))
     return docs
 
@@ -254,7 +262,12 @@ class Outcome:
 
 
 def write_section(
-    root: Path, path: str, entries: list[Entry], config: SectionConfig, dry_run: bool = False
+    root: Path,
+    path: str,
+    entries: list[Entry],
+    config: SectionConfig,
+    dry_run: bool = False,
+    links: Links | None = None,
 ) -> Outcome:
     """Regenerate one note's section. The file is read again right before the atomic write and
     the edit redone if it changed meanwhile, so a concurrent edit is never overwritten."""
@@ -272,7 +285,7 @@ def write_section(
         except UnicodeDecodeError:
             return Outcome(path, "skipped", "not valid UTF-8; left unchanged")
         try:
-            new = render(text, path, entries, config)
+            new = render(text, path, entries, config, links)
         except ForeignSection as exc:
             return Outcome(path, "skipped", str(exc))
         if new == text:
@@ -294,6 +307,12 @@ def write_section(
 def _diff(path: str, old: str, new: str) -> str:
     import difflib
 
-    a = [line.rstrip("\r\n") + "\n" for line in old.splitlines(keepends=True)]
-    b = [line.rstrip("\r\n") + "\n" for line in new.splitlines(keepends=True)]
+    from attnkb.markdown import split_lines
+
+    def lines(text: str) -> list[str]:  # Markdown's lines: a form feed or U+2028 breaks none
+        return (
+            [line + "\n" for line in split_lines(text.removesuffix("\n").removesuffix("\r"))] if text else []
+        )
+
+    a, b = lines(old), lines(new)
     return "".join(difflib.unified_diff(a, b, f"a/{path}", f"b/{path}"))

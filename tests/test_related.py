@@ -22,15 +22,28 @@ LINE = re.compile(r"^- \[.+\]\(.+\.md\) - 相似度: \d+%( \| 标签: .+)?$")
 
 text_line = st.one_of(
     st.text(alphabet=st.sampled_from("ab 注意#-`~<>!相关笔记"), max_size=12),
-    st.sampled_from(["```", "~~~~", "## 相关笔记", "<!-- 自动生成 -->", "# h", "### h3", "    ```"]),
+    st.sampled_from(
+        [
+            "```",
+            "~~~~",
+            "## 相关笔记",
+            "<!-- 自动生成 -->",
+            "# h",
+            "### h3",
+            "    ```",
+            "```x```",
+            "a\x0c## b",
+            "c\u2028```",
+        ]
+    ),
 )
 
 
 @st.composite
 def layouts(draw):
-    """Notes of every shape: BOM or not, LF or CRLF, our section or not (old content of any
+    """Notes of every shape: BOM or not, LF, CRLF or CR, our section or not (old content of any
     kind under it), a section after it, and a missing final newline."""
-    nl = draw(st.sampled_from(["\n", "\r\n"]))
+    nl = draw(st.sampled_from(["\n", "\r\n", "\r"]))
     before = draw(st.lists(text_line, max_size=6))
     parts = before[:]
     if draw(st.booleans()):
@@ -56,21 +69,29 @@ def test_rewrite_is_byte_exact_and_idempotent(text):
         with pytest.raises(rs.ForeignSection):
             rs.render(text, "a.md", ENTRIES, CONFIG)
         return
-    new = rs.render(text, "a.md", ENTRIES, CONFIG)
+    try:
+        new = rs.render(text, "a.md", ENTRIES, CONFIG)
+    except rs.ForeignSection as exc:  # a fence or HTML block left open would take the section in
+        assert block is None and "never closed" in str(exc)
+        return
     assert rs.render(new, "a.md", ENTRIES, CONFIG) == new
     nl = rs.newline_of(text)
     core = CONFIG.marker + nl + nl + nl.join(rs.link_line("a.md", e) for e in ENTRIES)
     if block is None:
         assert new.startswith(text) and new.endswith(core + nl)
     else:
-        assert new == text[: block.start] + core + text[block.end :]
+        assert new == text[: block.start] + core + (nl if block.apart else "") + text[block.end :]
         rest = text[block.end :].lstrip()  # nothing, or the next heading: ATX or setext
         assert (
-            rest == "" or rest.startswith("#") or re.match(r"[^\n]*\r?\n {0,3}(=+|-+)[ \t]*(\r?\n|$)", rest)
+            rest == ""
+            or rest.startswith("#")
+            or re.match(r"(?:[^\r\n]*(?:\r?\n|\r))+ {0,3}(=+|-+)[ \t]*(\r?\n|\r|$)", rest)
         )
     assert new.startswith("\ufeff") == text.startswith("\ufeff")
     if nl == "\r\n":
         assert "\n" not in new.replace("\r\n", "")
+    if nl == "\r":
+        assert "\n" not in new
 
 
 @pytest.mark.parametrize("after", ["After\n=====", "After\n-----", "   ## After", "##", "## After ##"])
@@ -81,6 +102,63 @@ def test_every_kind_of_heading_ends_the_block(after):
     new = rs.render(text, "a.md", ENTRIES, CONFIG)
     assert new.endswith(f"\n\n{after}\n\nkeep me\n") and "old" not in new
     assert rs.render(new, "a.md", ENTRIES, CONFIG) == new
+
+
+@pytest.mark.parametrize("code", ["```x```", "``` `x` ```", "````a```` b"])
+def test_inline_code_is_no_fence(code):
+    """A line of inline code that starts with backticks was read as an unclosed fence: the note
+    was refused forever, and a later heading hidden, so the block ran past it."""
+    text = f"# A\n\n{code}\n"
+    assert rs.render(text, "a.md", ENTRIES, CONFIG).startswith(text + "\n## 相关笔记\n")
+    text = f"# A\n\n## 相关笔记\n<!-- 自动生成 -->\n\n{code}\n\n## Next\n\nkeep me\n"
+    new = rs.render(text, "a.md", ENTRIES, CONFIG)
+    assert new.endswith("12%\n\n## Next\n\nkeep me\n") and code not in new
+
+
+@pytest.mark.parametrize("opener", ["```", "~~~~ python", "<!--", "<pre>"])
+def test_a_block_left_open_is_refused_not_swallowed(opener):
+    with pytest.raises(rs.ForeignSection, match="never closed"):
+        rs.render(f"# A\n\n{opener}\ncode\n", "a.md", ENTRIES, CONFIG)
+
+
+def test_cr_only_notes_get_their_own_line_endings():
+    text = "# A\r\rtext\r"
+    new = rs.render(text, "a.md", ENTRIES, CONFIG)
+    assert (
+        new
+        == text
+        + "\r## 相关笔记\r<!-- 自动生成 -->\r\r"
+        + "\r".join(rs.link_line("a.md", e) for e in ENTRIES)
+        + "\r"
+    )
+    assert rs.render(new, "a.md", ENTRIES, CONFIG) == new
+    assert rs.find_block(new, CONFIG) is not None
+
+
+def test_form_feed_and_line_separator_break_no_line():
+    """Markdown breaks lines at LF, CRLF and CR only: `old\f## x` is one line of text, not a
+    heading that ends the block (str.splitlines made it one), and `a\u2028```` opens no fence."""
+    text = "# A\n\n## 相关笔记\n<!-- 自动生成 -->\n\nold\x0c## not a heading\n\n## Next\nkeep\n"
+    new = rs.render(text, "a.md", ENTRIES, CONFIG)
+    assert "not a heading" not in new and new.endswith("12%\n\n## Next\nkeep\n")
+    assert "## 相关笔记" in rs.render("# A\n\na\u2028```\n", "a.md", ENTRIES, CONFIG)
+
+
+def test_a_setext_heading_right_under_the_block_stays_a_heading():
+    text = "# A\n\n## 相关笔记\n<!-- 自动生成 -->\nNext\n----\nkeep\n"
+    new = rs.render(text, "a.md", ENTRIES, CONFIG)
+    assert new.endswith("12%\n\nNext\n----\nkeep\n")
+    assert rs.render(new, "a.md", ENTRIES, CONFIG) == new
+
+
+def test_link_styles():
+    entry = Entry("notes/C++/b.md", "B", 30, [])
+    paths = ["notes/C++/b.md", "notes/Go/a.md", "x/b2.md"]
+    assert rs.Links.of("vault", paths).href("notes/Go/a.md", entry.path) == "notes/C++/b.md"
+    assert rs.Links.of("relative", paths).href("notes/Go/a.md", entry.path) == "../C++/b.md"
+    assert rs.Links.of("shortest", paths).href("notes/Go/a.md", entry.path) == "b.md"
+    clash = rs.Links.of("shortest", [*paths, "other/B.md"])
+    assert clash.href("notes/Go/a.md", entry.path) == "notes/C++/b.md"  # the name is not unique
 
 
 def test_line_format_and_links_resolve(make_vault):
@@ -282,3 +360,87 @@ def test_real_vault_sections_keep_their_format(cli, tmp_path):
         graph = Graph(Index(root).notes())
         written = [e for e in graph.outgoing(rel) if e.link.line > old.count("\n")]
         assert all(e.target for e in written)
+
+
+def _owner_vault(make_vault):
+    body = "移动语义 右值引用 std::move 完美转发 拷贝 构造 析构 智能指针 所有权"
+    return make_vault(
+        {
+            f"notes/C++/{name}.md": f"---\ntags: [C++]\n---\n# {name}\n\n## 面试标准答案\n\n{body} {name}\n"
+            for name in ("移动语义", "右值引用", "完美转发")
+        }
+        | {"notes/Go/通道.md": f"---\ntags: [Go]\n---\n# 通道\n\n{body} 通道 channel\n"}
+    )
+
+
+@pytest.mark.parametrize("style", ["vault", "relative", "shortest"])
+def test_the_vault_link_style_is_detected_and_kept(cli, make_vault, style):
+    """The owner's sections link from the vault's root: the first `--write --all` rewrote every
+    note to links from the note's folder, though nothing else had changed."""
+    root = _owner_vault(make_vault)
+    (root / ".attnkb").mkdir()
+    config = root / ".attnkb" / "config.toml"
+    config.write_text(f'[related]\nlinks = "{style}"\n', encoding="utf-8")
+    assert cli("--vault", root, "related", "--write", "--all").exit_code == 0
+    text = (root / "notes/Go/通道.md").read_text(encoding="utf-8")
+    href = {"vault": "notes/C++/", "relative": "../C++/", "shortest": ""}[style]
+    assert re.search(rf"\]\({re.escape(href)}(移动语义|右值引用|完美转发)\.md\)", text), text
+    config.unlink()  # from now on the style is read off the sections themselves
+    again = cli("--vault", root, "related", "--write", "--all", "--dry-run")
+    assert again.exit_code == 0 and again.stderr == "would update 0 notes, 4 unchanged, 0 skipped\n"
+    # a new note gets the vault's style too
+    (root / "notes/Go/协程.md").write_text("# 协程\n\n移动语义 右值引用 协程\n", encoding="utf-8")
+    assert cli("--vault", root, "related", "--write", "notes/Go/协程.md").exit_code == 0
+    assert f"]({href}" in (root / "notes/Go/协程.md").read_text(encoding="utf-8")
+
+
+def test_a_link_style_that_is_no_style_is_refused(cli, make_vault):
+    root = _owner_vault(make_vault)
+    (root / ".attnkb").mkdir()
+    (root / ".attnkb" / "config.toml").write_text('[related]\nlinks = "absolute"\n', encoding="utf-8")
+    r = cli("--vault", root, "related", "--write", "--all")
+    assert (
+        r.exit_code == 2 and "config.toml:2: [related] links must be one of 'vault', 'relative'" in r.stderr
+    )
+
+
+def test_style_read_from_sections_whose_targets_are_elsewhere():
+    """A vault holding part of the notes its sections name: the style is read off the shape."""
+    text = "# A\n\n## 相关笔记\n<!-- 自动生成 -->\n\n- [x](notes/C%2B%2B/x.md) - 相似度: 3%\n- [y](notes/DS/y.md) - 相似度: 2%\n"
+    block = rs.find_block(text, CONFIG)
+    assert rs.block_style(text, block, "notes/深度学习/a.md", set()) == "vault"
+    rel = text.replace("](notes/", "](../")
+    assert rs.block_style(rel, rs.find_block(rel, CONFIG), "notes/深度学习/a.md", set()) == "relative"
+    assert rs.block_style(text, block, "a.md", set()) is None  # from the top all styles agree
+
+
+def test_progress_on_a_terminal_only(make_vault):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    root = _owner_vault(make_vault)
+    env = {**os.environ, "ATTNKB_CEILING_DIRECTORIES": str(root.parent), "COLUMNS": "100"}
+    command = [sys.executable, "-m", "attnkb", "--vault", str(root), "related", "--write", "--all"]
+    piped = subprocess.run(command, capture_output=True, env=env, timeout=120)
+    assert piped.returncode == 0 and piped.stderr == b"" and b"Writing related" not in piped.stdout
+    for f in root.rglob("*.md"):  # back to no section, so that every note is written again
+        f.write_text(f.read_text(encoding="utf-8").split("\n## 相关笔记")[0], encoding="utf-8")
+    leader, follower = pty.openpty()
+    try:
+        run = subprocess.run(command, stdout=subprocess.PIPE, stderr=follower, env=env, timeout=120)
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(leader)
+    assert run.returncode == 0 and b"Writing related sections" in seen
+    assert run.stdout == b"updated 4 notes, 0 unchanged, 0 skipped\n"

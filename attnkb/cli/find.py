@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 import typer
 from typer.core import TyperCommand
 
@@ -149,7 +153,7 @@ def related(
     from attnkb.errors import UsageError
     from attnkb.links import find_note
     from attnkb.related import Model, documents, rows
-    from attnkb.related_section import load_config
+    from attnkb.related_section import Links, load_config, vault_style
     from attnkb.vault import STATE_DIR
 
     notes = notes or []
@@ -165,7 +169,8 @@ def related(
     config, warnings = load_config(root / STATE_DIR)
     report(warnings)
     graph = load_graph(root)
-    model = Model(documents(root, list(graph.notes.values()), config))
+    styles: Counter[str] = Counter()
+    model = Model(documents(root, list(graph.notes.values()), config, styles))
     paths = sorted(graph.notes) if all_notes else [find_note(graph.resolver, root, n) for n in notes]
     if not write:
         found = rows(graph, model, paths[0], limit or 10, unlinked, minimum or 0.0)
@@ -174,7 +179,8 @@ def related(
             return
         _print_related(graph.notes[paths[0]].title, paths[0], found)
         return
-    _write(root, graph, model, paths, config, limit, minimum, dry_run)
+    links = Links.of(config.links or vault_style(styles), graph.notes)
+    _write(root, graph, model, paths, config, limit, minimum, dry_run, links)
 
 
 def _print_related(title: str, path: str, found) -> None:
@@ -197,25 +203,43 @@ def _print_related(title: str, path: str, found) -> None:
     out.print(table)
 
 
-def _write(root, graph, model, paths, config, limit, minimum, dry_run) -> None:
+def _write(root, graph, model, paths, config, limit, minimum, dry_run, links) -> None:
     from attnkb.related import rows, write_section
 
     skipped = updated = 0
-    for path in paths:
-        entries = rows(
-            graph, model, path, limit or config.limit, minimum=config.min if minimum is None else minimum
-        )
-        outcome = write_section(root, path, entries, config, dry_run=dry_run)
-        if outcome.status == "skipped":
-            skipped += 1
-            typer.echo(clean(f"attnkb: {path}: {outcome.message}", multiline=False), err=True)
-        elif outcome.status == "updated":
-            updated += 1
-            if dry_run:
-                typer.echo("\n".join(_clean(line) for line in outcome.diff.splitlines()))
+    with _progress(len(paths)) as advance:
+        for path in paths:
+            entries = rows(
+                graph, model, path, limit or config.limit, minimum=config.min if minimum is None else minimum
+            )
+            outcome = write_section(root, path, entries, config, dry_run=dry_run, links=links)
+            advance()
+            if outcome.status == "skipped":
+                skipped += 1
+                typer.echo(clean(f"attnkb: {path}: {outcome.message}", multiline=False), err=True)
+            elif outcome.status == "updated":
+                updated += 1
+                if dry_run:
+                    typer.echo("\n".join(_clean(line) for line in outcome.diff.splitlines()))
     verb = "would update" if dry_run else "updated"
     typer.echo(
         f"{verb} {updated} notes, {len(paths) - updated - skipped} unchanged, {skipped} skipped", err=dry_run
     )
     if skipped:
         raise typer.Exit(1)
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[], None]]:
+    """A progress bar on stderr while the sections are written, on a terminal only (piped, the
+    output is a diff or a count, and a bar would be noise in it)."""
+    from attnkb.cli.common import err
+
+    if not err.is_terminal or total < 2:
+        yield lambda: None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=err.console, transient=True) as bar:
+        task = bar.add_task("Writing related sections", total=total)
+        yield lambda: bar.advance(task)
