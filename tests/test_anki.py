@@ -312,6 +312,23 @@ def test_into_outside_the_vault_is_refused(package, make_vault, cli, tmp_path):
     root = make_vault({".attnkb/config.toml": ""})
     result = cli("--vault", root, "import", "anki", package, "--into", tmp_path / "elsewhere")
     assert result.exit_code == 2 and "inside the vault" in result.output
+    for hidden in ("../elsewhere", ".attnkb"):
+        refused = cli("--vault", root, "import", "anki", package, "--into", hidden)
+        assert refused.exit_code == 2 and "inside the vault" in refused.output, hidden
+
+
+def test_into_is_a_folder_of_the_vault_wherever_the_command_runs(
+    package, make_vault, cli, tmp_path, monkeypatch
+):
+    root = make_vault({".attnkb/config.toml": ""})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = cli("--vault", root, "import", "anki", package, "--into", "anki/ml")
+    assert result.exit_code == 0, result.output
+    assert "no notes in" not in result.output  # an empty vault is where an import begins
+    assert "Wrote 4 new notes into anki/ml/." in result.output
+    assert len(list((root / "anki" / "ml").glob("*.md"))) == 4 and not (elsewhere / "anki").exists()
 
 
 def _hostile(tmp_path: Path, name: str, members: dict[str, bytes]) -> Path:

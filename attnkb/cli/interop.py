@@ -67,7 +67,7 @@ def import_anki(
     ctx: typer.Context,
     package: str = typer.Argument(..., metavar="FILE.apkg|FILE.colpkg", help="An Anki package."),
     into: str = typer.Option(
-        None, "--into", metavar="DIR", help="Folder of the vault for the notes (default: anki/)."
+        None, "--into", metavar="DIR", help="Folder inside the vault for the notes (default: anki/)."
     ),
     deck: str = typer.Option(None, "--deck", metavar="NAME", help="Only this deck and its subdecks."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be taken; write nothing."),
@@ -76,13 +76,14 @@ def import_anki(
 
     Anki notes become Markdown notes (one `### Q:` per card, media beside them) and their
     review history goes into the log. Existing notes are never edited; re-running adds nothing."""
-    from attnkb.errors import UsageError
     from attnkb.interop.anki import plan_import, write_import
+    from attnkb.templates import target_folder
 
-    root = vault_root(ctx).resolve()
-    folder = (Path.cwd() / Path(into).expanduser()).resolve() if into else root / "anki"
-    if folder != root and root not in folder.parents:
-        raise UsageError("--into must be a folder inside the vault", path=into)
+    root = vault_root(ctx, need_notes=False).resolve()  # an empty vault is where imports begin
+    given = Path(into).expanduser() if into else Path("anki")
+    if given.is_absolute() and given.resolve().is_relative_to(root):  # a full path into the vault
+        given = given.resolve().relative_to(root)
+    folder = target_folder(root, given.as_posix())  # from the vault, as `new --dir` is
     source = _existing(package)
     report, plans, collection = plan_import(source, root, folder, deck)
     if not dry_run:

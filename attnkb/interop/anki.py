@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
 from attnkb.errors import UsageError
+from attnkb.interop.anki_schedule import MAX_TIMESTAMP, AnkiDays
 
 MAX_COLLECTION_BYTES = 1 << 30  # a decompressed collection
 MAX_MEDIA_BYTES = 100 << 20  # one media file
@@ -31,8 +32,6 @@ MAX_MEDIA_TOTAL = 2 << 30
 MAX_MEMBERS = 200_000
 MAX_SMALL_BYTES = 64 << 20  # media map, meta
 
-MAX_TIMESTAMP = 253_402_300_000  # seconds: times past the year 9999 are damage, not dates
-MAX_DUE_DAYS = 1_000_000
 FORGET_KINDS = (4, 5)  # manual / rescheduled rows; with factor 0 they are a Forget
 
 
@@ -70,6 +69,7 @@ class AnkiCard:
     interval: int
     factor: int
     data: str
+    left: int = 0  # steps still to go (last three digits) for a card in (re)learning
 
 
 @dataclass
@@ -89,7 +89,8 @@ class Collection:
     notes: dict[int, AnkiNote]
     cards: list[AnkiCard]
     revlog: list[Revlog]
-    created: datetime  # col.crt: day numbers of review cards count from here
+    created: datetime  # col.crt
+    days: AnkiDays  # how its day numbers (review cards' due) count from crt
     media: dict[str, str] = field(default_factory=dict)  # file name -> zip member
     zstd_media: bool = False
 
@@ -261,7 +262,8 @@ def _read_collection(db_path: Path, source: str) -> Collection:
         }
         cards = []
         for row in db.execute(
-            "SELECT id, nid, did, ord, type, queue, due, ivl, factor, odue, odid, data FROM cards ORDER BY nid, ord"
+            "SELECT id, nid, did, ord, type, queue, due, ivl, factor, odue, odid, data, left"
+            " FROM cards ORDER BY nid, ord"
         ):
             cid, nid, did, ord_, type_, queue, due, ivl, factor, odue, odid = (int(x) for x in row[:11])
             card = AnkiCard(
@@ -275,6 +277,7 @@ def _read_collection(db_path: Path, source: str) -> Collection:
                 ivl,
                 factor,
                 str(row[11] or ""),
+                int(row[12] or 0),
             )
             cards.append(card)
         revlog = [
@@ -285,6 +288,7 @@ def _read_collection(db_path: Path, source: str) -> Collection:
         crt = int(crt or 0)
         if not 0 <= crt < MAX_TIMESTAMP:
             raise ValueError(f"collection creation time {crt} out of range")
+        days = AnkiDays.from_config(crt, _day_config(db, tables))
     except sqlite3.DatabaseError as exc:
         raise PackageError(f"not an Anki collection ({exc})", source) from exc
     except (TypeError, ValueError, json.JSONDecodeError, AttributeError, OverflowError) as exc:
@@ -292,7 +296,30 @@ def _read_collection(db_path: Path, source: str) -> Collection:
     finally:
         db.close()
     created = datetime.fromtimestamp(crt, UTC)
-    return Collection(notetypes, decks, notes, cards, revlog, created)
+    return Collection(notetypes, decks, notes, cards, revlog, created, days)
+
+
+DAY_KEYS = ("rollover", "creationOffset", "schedVer")
+
+
+def _day_config(db: sqlite3.Connection, tables: set[str]) -> dict:
+    """The config values that say how the collection counts days: schema 18 keeps them as
+    JSON rows of ``config``, schema 11 in the ``col.conf`` JSON. Unreadable ones count as unset."""
+    found: dict = {}
+    if "config" in tables:
+        rows = db.execute(
+            f"SELECT key, val FROM config WHERE key IN ({','.join('?' * len(DAY_KEYS))})", DAY_KEYS
+        )
+        for key, val in rows:
+            with contextlib.suppress(ValueError, TypeError, UnicodeDecodeError):
+                found[str(key)] = json.loads(val if isinstance(val, bytes | str) else b"")
+        return found
+    (conf,) = db.execute("SELECT conf FROM col").fetchone() or ("",)
+    with contextlib.suppress(ValueError, TypeError):
+        parsed = json.loads(conf or "{}")
+        if isinstance(parsed, dict):
+            found = {k: parsed[k] for k in DAY_KEYS if k in parsed}
+    return found
 
 
 def _blob(value) -> bytes:
@@ -424,28 +451,6 @@ def usable_history(rows: list[Revlog]) -> list[Revlog]:
 
 def review_time(r: Revlog) -> datetime:
     return datetime.fromtimestamp(r.id / 1000, UTC)
-
-
-def card_due(card: AnkiCard, collection: Collection) -> datetime | None:
-    """When Anki would show the card next; None for a new card."""
-    if card.type == 0 or card.queue == 0:
-        return None
-    if card.queue in (1, 4) or (card.type in (1, 3) and card.due > 10**9):  # learning: a timestamp
-        return datetime.fromtimestamp(card.due, UTC) if 0 < card.due < MAX_TIMESTAMP else None
-    if not -MAX_DUE_DAYS < card.due < MAX_DUE_DAYS:
-        return None
-    start = collection.created.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
-    return start + timedelta(days=card.due)
-
-
-def fsrs_memory(card: AnkiCard) -> tuple[float, float] | None:
-    """Anki's own FSRS memory of a card (``data`` JSON ``s``, ``d``), when it kept one."""
-    try:
-        data = json.loads(card.data) if card.data else {}
-        s, d = float(data["s"]), float(data["d"])
-    except (ValueError, KeyError, TypeError):
-        return None
-    return (s, d) if s > 0 and 1 <= d <= 10 else None
 
 
 def safe_media_name(name: str) -> bool:
@@ -601,34 +606,32 @@ def plan_import(package: Path, root: Path, into: Path, deck: str | None):
 def _card_entries(
     report, collection: Collection, card: AnkiCard, rows: list[Revlog], cid: str, path: str
 ) -> None:
-    """The card's usable reviews, then a state entry carrying Anki's due date (and its FSRS
-    memory, or one from SM-2 when there is no history to replay)."""
+    """The card's usable reviews, then a state entry carrying Anki's due time, phase and steps
+    to go (attnkb.interop.anki_schedule), and its FSRS memory (or one from SM-2 when there is no
+    history to replay), kept from then on as Anki keeps it."""
+    from attnkb.clock import now
+    from attnkb.interop.anki_schedule import card_due, card_phase, fsrs_memory, sm2_memory
     from attnkb.srs.log import SET_STATE, Entry, StartState
 
     kept = usable_history(rows)
     for r in kept:
         report.entries.append(Entry(review_time(r), cid, r.ease, max(0, min(r.time_ms, 3_600_000)), path))
     report.reviews += len(kept)
-    due = card_due(card, collection)
+    due = card_due(card.type, card.queue, card.due, collection.days, now().tzinfo)
     if due is None:
         return
-    memory = fsrs_memory(card)
+    memory = fsrs_memory(card.data)
+    phase, left = card_phase(card.type, card.left)
     if kept:
         at = review_time(kept[-1]) + timedelta(milliseconds=1)
         s, d = memory if memory else (None, None)
     elif card.type == 2:
         at = due - timedelta(days=max(card.interval, 0))
-        if memory is None:
-            import fsrs_rs_python
-
-            sm2 = fsrs_rs_python.FSRS(fsrs_rs_python.DEFAULT_PARAMETERS).memory_state_from_sm2(
-                (card.factor or 2500) / 1000, float(max(card.interval, 1)), 0.9
-            )
-            memory = (float(sm2.stability), float(sm2.difficulty))
-        s, d = memory
+        s, d = memory or sm2_memory(card.factor, card.interval)
     else:
-        at, s, d = due, None, None
-    report.entries.append(Entry(at, cid, SET_STATE, 0, path, StartState(s, d, due)))
+        at, (s, d) = due, memory or (None, None)
+    rounded = s is not None
+    report.entries.append(Entry(at, cid, SET_STATE, 0, path, StartState(s, d, due, phase, left, rounded)))
 
 
 def write_import(package: Path, root: Path, plans: list[NotePlan], collection: Collection, report) -> None:

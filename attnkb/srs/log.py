@@ -10,7 +10,8 @@ tab-separated (v2):
   an undo never removes someone else's review after a merge or with two sessions open.
 - ``rating`` is 1-4 (Again, Hard, Good, Easy), ``undo``, or ``state:S,D,due``: a memory carried
   in from another tool (an Anki or obsidian-spaced-repetition import); stability S and
-  difficulty D (``-`` keeps what the reviews before it built) and the due time.
+  difficulty D (``-`` keeps what the reviews before it built) and the due time, then for a card
+  in its learning steps or a memory kept as Anki keeps it ``,PHASE:LEFT,anki|-`` (StartState).
 - ``card`` and ``note path`` are %-encoded (``%``, control characters and line separators), so
   any file name round-trips and no name can forge a line.
 - ``fingerprint`` hashes the note's content at review time; a renamed note takes its history
@@ -47,6 +48,8 @@ HEADER = (
     "# attnkb review log v2: id, time, card, rating (1-4, undo or state:S,D,due), duration ms,"
     " note path, undone entry id, note fingerprint; - for none; card and path %-encoded\n"
 )
+PHASES = ("review", "learning", "relearning")
+MAX_STEPS_LEFT = 999  # Anki keeps the steps to go below 1000
 SET_STATE = -1  # the rating of an entry that sets a memory instead of recording a review
 UNDO = 0
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2200  # beyond these a time is a corrupt line, not a review
@@ -80,28 +83,59 @@ reviews.log merge=union
 
 @dataclass(frozen=True)
 class StartState:
-    """A memory carried in from another tool; ``None`` keeps the replayed stability/difficulty."""
+    """A memory carried in from another tool; ``None`` keeps the replayed stability/difficulty.
+
+    ``phase`` and ``left`` carry a card that was in its (re)learning steps (Anki's ``type`` and
+    ``left``: how many steps are still to go), so the next grade continues those steps. ``rounded``
+    marks a memory kept the way Anki keeps one (stability to 4 decimals, difficulty to 3, after
+    every review), so the card and its Anki twin stay equal. The plain ``state:S,D,due`` text is
+    written for a review card without rounding (obsidian-sr imports, older Anki imports);
+    otherwise ``state:S,D,due,PHASE:LEFT,anki|-``."""
 
     stability: float | None
     difficulty: float | None
     due: datetime
+    phase: str = "review"  # review | learning | relearning
+    left: int = 0
+    rounded: bool = False
 
     def text(self) -> str:
         def num(x: float | None) -> str:
             return "-" if x is None else repr(round(x, 6))
 
-        return f"state:{num(self.stability)},{num(self.difficulty)},{self.due.isoformat()}"
+        base = f"state:{num(self.stability)},{num(self.difficulty)},{self.due.isoformat()}"
+        if self.phase == "review" and not self.left and not self.rounded:
+            return base
+        return f"{base},{self.phase}:{self.left},{'anki' if self.rounded else '-'}"
 
     @classmethod
     def parse(cls, text: str) -> StartState:
-        s, d, due = text.removeprefix("state:").split(",")
+        parts = text.removeprefix("state:").split(",")
+        if len(parts) not in (3, 5):
+            raise ValueError("state has neither 3 nor 5 fields")
+        s, d, due = parts[:3]
         stability = None if s == "-" else float(s)
         difficulty = None if d == "-" else float(d)
         if (stability is not None and not 0 < stability < 1e6) or (
             difficulty is not None and not 1 <= difficulty <= 10
         ):
             raise ValueError("state out of range")
-        return cls(stability, difficulty, _instant(due))
+        phase, left, rounded = "review", 0, False
+        if len(parts) == 5:
+            phase, _, steps = parts[3].partition(":")
+            if (
+                phase not in PHASES
+                or not steps.isascii()
+                or not steps.isdigit()
+                or int(steps) > MAX_STEPS_LEFT
+            ):
+                raise ValueError(
+                    f"state phase {parts[3]!r} is not review, learning or relearning with steps left"
+                )
+            if parts[4] not in ("anki", "-"):
+                raise ValueError(f"state origin {parts[4]!r} is not anki or -")
+            left, rounded = int(steps), parts[4] == "anki"
+        return cls(stability, difficulty, _instant(due), phase, left, rounded)
 
 
 @dataclass(frozen=True)

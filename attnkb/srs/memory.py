@@ -48,6 +48,7 @@ class Memory:
     reps: int = 0
     lapses: int = 0
     history: list[Entry] = field(default_factory=list)
+    rounded: bool = False  # a memory from Anki: kept as Anki keeps it after every review (anki_rounding)
 
     @property
     def mastery(self) -> float:
@@ -57,6 +58,12 @@ class Memory:
     @property
     def learning(self) -> bool:
         return self.phase != REVIEW
+
+
+def anki_rounding(stability: float, difficulty: float) -> tuple[float, float]:
+    """Stability to 4 decimals and difficulty to 3: what Anki stores after every review and
+    continues from, so a card whose memory came from Anki stays equal to its Anki twin."""
+    return round(stability, 4), round(difficulty, 3)
 
 
 def fuzz_factor(card_id: str, reps: int) -> float:
@@ -104,16 +111,22 @@ class Scheduler:
         def days(ivl: float, minimum: int) -> int:
             return self.interval(ivl, minimum, elapsed, fuzz)
 
-        def steps_state(rating: int, phase: str, step: int, delay: timedelta, lapsed: int = 0) -> Memory:
+        rounded = memory is not None and memory.rounded
+
+        def kept(rating: int) -> tuple[float, float]:
             m = mems[rating]
+            return anki_rounding(m.stability, m.difficulty) if rounded else (m.stability, m.difficulty)
+
+        def steps_state(rating: int, phase: str, step: int, delay: timedelta, lapsed: int = 0) -> Memory:
+            s, d = kept(rating)
             return Memory(
-                phase, step, m.stability, m.difficulty, when, when + delay, 0, reps + 1, lapses + lapsed
+                phase, step, s, d, when, when + delay, 0, reps + 1, lapses + lapsed, rounded=rounded
             )
 
         def review_state(rating: int, ivl: int, lapsed: int = 0) -> Memory:
-            m = mems[rating]
+            s, d = kept(rating)
             due = self._day_due(when, ivl)
-            return Memory(REVIEW, 0, m.stability, m.difficulty, when, due, ivl, reps + 1, lapses + lapsed)
+            return Memory(REVIEW, 0, s, d, when, due, ivl, reps + 1, lapses + lapsed, rounded=rounded)
 
         # each interval is worked out only when its grade is asked for (a replay asks for one)
         if known and memory.phase == REVIEW:
@@ -140,9 +153,10 @@ class Scheduler:
                 4: lambda: review_state(4, easy()),
             }
 
-        phase = memory.phase if known else LEARNING
+        carried = memory is not None and memory.phase != REVIEW  # steps imported without a memory
+        phase = memory.phase if known or carried else LEARNING
         steps = cfg.relearning_steps if phase == RELEARNING else cfg.learning_steps
-        step = min(memory.step, len(steps) - 1) if known and steps else 0
+        step = min(memory.step, len(steps) - 1) if (known or carried) and steps else 0
 
         def first_good() -> int:
             return days(ivls[3], 1)
@@ -203,10 +217,15 @@ class Scheduler:
         d = start.difficulty if start.difficulty is not None else (memory.difficulty if memory else None)
         kept = start.stability is None and memory is not None and memory.last_review is not None
         last = memory.last_review if kept else entry.time
+        reps, lapses = (memory.reps, memory.lapses) if memory else (0, 0)
+        if start.phase != REVIEW:
+            # Anki's ``left`` counts the steps still to go: the current one is that far from the end
+            steps = self.config.relearning_steps if start.phase == RELEARNING else self.config.learning_steps
+            step = min(max(len(steps) - start.left, 0), max(len(steps) - 1, 0))
+            return Memory(start.phase, step, s, d, last, start.due, 0, reps, lapses, rounded=start.rounded)
         hour = self.config.day_starts_at
         days = (study_day(start.due, self.tz, hour) - study_day(last, self.tz, hour)).days
-        reps, lapses = (memory.reps, memory.lapses) if memory else (0, 0)
-        return Memory(REVIEW, 0, s, d, last, start.due, max(days, 1), reps, lapses)
+        return Memory(REVIEW, 0, s, d, last, start.due, max(days, 1), reps, lapses, rounded=start.rounded)
 
     def replay(self, history: list[Entry]) -> Memory | None:
         memory = None
