@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
@@ -60,10 +61,23 @@ class Memory:
         return self.phase != REVIEW
 
 
+def _f32(x: float) -> float:
+    return struct.unpack("f", struct.pack("f", x))[0]
+
+
+def _round_f32(value: float, places: int) -> float:
+    """Rust's ``(v * 10^places).round() / 10^places`` in f32, as Anki's card data rounds: the
+    product and quotient of two f32 values computed in double and rounded once are exactly f32's."""
+    factor = _f32(10.0**places)
+    scaled = _f32(_f32(value) * factor)
+    whole = math.copysign(math.floor(abs(scaled) + 0.5), scaled)  # half away from zero
+    return _f32(_f32(whole) / factor)
+
+
 def anki_rounding(stability: float, difficulty: float) -> tuple[float, float]:
-    """Stability to 4 decimals and difficulty to 3: what Anki stores after every review and
-    continues from, so a card whose memory came from Anki stays equal to its Anki twin."""
-    return round(stability, 4), round(difficulty, 3)
+    """Stability to 4 decimals and difficulty to 3 (in f32): what Anki stores after every
+    review and continues from, so a card whose memory came from Anki stays equal to its twin."""
+    return _round_f32(stability, 4), _round_f32(difficulty, 3)
 
 
 def fuzz_factor(card_id: str, reps: int) -> float:
