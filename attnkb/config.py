@@ -25,7 +25,7 @@ CONFIG_FILE = "config.toml"
 MAX_CONFIG_BYTES = 1 << 20  # a settings file; anything larger is not one
 MAX_DEPTH = 100  # nested arrays and inline tables; tomlkit refuses deeper, tomllib overflows its stack
 BOM = "\ufeff"
-TABLES = ("review", "vault", "related", "cards")  # every table some reader knows
+TABLES = ("review", "vault", "related", "cards", "checklist")  # every table some reader knows
 DEFAULT_MAX_NOTE_BYTES = 20_000_000
 
 Check = Callable[[object], object]  # returns the typed value or raises ValueError saying why

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from hypothesis import HealthCheck, given, settings
@@ -79,13 +80,16 @@ def test_ticked_notes_are_graded_unticked_and_never_twice(make_vault, cli):
     ]
     from attnkb.srs.log import ReviewLog
 
-    log = sorted((e.path, e.rating) for e in ReviewLog(root / ".attnkb").entries())
+    log = sorted((e.path, e.rating) for e in ReviewLog(root / ".attnkb").entries() if e.is_review)
     assert log == [  # both cards of Today got the written grade; a new note its first review
         ("notes/a b/Overdue (x).md", 3),
         ("notes/fresh.md", 3),
         ("notes/today.md", 2),
         ("notes/today.md", 2),
     ]
+    # Good on a card in its learning steps graduated it; Hard (2) on Today's cards did not
+    graduated = sorted(e.path for e in ReviewLog(root / ".attnkb").entries() if e.start is not None)
+    assert graduated == ["notes/a b/Overdue (x).md", "notes/fresh.md"]
     assert "review_count: 5" in (root / "notes/a b/Overdue (x).md").read_text(encoding="utf-8")
 
     out.write_bytes(ticked)  # the old, ticked checklist once more
@@ -94,7 +98,7 @@ def test_ticked_notes_are_graded_unticked_and_never_twice(make_vault, cli):
         "Recorded 0 reviews" in again.output
         and "already reviewed since this checklist was written" in again.output
     )
-    assert sorted((e.path, e.rating) for e in ReviewLog(root / ".attnkb").entries()) == log
+    assert sorted((e.path, e.rating) for e in ReviewLog(root / ".attnkb").entries() if e.is_review) == log
 
 
 def test_bad_checklists(make_vault, cli):
@@ -133,3 +137,93 @@ def test_new_notes_follow_the_daily_new_card_limit(make_vault, cli):
     (root / ".attnkb" / "config.toml").write_text("[review]\nnew_per_day = 5\n")
     text = cli("--vault", root, "due", "--markdown", env={"ATTNKB_NOW": NOW}).output
     assert "## New (5)" in text and text.count("- [ ] [") == 5
+
+
+ZH = {
+    f"notes/C++/{name}.md": f"---\nnext_review: 2026-11-{day}\nreview_count: 1\ndifficulty: {level}\n---\n# {name}\n\n## 面试标准答案\n\n答案。\n"
+    for name, day, level in (
+        ("移动语义", "18", "medium"),
+        ("右值引用", "19", "hard"),
+        ("完美转发", "20", "easy"),
+        ("智能指针", "22", "medium"),
+    )
+} | {"notes/new.md": "# English title\n\nText.\n"}
+
+
+def test_labels_in_the_vault_language_with_counts_limit_and_difficulty(make_vault, cli):
+    root = make_vault(ZH)
+    (root / ".attnkb").mkdir()
+    r = cli("--vault", root, "due", "--markdown", "--limit", "2", env={"ATTNKB_NOW": NOW})
+    assert r.exit_code == 0, r.output
+    text = r.stdout
+    assert text.startswith("# 📅 复习清单 2026-11-22\n\n<!-- attnkb due ")
+    assert "共 5 篇：已过期 3 · 今日 1 · 本周 0 · 新 1\n" in text
+    assert "## 🔴 已过期 (3)\n" in text and "## ⭐ 今日 (1)\n" in text and "## 🆕 新笔记 (1)\n" in text
+    assert text.count("- [ ] [") == 4  # 2 of the 3 overdue, today's, the new one
+    assert "_另有 1 篇未列出（每节最多 2 篇）_" in text
+    assert (
+        "- [ ] [移动语义](vault/notes/C++/移动语义.md)\n  - 已复习: 1次 · 到期: 2026-11-18 · 难度: medium\n"
+        in text
+    )
+    assert (
+        "- [ ] [English title](vault/notes/new.md)\n  - 已复习: 0次 · 新\n" in text
+    )  # no difficulty: none said
+    config = root / ".attnkb" / "config.toml"
+    config.write_text('[checklist]\nlanguage = "en"\nlimit = 1\n', encoding="utf-8")
+    text = cli("--vault", root, "due", "--markdown", env={"ATTNKB_NOW": NOW}).stdout
+    assert "## Overdue (3)\n" in text and "_2 more not listed (limit 1)_" in text
+    assert "5 notes: 3 overdue · 1 today · 0 this week · 1 new\n" in text
+    assert "  - reviews: 1 · due: 2026-11-18 · difficulty: medium\n" in text
+    config.write_text('[checklist]\nlanguage = "fr"\n', encoding="utf-8")
+    bad = cli("--vault", root, "due", "--markdown", env={"ATTNKB_NOW": NOW})
+    assert bad.exit_code == 2 and "config.toml:2: [checklist] language must be one of 'auto'" in bad.stderr
+
+
+def test_english_titles_get_english_labels(make_vault, cli):
+    root = _vault(make_vault)
+    text = cli("--vault", root, "due", "--markdown", env={"ATTNKB_NOW": NOW}).stdout
+    assert text.startswith("# Reviews for 2026-11-22\n") and "## This week (1)\n" in text
+
+
+def test_a_tick_is_the_day_review_of_the_note(make_vault, cli):
+    """A tick gave a new card one learning step: the note was due again that evening and on
+    tomorrow's list."""
+    root = make_vault({"notes/fresh.md": "# 新笔记\n\n## 面试标准答案\n\n答案。\n"})
+    (root / ".attnkb").mkdir()
+    out = root / "reviewsToday.md"
+    morning = {"ATTNKB_NOW": "2026-11-22T09:00:00+00:00"}
+    assert cli("--vault", root, "due", "--markdown", "-o", out, env=morning).exit_code == 0
+    out.write_text(out.read_text(encoding="utf-8").replace("- [ ]", "- [x]"), encoding="utf-8")
+    r = cli("--vault", root, "review", "--checklist", out, env=morning)
+    assert "Recorded 1 reviews for 1 notes" in r.stdout
+    evening = cli("--vault", root, "due", "--json", env={"ATTNKB_NOW": "2026-11-22T23:00:00+00:00"})
+    groups = json.loads(evening.stdout)
+    assert groups["today"] == groups["overdue"] == groups["new"] == []
+    tomorrow = cli("--vault", root, "due", "--json", env={"ATTNKB_NOW": "2026-11-23T09:00:00+00:00"})
+    groups = json.loads(tomorrow.stdout)
+    assert groups["today"] == groups["overdue"] == [] and len(groups["week"]) == 1  # graduated: days away
+    assert "review_count: 1" in (root / "notes/fresh.md").read_text(encoding="utf-8")  # one review
+    assert "Nothing is due" in cli("--vault", root, "review", input="q\n", env=morning).stdout
+
+
+def test_a_checklist_written_by_an_earlier_version_is_read_back(make_vault, cli):
+    root = _vault(make_vault)
+    old = (
+        "# Reviews for 2026-11-22\n\n<!-- attnkb due 2026-11-22T09:00:00+00:00 -->\n"
+        "Tick what you reviewed (add a grade like `(2)` after a line for other than Good), then run"
+        " `attnkb review --checklist` on this file.\n\n## Overdue (1)\n\n"
+        "- [x] [Overdue \\[note\\]](notes/a%20b/Overdue%20%28x%29.md)\n  - reviews: 4 · due: 2026-11-20\n"
+        "\n## Today (1)\n\n- [x] [Today](notes/today.md) (4)\n  - reviews: 1 · due: 2026-11-22 · cards to review: 2/2\n"
+    )
+    (root / "old.md").write_text(old, encoding="utf-8")
+    r = cli(
+        "--vault",
+        root,
+        "review",
+        "--checklist",
+        root / "old.md",
+        env={"ATTNKB_NOW": "2026-11-22T20:00:00+00:00"},
+    )
+    assert "Recorded 3 reviews for 2 notes; unticked 2 boxes" in r.stdout
+    assert (root / "old.md").read_text(encoding="utf-8") == old.replace("- [x]", "- [ ]")
+    assert "old.md" not in cli("--vault", root, "list").stdout  # an attnkb checklist, not a note

@@ -119,23 +119,29 @@ def export_anki(
     out.print(plain(f"Wrote {cards} cards from {notes} notes to {target} (deck {deck!r})."))
 
 
-def due_markdown(deck, tags: list[str] | None, output: str | None, markdown: bool) -> None:
-    """``due --markdown [-o FILE]``: the checklist on stdout or in FILE (links from its folder)."""
+def due_markdown(deck, tags: list[str] | None, output: str | None, markdown: bool, limit: int | None) -> None:
+    """``due --markdown [-o FILE]``: the checklist on stdout or in FILE (links from its folder),
+    at most ``limit`` (else ``[checklist] limit``) notes a section."""
     import sys
 
+    from attnkb.cli.common import report
     from attnkb.errors import UsageError
     from attnkb.files import atomic_write
-    from attnkb.interop.checklist import render
+    from attnkb.interop.checklist import load_config, render
+    from attnkb.vault import STATE_DIR
 
     if not markdown:
         raise UsageError("--output needs --markdown")
+    config, warnings = load_config(deck.root / STATE_DIR)
+    report(warnings)
+    limit = limit if limit is not None else config.limit
     if output is None:
-        sys.stdout.write(render(deck, Path.cwd(), tags))
+        sys.stdout.write(render(deck, Path.cwd(), tags, limit, config.language))
         return
     target = Path(output).expanduser()
     if not target.parent.is_dir():
         raise UsageError("no such folder", path=str(target.parent))
-    atomic_write(target, render(deck, target.parent.resolve(), tags))
+    atomic_write(target, render(deck, target.parent.resolve(), tags, limit, config.language))
     out.print(plain(f"Wrote {target}."))
 
 

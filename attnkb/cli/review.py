@@ -185,6 +185,13 @@ def due(
     output: str = typer.Option(
         None, "--output", "-o", metavar="FILE", help="With --markdown: write to FILE."
     ),
+    limit: int = typer.Option(
+        None,
+        "--limit",
+        min=1,
+        help="At most N cards a group (default 50); with --markdown, N notes a section"
+        " (default: [checklist] limit, else all).",
+    ),
 ) -> None:
     """Show new cards, and what is overdue, due today and due soon.
 
@@ -194,7 +201,7 @@ def due(
     if markdown or output is not None:
         from attnkb.cli.interop import due_markdown
 
-        due_markdown(deck, tag, output, markdown)
+        due_markdown(deck, tag, output, markdown, limit)
         return
     groups = {
         name: [
@@ -211,20 +218,21 @@ def due(
     if as_json:
         emit_json(groups)
         return
+    cap = limit or 50
     fresh = groups["new"]
     out.print(f"[bold]New[/bold] ({len(fresh)}), {deck.config.new_per_day} a day")
-    for g in fresh[: min(deck.config.new_per_day, 50)]:
+    for g in fresh[: min(deck.config.new_per_day, cap)]:
         out.print(line(f"  {g['title']} — {math_readable(g['card'])}  ", (g["path"], "dim")))
-    if len(fresh) > min(deck.config.new_per_day, 50):
-        out.print(f"  [dim]… and {len(fresh) - min(deck.config.new_per_day, 50)} more[/dim]")
+    if len(fresh) > min(deck.config.new_per_day, cap):
+        out.print(f"  [dim]… and {len(fresh) - min(deck.config.new_per_day, cap)} more[/dim]")
     for name, label in (("overdue", "Overdue"), ("today", "Today"), ("week", "Next 7 days")):
         out.print(f"[bold]{label}[/bold] ({len(groups[name])})")
-        for g in groups[name][:50]:
+        for g in groups[name][:cap]:
             out.print(
                 line(f"  {g['due'][:10]}  {g['title']} — {math_readable(g['card'])}  ", (g["path"], "dim"))
             )
-        if len(groups[name]) > 50:
-            out.print(f"  [dim]… and {len(groups[name]) - 50} more[/dim]")
+        if len(groups[name]) > cap:
+            out.print(f"  [dim]… and {len(groups[name]) - cap} more[/dim]")
 
 
 @app.command()

@@ -25,7 +25,86 @@ _BOX = re.compile(rb"^([ \t]*[-*+][ \t]+\[)([xX])(\][ \t])(.*?)(\r?)$", re.MULTI
 _LINK = re.compile(r"\[(?:[^\]\\]|\\.)*\]\((<[^>\n]*>|[^)\s]*)")
 _GRADE = re.compile(r"\((\d+)\)\s*$")
 _ENCODE = {c: f"%{ord(c):02X}" for c in " ()<>[]%#?"}
-SECTIONS = (("overdue", "Overdue"), ("today", "Today"), ("week", "This week"), ("new", "New"))
+SECTIONS = ("overdue", "today", "week", "new")
+LANGUAGES = ("auto", "zh", "en")
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The words of a checklist, in the vault's language (a Chinese vault keeps Chinese ones)."""
+
+    title: str
+    intro: str
+    sections: dict[str, str]
+    summary: str  # .format(total=, overdue=, today=, week=, new=)
+    more: str  # .format(n=, limit=)
+    reviews: str  # .format(n=)
+    due: str
+    new: str
+    cards: str
+    difficulty: str
+
+
+LABELS = {
+    "en": Labels(
+        title="Reviews for {day}",
+        intro="Tick what you reviewed (add a grade like `(2)` after a line for other than Good), then run"
+        " `attnkb review --checklist` on this file.",
+        sections={"overdue": "Overdue", "today": "Today", "week": "This week", "new": "New"},
+        summary="{total} notes: {overdue} overdue · {today} today · {week} this week · {new} new",
+        more="_{n} more not listed (limit {limit})_",
+        reviews="reviews: {n}",
+        due="due: {day}",
+        new="new",
+        cards="cards to review: {now}/{all}",
+        difficulty="difficulty: {value}",
+    ),
+    "zh": Labels(
+        title="📅 复习清单 {day}",
+        intro="复习完一篇就勾上（不是“良好”时在行尾写上评分，如 `(2)`），然后对本文件运行"
+        " `attnkb review --checklist`。",
+        sections={"overdue": "🔴 已过期", "today": "⭐ 今日", "week": "📅 本周", "new": "🆕 新笔记"},
+        summary="共 {total} 篇：已过期 {overdue} · 今日 {today} · 本周 {week} · 新 {new}",
+        more="_另有 {n} 篇未列出（每节最多 {limit} 篇）_",
+        reviews="已复习: {n}次",
+        due="到期: {day}",
+        new="新",
+        cards="待复习卡片: {now}/{all}",
+        difficulty="难度: {value}",
+    ),
+}
+
+
+def language_of(titles: list[str], setting: str = "auto") -> str:
+    """``zh`` or ``en``: as set, else Chinese when most titles hold Chinese characters."""
+    if setting != "auto":
+        return setting
+    from attnkb.search import CJK_CLASS
+
+    cjk = re.compile(f"[{CJK_CLASS}]")
+    chinese = sum(1 for t in titles if cjk.search(t))
+    return "zh" if titles and chinese * 2 > len(titles) else "en"
+
+
+@dataclass
+class ChecklistConfig:
+    language: str = "auto"
+    limit: int | None = None  # notes listed per section; None: all
+
+
+def _language(value: object) -> str:
+    if value not in LANGUAGES:
+        raise ValueError(f"must be one of {', '.join(map(repr, LANGUAGES))}, not {value!r}")
+    return str(value)
+
+
+def load_config(state_dir: Path) -> tuple[ChecklistConfig, list]:
+    """``[checklist]`` of ``.attnkb/config.toml``; unknown keys come back as warnings."""
+    from attnkb import config
+    from attnkb.config import whole
+
+    values, warnings = config.load(state_dir).section("checklist", {"language": _language, "limit": whole(1)})
+    return ChecklistConfig(**values), warnings  # type: ignore[arg-type]
 
 
 def _href(path: str) -> str:
@@ -46,47 +125,70 @@ def _reviews(items: list[Item]) -> int:
     return sum(1 for i in items if i.memory for e in i.memory.history if e.is_review)
 
 
-def render(deck: Deck, out_dir: Path, tags: list[str] | None = None) -> str:
+def render(
+    deck: Deck,
+    out_dir: Path,
+    tags: list[str] | None = None,
+    limit: int | None = None,
+    language: str = "auto",
+) -> str:
     """The checklist: notes with cards overdue, due today or within a week (each note once, in
     the group of its earliest card), then the notes of today's new cards; links relative to
-    ``out_dir``."""
+    ``out_dir``; at most ``limit`` notes a section (saying how many were left out); labels in
+    ``language`` (``auto``: the language of most titles)."""
+    words = LABELS[language_of([n.title for n in deck.notes.values()], language)]
     by_note: dict[str, list[Item]] = {}
     for item in deck.items.values():
         by_note.setdefault(item.card.path, []).append(item)
     placed: set[str] = set()
-    groups: dict[str, list[str]] = {name: [] for name, _ in SECTIONS}
+    groups: dict[str, list[str]] = {name: [] for name in SECTIONS}
     scheduled = deck.groups(tags)
     for name in ("overdue", "today", "week"):
         for item in scheduled[name]:
             if item.card.path not in placed:
                 placed.add(item.card.path)
-                groups[name].append(_row(deck, item.card.path, by_note[item.card.path], out_dir))
+                groups[name].append(item.card.path)
     for item in deck.new_items(tags)[: deck.config.new_per_day]:
         if item.card.path not in placed:
             placed.add(item.card.path)
-            groups["new"].append(_row(deck, item.card.path, by_note[item.card.path], out_dir))
+            groups["new"].append(item.card.path)
+    counts = {name: len(paths) for name, paths in groups.items()}
     lines = [
-        f"# Reviews for {deck.today().isoformat()}\n",
+        f"# {words.title.format(day=deck.today().isoformat())}\n",
         "\n",
         f"<!-- attnkb due {deck.now.isoformat()} -->\n",
-        "Tick what you reviewed (add a grade like `(2)` after a line for other than Good), then run"
-        " `attnkb review --checklist` on this file.\n",
+        words.intro + "\n",
+        "\n",
+        words.summary.format(total=sum(counts.values()), **counts) + "\n",
     ]
-    for name, label in SECTIONS:
-        lines += ["\n", f"## {label} ({len(groups[name])})\n", "\n", *groups[name]]
+    for name in SECTIONS:
+        paths = groups[name]
+        shown = paths if limit is None else paths[:limit]
+        rows = [_row(deck, path, by_note[path], out_dir, words) for path in shown]
+        lines += ["\n", f"## {words.sections[name]} ({len(paths)})\n", "\n", *rows]
+        if len(shown) < len(paths):
+            lines += ["\n", words.more.format(n=len(paths) - len(shown), limit=limit) + "\n"]
     return "".join(lines)
 
 
-def _row(deck: Deck, path: str, items: list[Item], out_dir: Path) -> str:
+def _row(deck: Deck, path: str, items: list[Item], out_dir: Path, words: Labels) -> str:
     note = deck.notes[path]
     count = review_count(note)
     count = count if count is not None else _reviews(items)
     scheduled = [i.due for i in items if not i.is_new]
-    due = f"due: {deck.study_day(min(scheduled)).isoformat()}" if scheduled else "new"
-    now = len(_to_grade(deck, items))
-    cards = f" · cards to review: {now}/{len(items)}" if len(items) > 1 else ""
+    facts = [words.reviews.format(n=count)]
+    facts.append(words.due.format(day=deck.study_day(min(scheduled)).isoformat()) if scheduled else words.new)
+    if len(items) > 1:
+        facts.append(words.cards.format(now=len(_to_grade(deck, items)), all=len(items)))
+    difficulty = note.meta.get("difficulty")
+    if (
+        isinstance(difficulty, str | int | float)
+        and not isinstance(difficulty, bool)
+        and str(difficulty).strip()
+    ):
+        facts.append(words.difficulty.format(value=_title(" ".join(str(difficulty).split()))))
     link = _href(os.path.relpath(deck.root / path, out_dir).replace(os.sep, "/"))
-    return f"- [ ] [{_title(note.title)}]({link})\n  - reviews: {count} · {due}{cards}\n"
+    return f"- [ ] [{_title(note.title)}]({link})\n  - {' · '.join(facts)}\n"
 
 
 def _to_grade(deck: Deck, items: list[Item]) -> list[Item]:
@@ -169,7 +271,7 @@ def _record_one(
     if not due:
         return "nothing due in this note"
     for item in due:
-        deck.grade(item, rating, deck.now, 0)
+        deck.review_whole(item, rating, deck.now)
         result.reviews += 1
     result.notes += 1
     return None

@@ -270,6 +270,36 @@ class Deck:
         self._record(item, entry, +1)
         return entry
 
+    def review_whole(self, item: Item, rating: int, when: datetime) -> Entry:
+        """A review done away from the session (a ticked checklist line): the note was studied
+        that day, not flashed for a minute, so a Good that leaves a card in its (re)learning
+        steps graduates it, as a Good would with no steps. The log then holds the review and,
+        just after it, the memory it graduated to (a ``state`` entry, which counts as no review);
+        a card in steps would otherwise be due again that evening and on tomorrow's list."""
+        from dataclasses import replace
+
+        from attnkb.srs.log import SET_STATE, StartState
+
+        stepless = Scheduler(replace(self.config, learning_steps=[], relearning_steps=[]), self.tz)
+        graduated = stepless.options(item.memory, when, item.card.id)[3]
+        entry = self.grade(item, rating, when, 0)
+        if rating != 3 or item.memory is None or not item.memory.learning:
+            return entry
+        start = StartState(graduated.stability, graduated.difficulty, graduated.due)
+        later = when + timedelta(seconds=1)  # after the review, in every log's order
+        state = Entry(
+            later,
+            item.card.id,
+            SET_STATE,
+            0,
+            item.card.path,
+            start=start,
+            id=new_id(),
+            fingerprint=self.notes[item.card.path].fingerprint,
+        )
+        self._record(item, state, 0)
+        return entry
+
     def undo(self, item: Item, when: datetime, graded: Entry) -> None:
         """Cancel one grade by its id: never someone else's, even after a merge."""
         entry = Entry(when, item.card.id, UNDO, 0, item.card.path, id=new_id(), undoes=graded.id)
