@@ -113,7 +113,7 @@ def test_unknown_tables_and_keys_are_warned_with_their_line(make_vault, cli):
     r = cli("--vault", root, "list")
     assert r.exit_code == 0
     assert re.findall(r"attnkb: (.*)\n", r.stderr) == [
-        f"{path}:2: warning: unknown table [reveiw] (ignored); known tables: [review], [vault], [related], [cards]",
+        f"{path}:2: warning: unknown table [reveiw] (ignored); known tables: [review], [vault], [related], [cards], [checklist]",
         f"{path}:6: warning: unknown key [vault] max_note_size (ignored); known keys: max_note_bytes, exclude",
         f"{path}:10: warning: unknown key [cards] cloze (ignored); known keys: clozes",
     ]
