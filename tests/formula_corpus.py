@@ -37,6 +37,7 @@ def load() -> list[Entry]:
 _MATH = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|```[ \t]*(?:text|math)?[ \t]*\n(.*?)```", re.DOTALL)
 _SPLIT = re.compile(r"\\qquad|\\quad|\\\\|\n")
 _CASES = re.compile(r"\\(begin|end)\{cases\}")
+_APPROX = re.compile(r"\\approx|≈")
 _EQUALS = re.compile(r"(?<![<>!=\\])=(?!=)\}?|\\coloneqq|\\triangleq")
 
 
@@ -63,8 +64,9 @@ def right_sides(text: str) -> list[tuple[int, int, bool]]:
         cuts.append(end)
         for a, b in zip(cuts[::2], cuts[1::2], strict=True):
             eq = _EQUALS.search(text, a, b)
-            if eq:
-                spans.append((eq.end(), b, latex))
+            if eq:  # an approximation after the exact links is context: no slip goes there
+                approx = _APPROX.search(text, eq.end(), b)
+                spans.append((eq.end(), approx.start() if approx else b, latex))
     return spans
 
 

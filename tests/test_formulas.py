@@ -484,3 +484,105 @@ def test_every_spelling_in_the_function_table_is_read_as_its_function():
             if not f.letter:
                 plain = parse(f"y = {spelling}(x)", latex=False).kids[1]
                 assert plain.kind == "call" and function(plain.value[0]) is f, spelling
+
+
+SPELLINGS = {  # left sides, notation, shapes, chains and symbols of issue 25, each checked and agreeing
+    "Output": "```\nOutput = softmax(Q·Kᵀ / √d_k) · V\n```",
+    "weights and output in code": "```\nweights = softmax(Q @ K.T / np.sqrt(d_k))\noutput = weights @ V\n```",
+    "text with a space": r"$\text{Scaled Attention}(Q, K, V) = \text{softmax}(QK^\top/\sqrt{d_k})V$",
+    "A(Q, K, V)": r"$A(Q, K, V) = \mathrm{softmax}(QK^T/\sqrt{d_k})V$",
+    "attn": r"$\text{attn}(Q, K, V) = \text{softmax}\!\left(\tfrac{Q K^\top}{\sqrt{d_k}}\right) V$",
+    "Attention(…)_i": r"$\mathrm{Attention}(Q, K, V)_i = \sum_j \mathrm{softmax}_j(q_i^\top k_j / \sqrt{d_k}) v_j$",
+    "Attention_i": "```\nAttention_i = Σ_j softmax_j(q_i · k_j / √d_k) v_j\n```",
+    "MaskedAttention": r"$\mathrm{MaskedAttention}(Q, K, V) = \mathrm{softmax}(QK^\top/\sqrt{d_k} + M)V$, "
+    r"$M_{ij} = \begin{cases} 0, & j \le i \\ -\infty, & j > i \end{cases}$",
+    "MultiHeadAttn": r"$\mathrm{MultiHeadAttn}(Q, K, V) = \mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_h)W^O$, "
+    r"$\mathrm{head}_i = \mathrm{Attention}(QW_i^Q, KW_i^K, VW_i^V)$",
+    "y_i": r"$y_i = \sum_j \alpha_{ij} v_j$",
+    "score_{ij}": r"$\text{score}_{ij} = \frac{q_i \cdot k_j}{\sqrt{d_k}}$",
+    "Score": "```\nScore = Q × K^T / √d_k\n```",
+    "a_{ij}": r"$a_{ij} = \frac{\exp(e_{ij})}{\sum_k \exp(e_{ik})}$",
+    "A[i,j]": "```\nA[i,j] = exp(S[i,j]) / Σ_k exp(S[i,k])\n```",
+    "norms": r"$\mathrm{score}(s_t, h_i) = \frac{s_t^\top h_i}{\|s_t\| \, \|h_i\|}$",
+    "norms, plain": "```\nscore(s_t, h_i) = s_t · h_i / (||s_t|| * ||h_i||)\n```",
+    "hi in plain text": "```\nc_t = Σ_i α_ti hi\n```",
+    "small and tag": r"$$\small{\mathrm{Attention}(Q,K,V) = \mathrm{softmax}(QK^\top/\sqrt{d_k})V} \tag{1}$$",
+    "stackrel": r"$A \stackrel{\text{def}}{=} \mathrm{softmax}(QK^\top/\sqrt{d_k})$",
+    "underbrace": r"$O = \underbrace{\mathrm{softmax}(QK^\top/\sqrt{d_k})}_{A} V$",
+    "mathrm{head_1}": r"$\mathrm{MultiHead}(Q, K, V) = \mathrm{Concat}(\mathrm{head_1}, \ldots, \mathrm{head_h})W^O$, "
+    r"$\mathrm{head_i} = \mathrm{Attention}(QW_i^Q, KW_i^K, VW_i^V)$",
+    "pasted Wᴼ and WᵢQ": "```\nMultiHead(Q, K, V) = Concat(head₁, …, headₕ)Wᴼ\nheadᵢ = Attention(QWᵢQ, KWᵢK, VWᵢV)\n```",
+    "shape": r"$\mathbf{O} = \mathrm{softmax}(\mathbf{Q}\mathbf{K}^\top/\sqrt{d})\mathbf{V} \in \mathbb{R}^{n \times d_v}$",
+    "shape, unicode": "```\nAttention(Q, K, V) = softmax(QKᵀ/√d_k)V ∈ ℝⁿˣᵈᵛ\n```",
+    "shape of scores": r"$S = QK^\top / \sqrt{d_k} \in \mathbb{R}^{n \times m}$",
+    "≈ is context": r"$Y = \mathrm{softmax}(QK^\top/\sqrt{d_k})V \approx \Phi(Q)(\Phi(K)^\top V)$",
+    "parenthetical definition": r"$A = \mathrm{softmax}(S)$, $S(=QK^\top/\sqrt{d_k})$",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPELLINGS))
+def test_spellings_notes_use_are_checked(make_vault, name):
+    rows = [r for r in verdicts(make_vault, SPELLINGS[name]) if r.status != "context"]
+    assert rows and all(r.status == "pass" for r in rows), [(r.formula, r.status, r.message) for r in rows]
+
+
+def test_a_stated_shape_is_checked(make_vault):
+    r = one(make_vault, r"$O = \mathrm{softmax}(QK^\top/\sqrt{d_k})V \in \mathbb{R}^{n \times d_k}$")
+    assert r.status == "fail" and "stated shape n × d_k" in r.message, r.message
+    chain = one(make_vault, SPELLINGS["≈ is context"])
+    assert "the ≈ link is context" in chain.message
+
+
+def named(make_vault, title: str, body: str):
+    root = make_vault({"n.md": f"# {title}\n\n{body}\n"})
+    note = parse_note("n.md", (root / "n.md").read_bytes())
+    return [r for r in check_note(root, note, run_note_examples(note)) if r.status != "context"]
+
+
+def test_a_formula_is_judged_against_the_score_its_note_names(make_vault):
+    unscaled = r"$\mathrm{Attention}(Q, K, V) = \mathrm{softmax}(QK^\top)V$"
+    (r,) = named(make_vault, "Scaled dot-product attention", unscaled)
+    assert r.status == "fail" and r.hint.startswith("√d_k is missing"), r.message
+    assert r.max_abs_diff and r.max_abs_diff > 0.01
+    (r,) = named(make_vault, "缩放点积注意力", f"## 点积注意力 (dot-product)\n\n{unscaled}")
+    assert r.status == "pass" and r.op == "dot", r.message  # its own section is about dot-product
+    (r,) = named(make_vault, "Attention", unscaled)
+    assert r.status == "pass" and r.op == "dot"
+    (r,) = named(
+        make_vault, "Attention", f"{unscaled}\n\n{SCALED}".replace("softmax}(QK^\\top)", "softmax}(QK^\\top)")
+    )
+    assert r.status == "fail"  # beside a scaled block
+
+
+def test_a_formula_under_a_masked_heading_needs_the_mask(make_vault):
+    plain = r"$O = \mathrm{softmax}(QK^\top/\sqrt{d_k})V$"
+    (r,) = named(make_vault, "Decoder", f"## Masked self-attention\n\n{plain}")
+    assert r.status == "fail" and r.hint.startswith("the mask is missing"), r.message
+    (r,) = named(make_vault, "Decoder", f"## Masked self-attention\n\n{plain}\n\n{CAUSAL}")
+    assert r.status == "fail" and r.hint.startswith("the mask is missing"), r.message
+    masked = r"$O = \mathrm{softmax}(QK^\top/\sqrt{d_k} + M)V$"
+    (r,) = named(make_vault, "Decoder", f"## Masked self-attention\n\n{masked}\n\n{CAUSAL}")
+    assert r.status == "pass", r.message
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        r"$c_i = \sum_i \alpha_{ij} v_j$",
+        r"$\mathrm{softmax}(x)_i = \frac{e^{x_i}}{\sum_i e^{x_i}}$",
+        "```\nα_ij = exp(e_ij) / Σ_i exp(e_ij)\n```",
+    ],
+)
+def test_a_sum_over_an_index_the_left_side_keeps_fails_with_its_hint(make_vault, formula):
+    r = one(make_vault, formula)
+    assert r.status == "fail" and r.hint.startswith("the sum runs over i"), r.message
+
+
+def test_the_symmetry_claim_fails_with_why(make_vault):
+    r = one(make_vault, r"$A_{ij} = A_{ji}$")
+    assert r.status == "fail" and "softmax normalises each row on its own" in r.hint
+
+
+def test_generic_names_are_attention_only_when_the_right_side_is(make_vault):
+    rows = verdicts(make_vault, r"$\text{output} = \text{ReLU}(y)$ and $y = W_2(W_1 x + b_1) + b_2$")
+    assert [r.status for r in rows] == ["context", "context"]

@@ -18,6 +18,7 @@ from attnkb.note import Note
 def check_note(root: Path, note: Note, block_results: list) -> list:
     """Verdicts on every formula of ``note``; ``block_results`` are its blocks' runner results."""
     from attnkb import frontmatter
+    from attnkb.formulas.about import About
     from attnkb.formulas.check import check_formulas
     from attnkb.formulas.inputs import from_block
     from attnkb.note import decode
@@ -26,4 +27,10 @@ def check_note(root: Path, note: Note, block_results: list) -> list:
     parts = frontmatter.split(text)
     blocks = [(r.line, from_block(r)) for r in block_results]
     headings = [h.line for h in note.headings]
-    return check_formulas(note.path, parts.body, parts.body_line, blocks, headings)
+    about = About(
+        note.title,
+        list(note.tags),
+        [(h.line, h.text) for h in note.headings],
+        [r.block.op for r in block_results if r.block is not None],
+    )
+    return check_formulas(note.path, parts.body, parts.body_line, blocks, headings, about)

@@ -16,15 +16,24 @@ from typing import Any
 import numpy as np
 
 from attnkb.errors import FormulaError
+from attnkb.formulas.about import About
 from attnkb.formulas.compare import Outcome, evaluate_links
-from attnkb.formulas.evaluate import COLUMN_STORED
+from attnkb.formulas.evaluate import COLUMN_STORED, Evaluator
 from attnkb.formulas.find import find_formulas
-from attnkb.formulas.functions import family
+from attnkb.formulas.functions import QUANTITIES, family
 from attnkb.formulas.grammar import Node, parse
 from attnkb.formulas.inputs import RANDOM_OPS, Inputs, random_inputs, score_family
 from attnkb.formulas.parts import Part, definitions_of, prepare
-from attnkb.formulas.slips import find_hint
-from attnkb.formulas.targets import target_of
+from attnkb.formulas.shapes import shape_problem, stated_shape
+from attnkb.formulas.slips import (
+    MASK_MISSING,
+    MASK_NAMED,
+    SCALE_MISSING,
+    SUM_INDEX,
+    find_hint,
+    sum_over_kept_index,
+)
+from attnkb.formulas.targets import about_attention, generic_name, lhs_value, target_of
 from attnkb.formulas.tree import contains, mentions, mentions_indexed, subscript_or_none
 from attnkb.formulas.values import work_left
 
@@ -69,8 +78,11 @@ def check_formulas(
     first_line: int,
     block_inputs: list[tuple[int, Inputs | None]],
     heading_lines: list[int],
+    about: About | None = None,
 ) -> list[FormulaResult]:
-    """Every formula of a note body: found, parsed, bound to the nearest block, compared."""
+    """Every formula of a note body: found, parsed, bound to the nearest block, compared
+    (judged against the score function ``about`` says the note is about)."""
+    about = about or About()
     parts = []
     for formula in find_formulas(body, first_line):
         if len(parts) >= MAX_FORMULAS:
@@ -90,9 +102,11 @@ def check_formulas(
             part.condition_text,
             part.latex,
             id(_nearest(part.line, block_inputs, heading_lines)),
+            about.scaled(part.line),
+            about.masked(part.line),
         )
         if key not in seen:
-            seen[key] = _check_part(path, part, definitions, block_inputs, heading_lines)
+            seen[key] = _check_part(path, part, definitions, block_inputs, heading_lines, about)
         results.append(replace(seen[key], line=part.line))
     return [*results, skipped] if skipped else results
 
@@ -106,7 +120,7 @@ def _shown(text: str) -> str:
     return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
 
 
-def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> FormulaResult:
+def _check_part(path, part: Part, definitions, block_inputs, heading_lines, about: About) -> FormulaResult:
     written = part.text + (f", {part.condition_text}" if part.condition_text else "")
     result = FormulaResult(path, part.line, _shown(written), "context")
     if part.tree is None:
@@ -118,6 +132,8 @@ def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> F
         return result
     target = target_of(tree.kids[0])
     result.target = target
+    if target is not None and generic_name(tree.kids[0]) and not about_attention(tree.kids[1:]):
+        target = result.target = None
     if target is None:
         result.message = "claims nothing the kernel computes"
         return result
@@ -125,10 +141,36 @@ def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> F
         result.target = None
         result.message = "a value, not a formula (numbers are checked in attention blocks)"
         return result
+    shape, tree, dropped = _exact_links(tree)
     if set(tree.value) != {"="}:
         result.status, result.target = "context", None
         result.message = "an approximation or inequality, not compared"
         return result
+    wrong_index = sum_over_kept_index(tree)
+    if wrong_index:
+        outcome = Outcome("fail", f"sums over {wrong_index}, an index the left side keeps")
+        result.hint = SUM_INDEX.format(i=wrong_index)
+        result.status, result.message = "fail", f"{outcome.message}; hint: {result.hint}"
+        return result
+    checked = _check_tree(result, part, tree, target, definitions, block_inputs, heading_lines, about, shape)
+    if dropped and checked.status in ("pass", "fail"):
+        checked.message += f" (the {dropped} link is context, not compared)"
+    return checked
+
+
+def _exact_links(tree: Node) -> tuple[list | None, Node, str]:
+    """``Y = AV ≈ Φ(Q)(Φ(K)ᵀV)``: the exact links, and what follows them (a stated shape
+    ``∈ ℝ^{n×d}``, an approximation) set apart."""
+    ops = tree.value
+    if not ops or ops[0] != "=" or set(ops) == {"="}:
+        return None, tree, ""
+    cut = next(k for k, op in enumerate(ops) if op != "=")
+    shape = stated_shape(tree.kids[-1]) if ops[cut] == "in" and cut == len(ops) - 1 else None
+    dropped = "" if shape is not None else {"~=": "≈", "~": "∼"}.get(ops[cut], ops[cut])
+    return shape, Node("rel", tree.kids[: cut + 1], ops[:cut]), dropped
+
+
+def _check_tree(result, part, tree, target, definitions, block_inputs, heading_lines, about, shape):
     # the formula's own left side is what is checked, never defined by the formula itself
     # (else S = KQᵀ "agreed" with inputs that have no S of their own)
     definitions = {k: d for k, d in definitions.items() if not any(d.rhs is link for link in tree.kids[1:])}
@@ -152,6 +194,12 @@ def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> F
             )
             if evaluate_links(tree, plain, definitions, False, part.condition).status == "pass":
                 outcome = Outcome("pass", "agrees with the block's inputs without its mask")
+                if about.masked(part.line):
+                    outcome = Outcome(
+                        "fail", f"agrees only without the block's mask, in a section about {MASK_NAMED}"
+                    )
+                    result.hint = MASK_MISSING
+        outcome = _with_shape(outcome, tree, block, definitions, shape)
         other = _other_family(tree, block, definitions, part.condition) if outcome.status == "fail" else None
         if other is not None:  # a dot-product formula beside an additive block states another score
             outcome = Outcome(
@@ -162,8 +210,15 @@ def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> F
     outcomes = [(inputs, evaluate_links(tree, inputs, definitions, False, part.condition)) for inputs in runs]
     passed = [(i, o) for i, o in outcomes if o.status == "pass"]
     if passed:
-        inputs, outcome = passed[0]
+        shaped = [(i, _with_shape(o, tree, i, definitions, shape)) for i, o in passed]
+        inputs, outcome = next(((i, o) for i, o in shaped if o.status == "pass"), shaped[0])
         result.op = _op_name(inputs)
+        named = _named_slip(tree, inputs, about, part.line, target)
+        if named is not None and outcome.status == "pass":
+            outcome, result.hint = named
+            scaled = [(i, o) for i, o in outcomes if i.op == "scaled_dot" and o.first_diff]
+            if scaled:
+                outcome.max_abs_diff, outcome.first_diff = scaled[0][1].max_abs_diff, scaled[0][1].first_diff
         return _finish(result, outcome, tree, target, [inputs], definitions, False, part.condition)
     unsupported = [o for _, o in outcomes if o.status == "unsupported" and o.symbol not in OP_SPECIFIC]
     failed = [(i, o) for i, o in outcomes if o.status == "fail"]
@@ -175,6 +230,33 @@ def _check_part(path, part: Part, definitions, block_inputs, heading_lines) -> F
     inputs, outcome = next(((i, o) for i, o in failed if o.first_diff), failed[0])
     result.op = _op_name(inputs)
     return _finish(result, outcome, tree, target, [i for i, _ in failed], definitions, False, part.condition)
+
+
+def _with_shape(outcome: Outcome, tree: Node, inputs: Inputs | None, definitions, shape) -> Outcome:
+    """A passing formula whose stated shape is not its value's fails."""
+    if shape is None or outcome.status != "pass" or inputs is None:
+        return outcome
+    ev = Evaluator(inputs, outcome.convention, definitions, False)
+    try:
+        val = lhs_value(ev, tree.kids[0], inputs)
+    except FormulaError:
+        return outcome
+    dims = tuple(val.data.shape[: len(val.axes)]) + tuple(d for d in val.inner if d != 1 or not val.axes)
+    problem = shape_problem(shape, dims, inputs)
+    return outcome if problem is None else Outcome("fail", problem, 0.0, convention=outcome.convention)
+
+
+def _named_slip(tree: Node, inputs: Inputs, about: About, line: int, target) -> tuple[Outcome, str] | None:
+    """A formula that agrees with a score function other than the one its note names."""
+    if inputs.op == "dot" and about.scaled(line):
+        message = (
+            "agrees only with dot-product attention (no scale), in a note about scaled dot-product attention"
+        )
+        return Outcome("fail", message), SCALE_MISSING
+    unmasked = inputs.mask is None and target in ("output", "weights") and about.masked(line)
+    if unmasked and not any(mentions(tree, s) for s in ("M", "mask")) and not contains(tree, "inf"):
+        return Outcome("fail", f"agrees only without a mask, in a section about {MASK_NAMED}"), MASK_MISSING
+    return None
 
 
 def _random_runs(tree: Node) -> list[Inputs]:
@@ -220,7 +302,7 @@ def _mentions_values(tree: Node) -> bool:
 
 # Symbols that some random runs have and others lack: missing there is no reason to give up
 # (linear attention has no scores or weights to name).
-OP_SPECIFIC = {"b", "w", "M", "W", "score", "Attention", "e", "S", "A", "P", "alpha"}
+OP_SPECIFIC = {"b", "w", "M", "W", "score", "Attention", "e", "S", "A", "P", "alpha", "a", *QUANTITIES}
 
 
 def _op_name(inputs: Inputs) -> str:
@@ -242,7 +324,7 @@ def _finish(result, outcome: Outcome, tree, target, runs, definitions, free, con
     if outcome.convention == COLUMN_STORED and outcome.status in ("pass", "fail"):
         message += " [column vectors, projections as the block stores them: W_qᵀ q]"
     if outcome.status == "fail":
-        hint = find_hint(tree, target, runs, definitions, free, condition)
+        hint = result.hint or find_hint(tree, target, runs, definitions, free, condition)
         if hint:
             result.hint = hint
             message += f"; hint: {hint}"

@@ -15,7 +15,7 @@ import numpy as np
 
 from attnkb import kernel
 from attnkb.errors import FormulaError
-from attnkb.formulas.functions import function
+from attnkb.formulas.functions import QUANTITIES, function
 from attnkb.formulas.grammar import Node
 from attnkb.formulas.inputs import Inputs
 from attnkb.formulas.lexer import WORDS
@@ -38,7 +38,7 @@ from attnkb.formulas.values import (
 
 HIDDEN_Q, HIDDEN_K = "·q", "·k"  # the one query / key a bare ``q`` / ``k`` stands for
 WEIGHT_SYMS = {"A", "P", "alpha"}
-OUTPUT_ROWS = {"c", "o"}
+OUTPUT_ROWS = {"c", "o", "y"}
 FREE_SCALARS = {"c", "T", "tau", "beta", "lambda", "t", "a", "C"}
 MAX_DEFINITION_DEPTH = 6
 COLUMN_STORED = "column-stored"
@@ -426,6 +426,8 @@ class Evaluator:
         if primes:
             return None
         letters = [s for s in subs if isinstance(s, str) and len(s) == 1]
+        if name in QUANTITIES:  # weights = …, output = weights @ V
+            name = {"output": "O", "weights": "A", "scores": "S"}[QUANTITIES[name]]
         words = [s for s in subs if isinstance(s, str) and len(s) > 1]
         numbers = [s for s in subs if isinstance(s, int)]
         if sup is None and not subs:
@@ -483,9 +485,9 @@ class Evaluator:
             return self._vec(a["v_a"]) if "v_a" in a else None
         if words or numbers:
             return None
-        if name in ("A", "P", "alpha") and inputs.weights is not None and self._entries_ok():
+        if name in ("A", "P", "alpha", "a") and inputs.weights is not None and self._entries_ok():
             return self._entries(inputs.weights, letters)
-        if name in ("S", "e") and inputs.scores is not None and self._entries_ok():
+        if name in ("S", "e", "score") and inputs.scores is not None and self._entries_ok():
             return self._entries(inputs.scores, letters)
         if len(letters) != 1:
             return None

@@ -114,7 +114,19 @@ def _concat(ev: Evaluator, args: Node, sub: Node | None) -> Val:
     return ev.concat(args)
 
 
-ATTENTION = ("Attention", "Attn", "SelfAttention", "SelfAttn", "CrossAttention", "CrossAttn", "attention")
+ATTENTION = (
+    "Attention",
+    "Attn",
+    "SelfAttention",
+    "SelfAttn",
+    "CrossAttention",
+    "CrossAttn",
+    "attention",
+    "attn",
+)
+ATTENTION += ("ScaledAttention", "ScaledDotProductAttention", "MaskedAttention", "MaskedSelfAttention")
+ATTENTION += ("CausalAttention", "SWA", "SlidingWindowAttention", "LocalAttention")
+MULTIHEAD = ("MultiHead", "MultiHeadAttention", "MHA", "MultiHeadAttn", "MultiHeadSelfAttention", "MHSA")
 FUNCTIONS = (
     Function("softmax", ("softmax", "Softmax"), _softmax, "softmax", brackets=True, subscript=True),
     Function("exp", ("exp",), _elementwise(np.exp, "exp"), macro=True, brackets=True),
@@ -129,7 +141,7 @@ FUNCTIONS = (
     Function("min", ("min",), _extreme("min"), macro=True, subscript=True),
     Function("score", ("score",), _score, "scores"),
     Function("Attention", ATTENTION, _attention, "output", "attention"),
-    Function("MultiHead", ("MultiHead", "MultiHeadAttention", "MHA"), _multihead, "output", "multihead"),
+    Function("MultiHead", MULTIHEAD, _multihead, "output", "multihead"),
     Function("Concat", ("Concat", "concat", "cat"), _concat),
     # known, not evaluated: a formula using one is unsupported
     Function("sin", ("sin",), macro=True),
@@ -146,6 +158,9 @@ FUNCTIONS = (
     Function("f", ("f",), letter=True),
     Function("g", ("g",), letter=True),
 )
+# Quantities some notes name in words (``Output = softmax(…) V``, ``weights = …``): what each is.
+QUANTITIES = {"Output": "output", "output": "output", "weights": "weights", "Weights": "weights"}
+QUANTITIES |= {"Score": "scores", "Scores": "scores", "scores": "scores"}
 BY_SPELLING = {spelling: f for f in FUNCTIONS for spelling in f.spellings}
 
 

@@ -15,7 +15,8 @@ from attnkb.formulas.lexer import Tok, tokenize
 
 MAX_NODES = 400
 MAX_DEPTH = 32
-OPENING = {"LPAR": 1, "CALLPAR": 1, "LBRACE": 1, "LBRACK": 1, "RPAR": -1, "RBRACE": -1, "RBRACK": -1}
+OPENING = {"LPAR": 1, "CALLPAR": 1, "LBRACE": 1, "LBRACK": 1, "LNORM": 1}
+OPENING |= {"RPAR": -1, "RBRACE": -1, "RBRACK": -1, "RNORM": -1}
 
 GRAMMAR = r"""
 start: relation
@@ -64,8 +65,8 @@ items: relation
     | items COMMA relation
 ?primary: jprimary
     | BAR expr BAR -> absval
-    | NORMBAR expr NORMBAR -> norm
 ?jprimary: NUM -> num
+    | LNORM expr RNORM -> norm
     | SYM -> sym
     | WORD -> word
     | INF -> inf
@@ -89,7 +90,7 @@ cond: condpart
 ?condpart: TEXT | COMMA | relation
 
 %declare NUM SYM WORD TEXT INF DOTS CALLPAR LPAR RPAR LBRACK RBRACK LBRACE RBRACE COMMA SEMI COLON
-%declare SUB SUP TRANSPOSE PRIME PLUS MINUS MULOP DIV REL SQRT FRAC SUM BAR NORMBAR AMP
+%declare SUB SUP TRANSPOSE PRIME PLUS MINUS MULOP DIV REL SQRT FRAC SUM BAR LNORM RNORM AMP
 %declare BEGINCASES ENDCASES ROWSEP
 """
 

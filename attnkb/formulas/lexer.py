@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from attnkb.errors import FormulaError
-from attnkb.formulas.functions import BRACKETS, LETTERS, MACROS
+from attnkb.formulas.functions import BRACKETS, LETTERS, MACROS, QUANTITIES
 from attnkb.formulas.functions import WORDS as FUNCTION_WORDS
 
 MAX_CHARS = 2000
@@ -86,7 +86,7 @@ UNICODE_GREEK = {
 SETS = {"ℝ": "mathbb:R", "ℕ": "mathbb:N", "ℤ": "mathbb:Z"}
 # Words read as one name even when written without \mathrm (and in plain text): every
 # function's spellings, and names that are not functions.
-WORDS = FUNCTION_WORDS | {"head", "mask"}
+WORDS = FUNCTION_WORDS | {"head", "mask"} | frozenset(QUANTITIES)
 PROSE = {"otherwise", "else", "if", "for", "where", "and", "or", "when", "with", "s.t."}  # in cases
 NAME_MACROS = {"text", "mathrm", "operatorname", "textrm", "mathit", "mathsf", "textit", "textbf", "mathtt"}
 SAME_MACROS = {"mathbf", "boldsymbol", "bm", "vec", "mathbb", "mathcal", "mathfrak", "mathscr"}
@@ -265,6 +265,8 @@ _SPACES = re.compile(r"\s+")
 
 SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ₋₊", "0123456789aehijklmnoprstuvx-+", strict=True))
 SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹ᵃᵇᵈᵉⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛˣ⁻", "0123456789abdeijklmnoprstuvx-", strict=True))
+# capitals (Wᴼ); ᵀ is not among them: it is the transpose
+SUPERSCRIPTS |= dict(zip("ᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵁⱽᵂ", "ABDEGHIJKLMNOPRUVW", strict=True))
 _SCRIPT_RUN = re.compile("([" + "".join(SUBSCRIPTS) + "]+)|([" + "".join(SUPERSCRIPTS) + "]+)")
 
 
@@ -274,14 +276,76 @@ _PLAIN_LETTERS = re.compile("[\U0001d400-\U0001d7ff\uff01-\uff5e]")
 
 
 def _unicode_scripts(text: str) -> str:
-    """``Σₖ``, ``head₁``, ``x²`` as ``Σ_{k}``, ``head_{1}``, ``x^{2}``."""
+    """``Σₖ``, ``head₁``, ``x²`` as ``Σ_{k}``, ``head_{1}``, ``x^{2}``; ``ℝⁿˣᵈᵛ`` as
+    ``ℝ^{n × d_{v}}``; ``WᵢQ`` (no superscript Q exists) as ``W_{i}^{Q}``."""
+    text = _PASTED_PROJECTION.sub(lambda m: f"W{m.group(1)}^{m.group(2)}", text)
 
     def spell(m: re.Match) -> str:
         if m.group(1):
             return "_{" + "".join(SUBSCRIPTS[c] for c in m.group(1)) + "}"
+        if "ˣ" in m.group(2):  # a shape: each size is a letter and its index (ᵈᵛ → d_v)
+            sizes = ["".join(SUPERSCRIPTS[c] for c in part) for part in m.group(2).split("ˣ")]
+            return "^{" + " × ".join(f"{d[0]}_{{{d[1:]}}}" if len(d) > 1 else d for d in sizes) + "}"
         return "^{" + "".join(SUPERSCRIPTS[c] for c in m.group(2)) + "}"
 
     return _SCRIPT_RUN.sub(spell, text)
+
+
+_LIBRARY = re.compile(r"\b(?:np|numpy|torch|math|F|jnp)\.(?=[A-Za-z])")
+_PASTED_PROJECTION = re.compile("W([ᵢⱼₕ₀-₉]+)([QKVO])(?![A-Za-z])")
+_NAME_SUBSCRIPT = re.compile(r"([A-Za-z]+)_\{?([A-Za-z0-9]{1,3})\}?")
+SIZES = (
+    "tiny",
+    "scriptsize",
+    "footnotesize",
+    "small",
+    "normalsize",
+    "large",
+    "Large",
+    "LARGE",
+    "huge",
+    "Huge",
+)
+_BRACED_PRESENTATION = re.compile(r"\\(" + "|".join(SIZES) + r"|underbrace|overbrace|boxed)\s*\{")
+_STACKED_EQUALS = re.compile(r"\\(?:stackrel|overset)\s*\{(?:[^{}]|\{[^{}]*\})*\}\s*\{\s*=\s*\}")
+
+
+def _group_end(text: str, open_at: int) -> int:
+    """The index just past the brace group opening at ``open_at``, or -1."""
+    depth = 0
+    for i in range(open_at, len(text)):
+        if text[i] == "\\":
+            continue
+        if text[i] == "{" and text[i - 1] != "\\":
+            depth += 1
+        elif text[i] == "}" and text[i - 1] != "\\":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return -1
+
+
+def _presentation(text: str) -> str:
+    """Markup that only changes how a formula looks: ``\\stackrel{def}{=}`` is ``=``,
+    ``\\underbrace{X}_{A}`` is ``X``, ``\\small{…}`` is its content."""
+    text = _STACKED_EQUALS.sub("=", text)
+    for _ in range(50):  # each pass removes one; a formula has a few
+        m = _BRACED_PRESENTATION.search(text)
+        if m is None:
+            break
+        end = _group_end(text, m.end() - 1)
+        if end < 0:
+            raise FormulaError(f"\\{m.group(1)} without its closing brace")
+        inner = text[m.end() : end - 1]
+        rest = text[end:]
+        if m.group(1) in ("underbrace", "overbrace"):  # its label goes too
+            label = re.match(r"\s*[_^]\s*\{", rest)
+            if label:
+                label_end = _group_end(rest, label.end() - 1)
+                rest = rest[label_end:] if label_end > 0 else rest
+            inner = "{" + inner + "}"
+        text = text[: m.start()] + " " + inner + " " + rest
+    return text
 
 
 def tokenize(text: str, latex: bool) -> list[Tok]:
@@ -289,6 +353,8 @@ def tokenize(text: str, latex: bool) -> list[Tok]:
     if len(text) > MAX_CHARS:
         raise FormulaError(f"over {MAX_CHARS:,} characters")
     text = _unicode_scripts(_PLAIN_LETTERS.sub(lambda m: unicodedata.normalize("NFKC", m.group(0)), text))
+    # np.sqrt(d_k), torch.softmax(…) in plain text: the library prefix of code pasted as a formula
+    text = _presentation(text) if latex else _LIBRARY.sub("", text)
     toks: list[Tok] = []
     i, n = 0, len(text)
     while i < n:
@@ -359,7 +425,7 @@ def tokenize(text: str, latex: bool) -> list[Tok]:
             i += 1
             continue
         raise FormulaError(f"unexpected character {c!r}")
-    return _mark_calls(_plain_subscripts(toks) if not latex else toks)
+    return _mark_calls(_norms(_bracket_indices(_plain_subscripts(toks) if not latex else toks)))
 
 
 _PLAIN_WIDTHS = {"dk": "k", "dq": "q", "dv": "v"}
@@ -370,6 +436,8 @@ def _letters(run: str, latex: bool, toks: list[Tok]) -> None:
         toks += [Tok("SYM", "d"), Tok("SUB", "_"), Tok("SYM", _PLAIN_WIDTHS[run])]
     elif run in WORDS:
         toks.append(Tok("WORD", run))
+    elif not latex and _PLAIN_ROWS.fullmatch(run):
+        toks += [Tok("SYM", run[0]), Tok("SUB", "_"), Tok("SYM", run[1])]
     elif latex or (run.isupper() and len(run) <= 4) or len(run) == 1:
         toks.extend(Tok("SYM", ch) for ch in run)
     else:
@@ -427,6 +495,13 @@ def _macro(text: str, i: int, toks: list[Tok]) -> int:
             toks.append(Tok("WORD", f"{name}:{word}"))
         elif not word:
             pass
+        elif (joined := _SPACES.sub("", word)) != word and joined in WORDS:
+            toks.append(Tok("WORD", joined))  # \text{Scaled Attention}
+        elif (scripted := _NAME_SUBSCRIPT.fullmatch(word)) and scripted.group(1) in WORDS:
+            toks += [Tok("WORD", scripted.group(1)), Tok("SUB", "_"), Tok("LBRACE", "{")]
+            index = scripted.group(2)
+            toks += [Tok("NUM", index)] if index.isdigit() else [Tok("SYM", c) for c in index]
+            toks.append(Tok("RBRACE", "}"))  # \mathrm{head_1}
         elif re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", word):
             if len(word) == 1 or (name in SAME_MACROS and word.isupper() and len(word) <= 4):
                 toks.extend(Tok("SYM", ch) for ch in word)
@@ -449,6 +524,41 @@ def _macro(text: str, i: int, toks: list[Tok]) -> int:
         toks.append(Tok("SYM", f"{inner}.{name}"))
         return d.end()
     raise FormulaError(f"unknown macro \\{name}")
+
+
+def _norms(toks: list[Tok]) -> list[Tok]:
+    """``‖a‖ ‖b‖``: norm bars alternate opening and closing (norms do not nest in notes)."""
+    out, opened = [], False
+    for t in toks:
+        if t.type == "NORMBAR":
+            t = Tok("RNORM" if opened else "LNORM", t.value)
+            opened = not opened
+        out.append(t)
+    return out
+
+
+def _bracket_indices(toks: list[Tok]) -> list[Tok]:
+    """``A[i,j]`` (array indexing, as in code) is ``A_{ij}``."""
+    out: list[Tok] = []
+    n = 0
+    while n < len(toks):
+        window = toks[n : n + 6]
+        if (
+            len(window) == 6
+            and window[0].type == "SYM"
+            and window[0].value.isupper()
+            and [t.type for t in window[1:]] == ["LBRACK", "SYM", "COMMA", "SYM", "RBRACK"]
+            and all(len(window[k].value) == 1 and window[k].value.islower() for k in (2, 4))
+        ):
+            out += [window[0], Tok("SUB", "_"), Tok("LBRACE", "{"), window[2], window[4], Tok("RBRACE", "}")]
+            n += 6
+            continue
+        out.append(toks[n])
+        n += 1
+    return out
+
+
+_PLAIN_ROWS = re.compile(r"[hsqkvxco][ijtkl]")  # hi, sj: h_i, s_j in plain text
 
 
 def _plain_subscripts(toks: list[Tok]) -> list[Tok]:
@@ -486,6 +596,30 @@ def _bracket_calls(toks: list[Tok]) -> list[Tok]:
     return out
 
 
+def _listed(toks: list[Tok], open_at: int) -> bool:
+    """Whether the parentheses opening at ``open_at`` hold a list (``A(Q, K, V)``, ``a(q, k_i)``):
+    a product has no top-level comma, so a letter before them is a function. (``O(n, d)`` is
+    complexity, not a call.)"""
+    if open_at and toks[open_at - 1].value == "O":
+        return False
+    depth = 0
+    for t in toks[open_at:]:
+        depth += {
+            "LPAR": 1,
+            "CALLPAR": 1,
+            "RPAR": -1,
+            "LBRACE": 1,
+            "RBRACE": -1,
+            "LBRACK": 1,
+            "RBRACK": -1,
+        }.get(t.type, 0)
+        if depth == 0:
+            return False
+        if depth == 1 and t.type == "COMMA":
+            return True
+    return False
+
+
 def _mark_calls(toks: list[Tok]) -> list[Tok]:
     """A ``(`` right after a name (and its scripts) opens an argument list, not a factor."""
     toks = _bracket_calls(toks)
@@ -514,6 +648,7 @@ def _mark_calls(toks: list[Tok]) -> list[Tok]:
                 j -= 1
                 continue
             break
-        if j >= 0 and (out[j].type == "WORD" or (out[j].type == "SYM" and out[j].value in LETTERS)):
+        letter = j >= 0 and out[j].type == "SYM" and (out[j].value in LETTERS or _listed(toks, n))
+        if j >= 0 and (out[j].type == "WORD" or letter):
             out[n] = Tok("CALLPAR", "(")
     return out

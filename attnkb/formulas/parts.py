@@ -61,6 +61,7 @@ def split_parts(formula: Formula) -> list[Part]:
             sub = sub.strip().strip(",;.，。").strip()
             sub = re.sub(r"^&|(?<!\\)&(?=\s*=)", "", sub).strip()
             sub = _LEADING_SPACE.sub("", sub)  # "\\; O = PV" after a separator
+            sub = _PARENTHETICAL.sub(r"\1 = \2", sub)  # S(=QKᵀ/√d_k) defines S
             condition = _CONDITION.fullmatch(sub)
             if condition and out and out[-1].condition is None and "=" in out[-1].text:
                 out[-1].condition = _condition_tree(condition.group(1))
@@ -86,6 +87,7 @@ def _condition_tree(text: str) -> Node | None:
     return tree if tree.kind == "rel" and len(tree.kids) == 2 else None
 
 
+_PARENTHETICAL = re.compile(r"^([A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?)\s*\(\s*=\s*(.+)\)$", re.DOTALL)
 _LEADING_SPACE = re.compile(r"^(?:\\[,;:! ]\s*)+")
 
 

@@ -5,12 +5,58 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from attnkb.errors import FormulaError
 from attnkb.formulas.compare import evaluate_links
 from attnkb.formulas.evaluate import Definition
 from attnkb.formulas.functions import is_function
 from attnkb.formulas.grammar import Node
-from attnkb.formulas.tree import contains, mentions, paths, put
+from attnkb.formulas.tree import contains, mentions, paths, put, subscript_or_none, sum_index
 from attnkb.formulas.values import MAX_WORK, work_budget, work_left
+
+SCALE_MISSING = "√d_k is missing: scaled dot-product attention divides the scores by √d_k"
+MASK_NAMED = "masked (causal) attention"
+MASK_MISSING = "the mask is missing: masked attention adds M (0 where j ≤ i, −∞ where j > i) to the scores"
+SUM_INDEX = "the sum runs over {i}, which the left side keeps; it should run over another index (Σ_j)"
+SYMMETRY = (
+    "the weights are not symmetric: softmax normalises each row on its own, so even when the "
+    "scores are symmetric (S_ij = S_ji, e.g. Q = K) A_ij ≠ A_ji"
+)
+
+
+def kept_indices(lhs: Node) -> set[str]:
+    """The index letters a left side keeps (``c_i``, ``A_{ij}``, ``softmax(x)_i``)."""
+    if lhs.kind != "post" or "sub" not in lhs.value:
+        return set()
+    sub = lhs.kids[1 + lhs.value.index("sub")]
+    letters = subscript_or_none(sub) or []
+    return {s for s in letters if isinstance(s, str) and len(s) == 1}
+
+
+def sum_over_kept_index(tree: Node) -> str:
+    """The index a right side sums over although the left side keeps it (``c_i = Σ_i …``)."""
+    kept = kept_indices(tree.kids[0])
+    for link in tree.kids[1:]:
+        for n in link.walk():
+            if n.kind == "sum" and "sub" in n.value:
+                try:
+                    var, _ = sum_index(n.kids[1 + n.value.index("sub")])
+                except FormulaError:
+                    continue
+                if var in kept:
+                    return var
+    return ""
+
+
+def _symmetric_claim(tree: Node) -> bool:
+    """``A_{ij} = A_{ji}``: the weights claimed symmetric."""
+    lhs = tree.kids[0]
+    if len(tree.kids) != 2 or lhs.kind != "post" or lhs.value != ("sub",):
+        return False
+    rhs = tree.kids[1]
+    if rhs.kind != "post" or rhs.value != ("sub",) or rhs.kids[0].value != lhs.kids[0].value:
+        return False
+    left, right = subscript_or_none(lhs.kids[1]), subscript_or_none(rhs.kids[1])
+    return bool(left) and len(left) == 2 and right == left[::-1] and left[0] != left[1]
 
 
 def _sqrt_dk() -> Node:
@@ -83,6 +129,8 @@ MAX_HINT_WORK = 2 * MAX_WORK  # all the tries together: a hint is a help, not wo
 
 def find_hint(tree: Node, target: str | None, runs, definitions, free, condition: Node | None = None) -> str:
     """Name the first slip whose correction makes the formula agree."""
+    if _symmetric_claim(tree):
+        return SYMMETRY
     tries = 0
     mask_def = definitions.get("M")
     candidates: list[tuple[str, Node, dict[str, Definition]]] = []

@@ -7,18 +7,69 @@ import numpy as np
 
 from attnkb.errors import FormulaError
 from attnkb.formulas.evaluate import OUTPUT_ROWS, WEIGHT_SYMS, Evaluator
-from attnkb.formulas.functions import family, function, is_function
+from attnkb.formulas.functions import QUANTITIES, family, function, is_function
 from attnkb.formulas.grammar import Node
 from attnkb.formulas.inputs import Inputs
 from attnkb.formulas.tree import subscript
 from attnkb.formulas.values import Val
 
 
+def attention_family(node: Node) -> str | None:
+    """``attention`` or ``multihead`` for a call (or name) compared with a block's output:
+    ``Attention(…)``, ``MHA(…)``, and ``A(Q, K, V)`` (A with three arguments is attention)."""
+    if node.kind == "word":
+        return family(node.value)
+    if node.kind != "call":
+        return None
+    if node.value[0] == "A" and len(node.kids[0].kids) == 3:
+        return "attention"
+    return family(node.value[0])
+
+
+def row_index(node: Node) -> str | None:
+    """``Attention(…)_i``, ``Attention_i``: the output's row i (the index letter), else None."""
+    if node.kind != "post" or node.value != ("sub",) or not attention_family(node.kids[0]):
+        return None
+    try:
+        index = subscript(node.kids[1])
+    except FormulaError:
+        return None
+    return index[0] if len(index) == 1 and isinstance(index[0], str) and len(index[0]) == 1 else None
+
+
+GENERIC = {"y", "output", "Output", "weights", "Weights"}  # names other notes use for anything
+ATTENTION_SYMBOLS = {"V", "A", "P", "alpha", "weights"}
+
+
+def generic_name(lhs: Node) -> bool:
+    """A left side such as ``y_i`` or ``output``, which names an attention quantity only when
+    the right side is about attention (``\\text{output} = \\text{ReLU}(y)`` is not)."""
+    base = lhs.kids[0] if lhs.kind == "post" else lhs
+    return base.kind in ("sym", "word") and base.value in GENERIC
+
+
+def about_attention(links) -> bool:
+    """Whether a right side uses softmax, attention, exp, or the values and weights."""
+    for link in links:
+        for n in link.walk():
+            if n.kind == "call" and (is_function(n.value[0], "softmax") or attention_family(n)):
+                return True
+            if n.kind == "call" and is_function(n.value[0], "exp"):
+                return True
+            if n.kind in ("sym", "word") and n.value in ATTENTION_SYMBOLS:
+                return True
+    return False
+
+
 def target_of(lhs: Node) -> str | None:
     node = lhs
     if node.kind == "post" and node.kids[0].kind == "call" and is_function(node.kids[0].value[0], "softmax"):
         return "softmax"  # softmax(x)_i = …
+    if row_index(node) is not None:
+        return "output"
     if node.kind == "call":
+        if attention_family(node):
+            return "output"
         f = function(node.value[0])
         return f.target if f is not None else None
     kinds: tuple = ()
@@ -31,6 +82,10 @@ def target_of(lhs: Node) -> str | None:
     name, indexed = node.value, bool(kinds)
     if node.kind == "word" and family(name) and not indexed:
         return "output"  # Attn = softmax(…) @ V
+    if node.kind == "word" and name in QUANTITIES and not indexed:
+        return QUANTITIES[name]  # Output = …, weights = …
+    if name in ("a", "score") and indexed and len(subscript(lhs.kids[1])) == 2:
+        return "weights" if name == "a" else "scores"  # a_{ij}, \text{score}_{ij}
     if name in ("O", "Y") and not indexed:
         return "output"
     if name in OUTPUT_ROWS:
@@ -46,12 +101,17 @@ def target_of(lhs: Node) -> str | None:
 
 def lhs_value(ev: Evaluator, lhs: Node, inputs: Inputs | None) -> Val:
     """The kernel's value of the quantity the left side names."""
-    if lhs.kind == "word" and family(lhs.value):
-        lhs = Node("call", (Node("args"),), (lhs.value, ()))
-    if lhs.kind == "call" and family(lhs.value[0]):
+    row = row_index(lhs)
+    if row is not None:  # Attention(Q, K, V)_i: row i of the output
         if inputs is None or inputs.output is None:
             raise FormulaError("no output to compare with (give the block v)")
-        multi = family(lhs.value[0]) == "multihead"
+        return ev.rows_of(inputs.output, row)
+    if lhs.kind == "word" and family(lhs.value):
+        lhs = Node("call", (Node("args"),), (lhs.value, ()))
+    if lhs.kind == "call" and attention_family(lhs):
+        if inputs is None or inputs.output is None:
+            raise FormulaError("no output to compare with (give the block v)")
+        multi = attention_family(lhs) == "multihead"
         if multi != (inputs.op == "multihead"):
             need = "a multihead block" if multi else "a single-head block"
             raise FormulaError(f"{lhs.value[0]}(…) is compared with {need}")
