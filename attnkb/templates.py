@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import string
 import unicodedata
 from dataclasses import dataclass, field
@@ -20,8 +19,8 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from attnkb import frontmatter
-from attnkb.errors import NoteExists, TemplateError, UsageError
-from attnkb.files import inside_vault
+from attnkb.errors import NoteExists, TemplateError, UsageError, WriteRefused
+from attnkb.files import create_new, inside_vault, make_dirs
 from attnkb.vault import STATE_DIR, walk
 
 TEMPLATES_DIR = "templates"  # under the vault's .attnkb/, where a vault overrides bundled ones
@@ -186,25 +185,31 @@ def create_note(root: Path, folder: Path, template: Path, values: Values) -> Pat
     text = render(source, values, str(template))
     path = folder / safe_file_name(values.title)
     rel = path.relative_to(root).as_posix()
-    folder.mkdir(parents=True, exist_ok=True)
+    make_dirs(folder, root)
     try:
-        with open(path, "x", encoding="utf-8", newline="") as f:  # "x": fails if it exists
-            f.write(text)
+        create_new(path, text, root)
     except FileExistsError as exc:
         raise NoteExists("a note with this name already exists; nothing written", rel) from exc
     return path
 
 
-def copy_starter(root: Path) -> tuple[list[str], list[str]]:
-    """Copy the bundled starter notes into root; files already there are kept as they are."""
+def copy_starter(root: Path) -> tuple[list[str], list[str], list[WriteRefused]]:
+    """Copy the bundled starter notes into root; files already there are kept as they are, and
+    a place the write rule refuses (a link out of the vault) is left alone and reported."""
     source = _bundled("starter")
-    copied, kept = [], []
+    copied: list[str] = []
+    kept: list[str] = []
+    refused: list[WriteRefused] = []
     for note in walk(source):  # the notes a vault would see: no hidden files, no .attnkb/
         dest = root / note.rel
-        if dest.exists():
+        try:
+            make_dirs(dest.parent, root)
+            create_new(dest, (source / note.rel).read_bytes(), root)
+        except FileExistsError:
             kept.append(note.rel)
             continue
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / note.rel, dest)
+        except WriteRefused as exc:
+            refused.append(exc)
+            continue
         copied.append(note.rel)
-    return copied, kept
+    return copied, kept, refused

@@ -383,6 +383,8 @@ class Index:
             except OSError:
                 return None
         path = state / INDEX_FILE
+        if not self._cache_allowed():
+            return None
         try:
             return _connect(path)
         except sqlite3.OperationalError:
@@ -391,6 +393,22 @@ class Index:
             return self._rebuild(path, exc)
         except OSError:
             return None
+
+    def _cache_allowed(self) -> bool:
+        """The write rule for the cache and the files SQLite keeps beside it: a link planted
+        there out of the vault is never opened; the command runs without the cache."""
+        from attnkb.errors import WriteRefused
+        from attnkb.files import inside_vault
+
+        cache = self.root / STATE_DIR / INDEX_FILE
+        try:
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                inside_vault(Path(f"{cache}{suffix}"), self.root)
+        except WriteRefused as exc:
+            message = f"{exc.message}; working without the index cache"
+            self.findings.append(Finding(exc.path or INDEX_FILE, 0, "index", message, "warning"))
+            return False
+        return True
 
     def _rebuild(self, path: Path, exc: sqlite3.DatabaseError) -> sqlite3.Connection | None:
         """A corrupt cache is deleted and built again, once, and the user is told."""
@@ -415,7 +433,7 @@ class Index:
 
         early = None
         cache = self.root / STATE_DIR / INDEX_FILE
-        if cache.is_file():
+        if cache.is_file() and self._cache_allowed():
             pool = ThreadPoolExecutor(max_workers=1)
             early = pool.submit(_ask_as_is, cache, question)
             pool.shutdown(wait=False)

@@ -41,10 +41,12 @@ def init(
     if starter:
         from attnkb.templates import copy_starter
 
-        copied, kept = copy_starter(root)
+        copied, kept, refused = copy_starter(root)
         out.print(line(f"Copied {len(copied)} starter notes into {root}"))
         if kept:
             warn(f"kept {len(kept)} existing files as they were: {', '.join(kept)}")
+        for exc in refused:
+            warn(str(exc))
     out.print(line(f"Vault ready: {root} ({state.name}/)"))
 
 

@@ -91,7 +91,7 @@ def import_anki(
     _report(report, dry_run, "Anki notes")
     new = sum(1 for p in plans if p.text is not None)
     out.print(
-        f"{'Would write' if dry_run else 'Wrote'} {new} new notes into {folder.relative_to(root).as_posix() or '.'}/."
+        plain(f"{'Would write' if dry_run else 'Wrote'} {new} new notes into {folder.relative_to(root).as_posix()}/.")
     )
 
 
@@ -119,15 +119,18 @@ def export_anki(
     out.print(plain(f"Wrote {cards} cards from {notes} notes to {target} (deck {deck!r})."))
 
 
-def due_markdown(deck, tags: list[str] | None, output: str | None, markdown: bool, limit: int | None) -> None:
+def due_markdown(
+    deck, tags: list[str] | None, output: str | None, markdown: bool, limit: int | None, force: bool = False
+) -> None:
     """``due --markdown [-o FILE]``: the checklist on stdout or in FILE (links from its folder),
-    at most ``limit`` (else ``[checklist] limit``) notes a section."""
+    at most ``limit`` (else ``[checklist] limit``) notes a section. FILE is replaced only when it
+    is a checklist attnkb wrote, or with ``--force``."""
     import sys
 
     from attnkb.cli.common import report
     from attnkb.errors import UsageError
-    from attnkb.files import atomic_write
-    from attnkb.interop.checklist import load_config, render
+    from attnkb.files import atomic_write, output_root, write_target
+    from attnkb.interop.checklist import is_checklist, load_config, render
     from attnkb.vault import STATE_DIR
 
     if not markdown:
@@ -141,7 +144,13 @@ def due_markdown(deck, tags: list[str] | None, output: str | None, markdown: boo
     target = Path(output).expanduser()
     if not target.parent.is_dir():
         raise UsageError("no such folder", path=str(target.parent))
-    atomic_write(target, render(deck, target.parent.resolve(), tags, limit, config.language))
+    vault = output_root(target, deck.root)
+    real = write_target(target, vault)  # a link out of the vault, or a read-only file: refused
+    if not force and real.exists() and not is_checklist(real):
+        raise UsageError(
+            "is not a checklist attnkb wrote (a note?); not replacing it (--force replaces it)", path=output
+        )
+    atomic_write(target, render(deck, target.parent.resolve(), tags, limit, config.language), vault)
     out.print(plain(f"Wrote {target}."))
 
 
@@ -151,12 +160,15 @@ def review_checklist(deck, file: str) -> None:
 
     path = _existing(file)
     result = record(deck, path)
-    out.print(
-        plain(
-            f"Recorded {result.reviews} reviews for {result.notes} notes; unticked {result.unticked} boxes in {file}."
-        )
-    )
+    if result.untick_error is None:
+        done = f"unticked {result.unticked} boxes in {file}"
+    else:
+        done = f"the boxes in {file} could not be unticked"
+    out.print(plain(f"Recorded {result.reviews} reviews for {result.notes} notes; {done}."))
     for s in result.skipped:
         warn(f"{file}: {s}")
     for notice in deck.notices:
         warn(str(notice))
+    if result.untick_error is not None:
+        warn(f"{file}: {result.untick_error}; the grades were recorded, but its boxes are still ticked")
+        raise typer.Exit(1)

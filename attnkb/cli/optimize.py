@@ -6,6 +6,7 @@ import typer
 
 from attnkb.cli import app
 from attnkb.cli.common import out, vault_root
+from attnkb.cli.render import plain
 
 
 @app.command()
@@ -66,8 +67,8 @@ def optimize(
     elif not result.improved:
         out.print(f"The fitted parameters predict your log no better: keeping {which} parameters.")
     elif dry_run:
-        out.print(f"Dry run: {path} is unchanged.", markup=False)
+        out.print(plain(f"Dry run: {path} is unchanged."))
     else:
         document.set_parameters(result.fitted.parameters)
         document.save()
-        out.print(f"Wrote [review] parameters to {path}.", markup=False)
+        out.print(plain(f"Wrote [review] parameters to {path}."))

@@ -192,6 +192,9 @@ def due(
         help="At most N cards a group (default 50); with --markdown, N notes a section"
         " (default: [checklist] limit, else all).",
     ),
+    force: bool = typer.Option(
+        False, "--force", help="With --output: replace FILE even if it is not a checklist attnkb wrote."
+    ),
 ) -> None:
     """Show new cards, and what is overdue, due today and due soon.
 
@@ -201,7 +204,7 @@ def due(
     if markdown or output is not None:
         from attnkb.cli.interop import due_markdown
 
-        due_markdown(deck, tag, output, markdown, limit)
+        due_markdown(deck, tag, output, markdown, limit, force)
         return
     groups = {
         name: [

@@ -635,14 +635,20 @@ def _card_entries(
 
 
 def write_import(package: Path, root: Path, plans: list[NotePlan], collection: Collection, report) -> None:
-    """Create the new notes and media files; never overwrite a file that exists."""
-    from attnkb.files import atomic_write
+    """Create the new notes and media files; never overwrite a file that exists. A place the
+    write rule refuses (a link out of the vault) is skipped with its reason; the rest is written."""
+    from attnkb.errors import WriteRefused
+    from attnkb.files import create_new, make_dirs
     from attnkb.interop.records import Skipped, append_new
 
     total = 0
     for plan in plans:
         folder = (root / plan.path).parent
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            make_dirs(folder, root)
+        except WriteRefused as exc:
+            report.skipped.append(Skipped(exc.path or plan.path, None, exc.message))
+            continue
         for name in plan.media:
             target = folder / name
             data = read_media(package, collection, name)
@@ -650,15 +656,21 @@ def write_import(package: Path, root: Path, plans: list[NotePlan], collection: C
             if total > MAX_MEDIA_TOTAL:
                 raise PackageError(f"media add up to more than {MAX_MEDIA_TOTAL >> 20} MB", str(package))
             try:
-                with open(target, "xb") as f:
-                    f.write(data)
+                create_new(target, data, root)
             except FileExistsError:
                 if target.is_symlink() or not target.is_file() or target.read_bytes() != data:
                     report.skipped.append(
                         Skipped(str(target.relative_to(root)), None, "exists with other content; kept")
                     )
-        if plan.text is not None and not (root / plan.path).exists():
-            atomic_write(root / plan.path, plan.text, root)
+            except WriteRefused as exc:
+                report.skipped.append(Skipped(exc.path or name, None, exc.message))
+        if plan.text is not None:
+            try:
+                create_new(root / plan.path, plan.text, root)
+            except FileExistsError:
+                pass  # written meanwhile: an existing note is never edited
+            except WriteRefused as exc:
+                report.skipped.append(Skipped(exc.path or plan.path, None, exc.message))
     report.written = append_new(root, report.entries)
 
 
@@ -721,12 +733,11 @@ def _media_in(rendered: str, note_dir: Path, root: Path, media: dict[str, Path])
 
 def export(root: Path, notes: list, out: Path, deck_name: str, tags: list[str] | None) -> tuple[int, int]:
     """Every card of the chosen notes as an Anki note in ``out``; (cards, notes) written."""
-    import os
-
     import genanki
 
     from attnkb import frontmatter
     from attnkb.cards import note_answer
+    from attnkb.files import output_root, replacing
     from attnkb.srs.cards import cards_for
     from attnkb.vault import read_text
 
@@ -765,11 +776,6 @@ def export(root: Path, notes: list, out: Path, deck_name: str, tags: list[str] |
                 genanki.Note(model, [q, a, source], tags=note_tags, guid=genanki.guid_for(note.path, card.id))
             )
             count += 1
-    out = out.resolve()
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
-        genanki.Package(deck, media_files=[str(p) for p in media.values()]).write_to_file(str(tmp))
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with replacing(out, output_root(out, root)) as f:  # a temp name no one can plant a link at
+        genanki.Package(deck, media_files=[str(p) for p in media.values()]).write_to_file(f)
     return count, len(chosen)

@@ -115,6 +115,22 @@ def _title(text: str) -> str:
     return re.sub(r"([\\\[\]*_`<>])", r"\\\1", re.sub(r"[\x00-\x1f\x7f]", " ", text))
 
 
+def is_checklist(path: Path) -> bool:
+    """Whether ``path`` holds a checklist ``due --markdown`` wrote (its title, then its stamp),
+    the only kind of file ``due -o`` replaces without ``--force``."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    lines = head.removeprefix(b"\xef\xbb\xbf").splitlines()
+    return (
+        len(lines) >= 3
+        and lines[0].startswith(b"# Reviews for ")
+        and any(STAMP.fullmatch(raw.strip()) for raw in lines[1:4])
+    )
+
+
 def review_count(note: Note) -> int | None:
     """The ``review_count`` a note's front matter keeps (by hand or by attnkb), if any."""
     value = note.meta.get("review_count")
@@ -203,6 +219,8 @@ class ChecklistResult:
     notes: int = 0
     unticked: int = 0
     skipped: list[str] = field(default_factory=list)  # "line N: reason"
+    graded: set[str] = field(default_factory=set)  # notes graded by this run
+    untick_error: str | None = None  # why the boxes could not be unticked (grades were kept)
 
 
 def record(deck: Deck, file: Path) -> ChecklistResult:
@@ -229,10 +247,15 @@ def record(deck: Deck, file: Path) -> ChecklistResult:
         new = bytearray(data)
         for pos in untick:
             new[pos : pos + 1] = b" "
-        from attnkb.files import atomic_write
+        from attnkb.errors import AttnkbError
+        from attnkb.files import atomic_write, output_root
 
-        atomic_write(file, bytes(new).decode("utf-8"))
-        result.unticked = len(untick)
+        try:
+            atomic_write(file, bytes(new), output_root(file, deck.root))
+        except (AttnkbError, OSError) as exc:  # the grades are in the log already
+            result.untick_error = exc.message if isinstance(exc, AttnkbError) else exc.strerror or str(exc)
+        else:
+            result.unticked = len(untick)
     return result
 
 
@@ -264,6 +287,8 @@ def _record_one(
     rating = int(grade.group(1)) if grade else 3
     if not 1 <= rating <= 4:
         return f"grade ({rating}) must be 1-4"
+    if path in result.graded:  # ticked on two lines: one review, whatever the clocks say
+        return "already graded on an earlier line"
     items = [i for i in deck.items.values() if i.card.path == path]
     if any(e.time >= since for i in items if i.memory for e in i.memory.history if e.is_review):
         return "already reviewed since this checklist was written"
@@ -274,4 +299,5 @@ def _record_one(
         deck.review_whole(item, rating, deck.now)
         result.reviews += 1
     result.notes += 1
+    result.graded.add(path)
     return None

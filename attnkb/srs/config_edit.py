@@ -10,7 +10,7 @@ from pathlib import Path
 
 from attnkb.config import BOM
 from attnkb.errors import ConfigError
-from attnkb.files import atomic_write
+from attnkb.files import atomic_write, make_dirs
 
 
 @dataclass
@@ -43,8 +43,9 @@ class ConfigDocument:
         return (BOM if self.bom else "") + text
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.path, self.text())
+        root = self.path.parent.parent  # <vault>/.attnkb/config.toml
+        make_dirs(self.path.parent, root)
+        atomic_write(self.path, self.text(), root)
 
 
 def read(state_dir: Path) -> ConfigDocument:

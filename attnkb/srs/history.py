@@ -32,10 +32,10 @@ def effective_history(
     and, given the vault's current cards and notes, the history of a note that is gone moved to
     the note it was renamed to."""
     entries = log.entries()
-    undone = {e.undoes for e in entries if e.is_undo and e.undoes}
+    undone = log.undone
     reviews: dict[Key, list[Entry]] = {}
     for e in entries:
-        if not e.is_undo and e.id not in undone:
+        if not e.is_undo and e not in undone:
             reviews.setdefault((e.path, e.card), []).append(e)
     if cards is not None:
         _follow_moves(reviews, list(cards), {n.path: n for n in notes or ()})

@@ -6,8 +6,9 @@ tab-separated (v2):
 
     <id>  <time>  <card>  <rating>  <duration ms>  <note path>  <undoes>  <fingerprint>
 
-- ``id`` names the entry; an undo (rating ``undo``) names in ``undoes`` the entry it cancels, so
-  an undo never removes someone else's review after a merge or with two sessions open.
+- ``id`` names the entry within its device's file; an undo (rating ``undo``) names in ``undoes``
+  the entry of its own file it cancels, so an undo never removes someone else's review after a
+  merge or with two sessions open, even where another device's file holds the same id.
 - ``rating`` is 1-4 (Again, Hard, Good, Easy), ``undo``, or ``state:S,D,due``: a memory carried
   in from another tool (an Anki or obsidian-spaced-repetition import); stability S and
   difficulty D (``-`` keeps what the reviews before it built) and the due time, then for a card
@@ -26,8 +27,6 @@ a warning naming ``file:line``; it never disables reviewing.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import hashlib
 import os
 import re
@@ -310,7 +309,9 @@ class ReviewLog:
         self.device = device or device_name()
         self.path = state_dir / LOG_DIR / f"{self.device}.log"  # where this device appends
         self.legacy = state_dir / LEGACY_LOG
+        self.root = state_dir.parent  # the vault: every write stays inside it
         self.warnings: list[str] = []
+        self.undone: set[Entry] = set()  # after ``entries()``: what the undos cancel
 
     def files(self) -> list[Path]:
         folder = self.dir / LOG_DIR
@@ -319,50 +320,61 @@ class ReviewLog:
 
     def entries(self) -> list[Entry]:
         """The union of every device's entries, exact duplicates dropped, in time order.
-        ``warnings`` then holds one message per line that could not be read."""
+        ``warnings`` then holds one message per line that could not be read, and ``undone``
+        the entries an undo cancels.
+
+        An entry is named by its device and its id: an undo cancels the entry of that id in
+        its own device's file (the session that graded wrote both there), never one another
+        device holds under the same id with other content. An exact copy of an entry in two
+        files is one entry, cancelled by an undo in either."""
         self.warnings = []
         seen: set[Entry] = set()
         out = []
+        by_id: dict[tuple[Path, str], list[Entry]] = {}
+        undos: list[tuple[Path, str]] = []
         for file in self.files():
             read = read_file(file, self.warnings)
             for entry in resolve_legacy_undos(read) if file == self.legacy else read:
+                by_id.setdefault((file, entry.id), []).append(entry)
+                if entry.is_undo and entry.undoes:
+                    undos.append((file, entry.undoes))
                 if entry not in seen:
                     seen.add(entry)
                     out.append(entry)
+        self.undone = {e for key in undos for e in by_id.get(key, ())}
         out.sort(key=lambda e: e.time)
         return out
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         """Exclusive lock for a write (log line plus note update) across processes."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        with open(self.dir / LOCK_FILE, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        from attnkb import files
+
+        files.make_dirs(self.dir, self.root)
+        with files.lock(self.dir / LOCK_FILE, self.root):
+            yield
 
     def append(self, entry: Entry, *more: Entry) -> None:
         """Write the whole line or nothing: a short write is continued, a failed one (full
         disk, file size limit) is cut back off and raised, so the caller never records a
         grade the log lacks. ``more`` entries (an import) go in the same write and fsync.
         Call under ``locked()``."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        from attnkb import files
+
+        files.make_dirs(self.path.parent, self.root)
         write_git_files(self.dir)
         if self.legacy.exists():
             self._migrate()
-        new = not self.path.exists()
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = files.open_append(self.path, self.root)  # never through a link out of the vault
         try:
             size = os.fstat(fd).st_size
             # a line cut short by a crash must not swallow this one
             lead = "\n" if size and os.pread(fd, 1, size - 1) != b"\n" else ""
-            data = ((HEADER if new or not size else lead) + "".join(e.line() for e in (entry, *more))).encode(
+            data = ((HEADER if not size else lead) + "".join(e.line() for e in (entry, *more))).encode(
                 "utf-8", "surrogateescape"
             )
             try:
-                _write_all(fd, data)
+                files.write_all(fd, data)
                 os.fsync(fd)
             except OSError as exc:
                 with contextlib.suppress(OSError):
@@ -381,7 +393,7 @@ class ReviewLog:
         old = read_file(self.legacy, warnings)
         current = read_file(self.path, warnings)
         moved = [e for e in resolve_legacy_undos(old) if e not in set(current)]
-        atomic_write(self.path, HEADER + "".join(e.line() for e in [*current, *moved]))
+        atomic_write(self.path, HEADER + "".join(e.line() for e in [*current, *moved]), self.root)
         self.legacy.unlink()
 
 
@@ -404,26 +416,20 @@ def resolve_legacy_undos(entries: list[Entry]) -> list[Entry]:
     return out
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        if written <= 0:
-            raise OSError(errno.ENOSPC, "no space left for the review log")
-        view = view[written:]
-
-
 def write_git_files(state_dir: Path, keep_versioned: bool = False) -> None:
     """``.attnkb/.gitignore`` (the cache is not versioned) and ``.gitattributes`` (logs merge
     by union), unless the user already has their own. ``keep_versioned`` (``init``) also adds
     the negations that keep the logs versioned to a ``.gitignore`` that lacks them (one an
     earlier attnkb wrote, or the user's)."""
-    state_dir.mkdir(parents=True, exist_ok=True)
+    from attnkb import files
+
+    root = state_dir.parent
+    files.make_dirs(state_dir, root)
     for name, text in ((".gitignore", GITIGNORE), (".gitattributes", GITATTRIBUTES)):
         path = state_dir / name
-        if not path.exists():
-            with contextlib.suppress(FileExistsError), open(path, "x", encoding="utf-8") as f:
-                f.write(text)
+        if not os.path.lexists(path):
+            with contextlib.suppress(FileExistsError):
+                files.create_new(path, text, root)
     path = state_dir / ".gitignore"
     if keep_versioned and path.is_file() and not path.is_symlink():
         try:
@@ -432,10 +438,8 @@ def write_git_files(state_dir: Path, keep_versioned: bool = False) -> None:
             return
         lines = {line.strip() for line in text.splitlines()}
         if not all(p in lines for p in KEEP_VERSIONED.splitlines()[1:]):
-            from attnkb.files import atomic_write
-
             lead = "" if not text or text.endswith("\n") else "\n"
-            atomic_write(path, text + lead + KEEP_VERSIONED, root=state_dir)
+            files.atomic_write(path, text + lead + KEEP_VERSIONED, root)
 
 
 def git_paths(log: ReviewLog) -> list[Path]:
