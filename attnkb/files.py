@@ -24,8 +24,8 @@ import os
 import secrets
 import stat
 from collections.abc import Iterator
-from typing import BinaryIO
 from pathlib import Path
+from typing import BinaryIO
 
 from attnkb.errors import WriteRefused
 
@@ -71,7 +71,9 @@ def write_target(path: Path, root: Path | None = None) -> Path:
     if not stat.S_ISREG(mode):
         raise WriteRefused("is not a regular file; not writing there", _shown(path, root))
     if not mode & stat.S_IWUSR:
-        raise WriteRefused("is read-only; not writing to it (make it writable to let attnkb update it)", _shown(path, root))
+        raise WriteRefused(
+            "is read-only; not writing to it (make it writable to let attnkb update it)", _shown(path, root)
+        )
     return real
 
 
