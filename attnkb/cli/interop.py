@@ -130,8 +130,8 @@ def due_markdown(
     from attnkb.cli.common import report
     from attnkb.errors import UsageError
     from attnkb.files import atomic_write, output_root, write_target
-    from attnkb.interop.checklist import is_checklist, load_config, render
-    from attnkb.vault import STATE_DIR
+    from attnkb.interop.checklist import load_config, render
+    from attnkb.vault import STATE_DIR, STAMP_WITHIN, is_checklist
 
     if not markdown:
         raise UsageError("--output needs --markdown")
@@ -146,12 +146,20 @@ def due_markdown(
         raise UsageError("no such folder", path=str(target.parent))
     vault = output_root(target, deck.root)
     real = write_target(target, vault)  # a link out of the vault, or a read-only file: refused
-    if not force and real.exists() and not is_checklist(real):
+    if not force and real.exists() and not is_checklist(_head(real, STAMP_WITHIN)):
         raise UsageError(
             "is not a checklist attnkb wrote (a note?); not replacing it (--force replaces it)", path=output
         )
     atomic_write(target, render(deck, target.parent.resolve(), tags, limit, config.language), vault)
     out.print(plain(f"Wrote {target}."))
+
+
+def _head(path: Path, size: int) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(size)
+    except OSError:
+        return b""  # unreadable: not known to be a checklist, so not replaced without --force
 
 
 def review_checklist(deck, file: str) -> None:

@@ -115,22 +115,6 @@ def _title(text: str) -> str:
     return re.sub(r"([\\\[\]*_`<>])", r"\\\1", re.sub(r"[\x00-\x1f\x7f]", " ", text))
 
 
-def is_checklist(path: Path) -> bool:
-    """Whether ``path`` holds a checklist ``due --markdown`` wrote (its title, then its stamp),
-    the only kind of file ``due -o`` replaces without ``--force``."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4096)
-    except OSError:
-        return False
-    lines = head.removeprefix(b"\xef\xbb\xbf").splitlines()
-    return (
-        len(lines) >= 3
-        and lines[0].startswith(b"# Reviews for ")
-        and any(STAMP.fullmatch(raw.strip()) for raw in lines[1:4])
-    )
-
-
 def review_count(note: Note) -> int | None:
     """The ``review_count`` a note's front matter keeps (by hand or by attnkb), if any."""
     value = note.meta.get("review_count")
