@@ -87,16 +87,20 @@ def make_dirs(folder: Path, root: Path | None) -> Path:
     return real
 
 
-def _named(exc: OSError, path: Path, root: Path | None) -> OSError:
-    """The same error, naming the file the user knows instead of a temp file."""
+def _named(exc: OSError, path: Path, root: Path | None, tmp: Path | None = None) -> OSError:
+    """The same error, naming the file the user knows instead of a temp file (an error about
+    another file, met while filling this one, keeps its own name)."""
+    if tmp is not None and exc.filename is not None and os.fspath(exc.filename) != os.fspath(tmp):
+        return exc
     return OSError(exc.errno, exc.strerror or str(exc), _shown(path, root))
 
 
 def _temp_beside(target: Path) -> tuple[int, Path]:
     """A new file with an unpredictable name in the target's folder, mode as ``open`` gives."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
+    stem = target.name.encode("utf-8", "surrogateescape")[:200].decode("utf-8", "ignore")  # NAME_MAX is bytes
     for _ in range(100):
-        tmp = target.with_name(f".{target.name[:200]}.{secrets.token_hex(6)}.tmp")
+        tmp = target.with_name(f".{stem}.{secrets.token_hex(6)}.tmp")
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
@@ -146,7 +150,10 @@ def replacing(path: Path, root: Path | None = None) -> Iterator[BinaryIO]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(exc, OSError):
-            raise _named(exc, path, root) from exc
+            named = _named(exc, path, root, tmp)
+            if named is exc:
+                raise
+            raise named from exc
         raise
 
 

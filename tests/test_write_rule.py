@@ -354,3 +354,12 @@ def test_a_full_disk_names_the_file_not_a_temp_file(make_vault, cli, tmp_path, m
     monkeypatch.undo()
     assert (root / "today.md").read_bytes() == before
     assert sorted(p.name for p in [*root.iterdir(), *tmp_path.iterdir()] if p.name.endswith(".tmp")) == []
+
+
+def test_a_note_with_the_longest_name_is_still_rewritten(make_vault, cli):
+    name = "注" * 84 + ".md"  # 255 bytes: a temp name built from it whole would be too long
+    root = make_vault({name: NOTE})
+    result = cli("--vault", root, "review", input="\n3\n", env=NOW)
+    assert result.exit_code == 0 and "front matter not updated" not in result.output, result.output
+    assert "review_count: 1" in (root / name).read_text(encoding="utf-8")
+    assert [p.name for p in root.iterdir() if p.name.endswith(".tmp")] == []

@@ -315,8 +315,9 @@ class ReviewLog:
 
     def files(self) -> list[Path]:
         folder = self.dir / LOG_DIR
-        found = sorted(folder.glob("*.log")) if folder.is_dir() else []
-        return [*found, self.legacy] if self.legacy.exists() else found
+        # regular files only: a log linked to a device or a pipe would never end or never come
+        found = sorted(p for p in folder.glob("*.log") if p.is_file()) if folder.is_dir() else []
+        return [*found, self.legacy] if self.legacy.is_file() else found
 
     def entries(self) -> list[Entry]:
         """The union of every device's entries, exact duplicates dropped, in time order.
