@@ -91,7 +91,9 @@ def import_anki(
     _report(report, dry_run, "Anki notes")
     new = sum(1 for p in plans if p.text is not None)
     out.print(
-        plain(f"{'Would write' if dry_run else 'Wrote'} {new} new notes into {folder.relative_to(root).as_posix()}/.")
+        plain(
+            f"{'Would write' if dry_run else 'Wrote'} {new} new notes into {folder.relative_to(root).as_posix()}/."
+        )
     )
 
 
@@ -131,7 +133,7 @@ def due_markdown(
     from attnkb.errors import UsageError
     from attnkb.files import atomic_write, output_root, write_target
     from attnkb.interop.checklist import load_config, render
-    from attnkb.vault import STATE_DIR, STAMP_WITHIN, is_checklist
+    from attnkb.vault import STAMP_WITHIN, STATE_DIR, is_checklist
 
     if not markdown:
         raise UsageError("--output needs --markdown")
