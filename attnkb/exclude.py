@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+MAX_PATTERN = 1000  # characters; a path is at most a few hundred, and a huge pattern is a huge regex
+
 
 class Exclude:
     """Patterns matched against vault-relative paths (``/`` separated, folders ending in ``/``).
@@ -46,8 +48,10 @@ def check_patterns(value: object) -> Exclude:
     for pattern in value:
         if "\n" in pattern or "\r" in pattern:
             raise ValueError(f"must hold one pattern a line, not {pattern!r}")
+        if len(pattern) > MAX_PATTERN:
+            raise ValueError(f"has a pattern over {MAX_PATTERN} characters: {pattern[:40]!r}…")
         try:
             Exclude([pattern])
         except Exception as exc:  # pathspec raises its own error types for a bad pattern
-            raise ValueError(f"has a pattern pathspec cannot read: {pattern!r} ({exc})") from exc
+            raise ValueError(f"has a pattern pathspec cannot read: {pattern!r}") from exc
     return Exclude(value)

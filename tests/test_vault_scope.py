@@ -112,6 +112,8 @@ def test_walk_prunes_excluded_folders(make_vault):
         ('"docs/**"', "must be a list of patterns"),
         ("[1]", "must be a list of patterns"),
         ('["a\\nb"]', "must hold one pattern a line"),
+        ('["!"]', "has a pattern pathspec cannot read: '!'"),
+        ('["' + "a" * 5000 + '"]', "has a pattern over 1000 characters: 'aaaa"),
     ],
 )
 def test_a_bad_exclude_is_an_error_naming_its_line(make_vault, cli, value, message):
