@@ -139,3 +139,11 @@ def test_the_checklist_attnkb_writes_is_not_a_note(make_vault, cli):
     quoted = "# 清单\n\n" + "正文。\n" * 1000 + "<!-- attnkb due 2026-01-05T09:00:00+00:00 -->\n"
     (root / "notes" / "清单.md").write_text(quoted, encoding="utf-8")
     assert "notes/清单.md" in cli("--vault", root, "list", "--json", env=env).stdout
+
+
+def test_a_new_note_in_an_excluded_folder_is_warned_about(make_vault, cli):
+    root = _excluding(make_vault)
+    r = cli("--vault", root, "new", "图谱说明", "--dir", "docs")
+    assert r.exit_code == 0 and (root / "docs" / "图谱说明.md").is_file()
+    assert "docs/图谱说明.md is left out by [vault] exclude" in r.stderr
+    assert "left out" not in cli("--vault", root, "new", "移动构造", "--dir", "notes/C++").stderr

@@ -63,8 +63,20 @@ def new(
         typer.echo(one_line(root / exc.path))  # the note that is there, for scripts and editors
         raise
     typer.echo(one_line(path))
+    _warn_if_excluded(root, path)
     if edit:
         _open_editor(str(path))
+
+
+def _warn_if_excluded(root, path) -> None:
+    """A note written where ``[vault] exclude`` looks away would vanish from every command."""
+    from attnkb.config import vault
+    from attnkb.vault import STATE_DIR
+
+    exclude = vault(root / STATE_DIR).exclude
+    rel = path.resolve().relative_to(root.resolve()).as_posix()
+    if exclude is not None and exclude.matches(rel):
+        warn(f"{rel} is left out by [vault] exclude: no command will see it until the pattern lets it in")
 
 
 def _open_editor(path: str) -> None:
