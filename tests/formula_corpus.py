@@ -160,7 +160,7 @@ def swap_qk(rhs: str, latex: bool) -> str | None:
     letters = set(re.findall(r"(?<![a-z\\_^])(?:\\(?:mathbf|bm|boldsymbol)\{)?([QKqksh])(?![a-z])", rhs))
     if not ({"Q", "q", "s"} & letters and {"K", "k", "h"} & letters):
         return None
-    pattern = r"((?<![a-z\\_^{])|(?<=\\mathbf\{)|(?<=\\bm\{)|(?<=\\boldsymbol\{))([QKqksh])(?![a-z])"
+    pattern = r"((?<![a-z\\_^])(?<!_\{)(?<!\^\{))([QKqksh])(?![a-z])"  # not an index: e_{ik}, W^{Q}
     out = re.sub(pattern, lambda m: m.group(1) + _QK_NAMES[m.group(2)], rhs)
     out = re.sub(
         r"\b([QK])_(enc|dec)\b", lambda m: m.group(1) + ("_dec" if m.group(1) == "Q" else "_enc"), out

@@ -288,10 +288,6 @@ def test_context_vector_with_indices_swapped_fails(make_vault):
         (r"$O = \sqrt[3]{V}$", "n-th roots"),
         (r"$e_j = q \times k_j$", "cross product"),
         (r"$\mathrm{softmax}(x)_i = \frac{\exp(x_i / \tau)}{\sum_j \exp(x_j / \tau)}$", "temperature"),
-        (
-            r"$\mathrm{softmax}(x_i) = \frac{e^{x_i - \max_j x_j}}{\sum_j e^{x_j - \max_k x_k}}$",
-            "parentheses",
-        ),
     ],
 )
 def test_forms_we_cannot_bind_are_unsupported_not_failed(make_vault, formula, reason):
@@ -486,6 +482,10 @@ def test_every_spelling_in_the_function_table_is_read_as_its_function():
                 assert plain.kind == "call" and function(plain.value[0]) is f, spelling
 
 
+ONLINE = (
+    r"$$m(x) := \max_i x_i, \quad f(x) := \left[e^{x_1 - m(x)}, \dots, e^{x_B - m(x)}\right], \quad "
+    r"\ell(x) := \sum_i f(x)_i, \quad \mathrm{softmax}(x) := \frac{f(x)}{\ell(x)}$$"
+)
 SPELLINGS = {  # left sides, notation, shapes, chains and symbols of issue 25, each checked and agreeing
     "Output": "```\nOutput = softmax(Q·Kᵀ / √d_k) · V\n```",
     "weights and output in code": "```\nweights = softmax(Q @ K.T / np.sqrt(d_k))\noutput = weights @ V\n```",
@@ -516,6 +516,10 @@ SPELLINGS = {  # left sides, notation, shapes, chains and symbols of issue 25, e
     "shape, unicode": "```\nAttention(Q, K, V) = softmax(QKᵀ/√d_k)V ∈ ℝⁿˣᵈᵛ\n```",
     "shape of scores": r"$S = QK^\top / \sqrt{d_k} \in \mathbb{R}^{n \times m}$",
     "≈ is context": r"$Y = \mathrm{softmax}(QK^\top/\sqrt{d_k})V \approx \Phi(Q)(\Phi(K)^\top V)$",
+    "max without parentheses": r"$\mathrm{softmax}(x_i) = \frac{e^{x_i - \max_j x_j}}{\sum_j e^{x_j - \max_k x_k}}$",
+    "X by its rows, projections": r"$X = [x_1, \dots, x_n]$, "
+    r"$\mathrm{SelfAttn}(X) = \mathrm{softmax}\left(\frac{XW_Q (XW_K)^\top}{\sqrt{d_k}}\right) XW_V$",
+    "online softmax": ONLINE,
     "parenthetical definition": r"$A = \mathrm{softmax}(S)$, $S(=QK^\top/\sqrt{d_k})$",
 }
 
@@ -586,3 +590,15 @@ def test_the_symmetry_claim_fails_with_why(make_vault):
 def test_generic_names_are_attention_only_when_the_right_side_is(make_vault):
     rows = verdicts(make_vault, r"$\text{output} = \text{ReLU}(y)$ and $y = W_2(W_1 x + b_1) + b_2$")
     assert [r.status for r in rows] == ["context", "context"]
+
+
+def test_softmax_without_exp_fails_also_in_the_online_form(make_vault):
+    r = one(
+        make_vault, ONLINE.replace("e^{x_1 - m(x)}", "x_1 - m(x)").replace("e^{x_B - m(x)}", "x_B - m(x)")
+    )
+    assert r.status == "fail" and r.target == "softmax" and r.hint.startswith("missing exp"), r.message
+
+
+def test_projections_swapped_in_self_attention_fail(make_vault):
+    r = one(make_vault, r"$\mathrm{SelfAttn}(X) = \mathrm{softmax}(XW_K (XW_Q)^\top/\sqrt{d_k}) XW_V$")
+    assert r.status == "fail", r.message

@@ -34,7 +34,7 @@ from attnkb.formulas.slips import (
     sum_over_kept_index,
 )
 from attnkb.formulas.targets import about_attention, generic_name, lhs_value, target_of
-from attnkb.formulas.tree import contains, mentions, mentions_indexed, subscript_or_none
+from attnkb.formulas.tree import contains, mentions, mentions_indexed, paths, subscript_or_none
 from attnkb.formulas.values import work_left
 
 MAX_FORMULAS = 500  # per note: real notes state a few dozen; a generated one must not take minutes
@@ -264,8 +264,12 @@ def _random_runs(tree: Node) -> list[Inputs]:
     same = mentions_indexed(tree, "h") and not _mentions_values(tree)
     # self-attention inputs (Q = K = V) only for formulas that do not tell queries from keys:
     # with them, softmax(KQᵀ)V would "agree"
-    both = any(mentions(tree, n) for n in "Qqs") and any(mentions(tree, n) for n in "Kkh")
+    # (in a subscript, W_Q names a projection, not the queries)
+    named = {n.value for _, n in paths(tree) if n.kind == "sym"}
+    both = bool(named & set("Qqs")) and bool(named & set("Kkh"))
     ops = [op for op in RANDOM_OPS if not (both and op == "self")]
+    if "X" in named and "W" in named:  # XW_Q (XW_K)ᵀ: self-attention through projections
+        ops.append("projected")
     if _about_heads(tree):  # MultiHead(…) = Concat(head_1, …, head_h) W^O: random heads only
         ops = ["multihead" if both or not mentions(tree, "X") else "multihead-self"]
     return [random_inputs(op, values_are_keys=same) for op in ops]
@@ -302,7 +306,7 @@ def _mentions_values(tree: Node) -> bool:
 
 # Symbols that some random runs have and others lack: missing there is no reason to give up
 # (linear attention has no scores or weights to name).
-OP_SPECIFIC = {"b", "w", "M", "W", "score", "Attention", "e", "S", "A", "P", "alpha", "a", *QUANTITIES}
+OP_SPECIFIC = {"b", "w", "M", "W", "X", "score", "Attention", "e", "S", "A", "P", "alpha", "a", *QUANTITIES}
 
 
 def _op_name(inputs: Inputs) -> str:

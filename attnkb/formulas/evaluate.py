@@ -63,6 +63,7 @@ class Definition:
     rhs: Node
     params: tuple[str, ...]  # the LHS's index letters: head_i → ("i",); M_{ij} → ("i", "j")
     unreadable: str = ""  # why the note's definition could not be read (the symbol stays unbound)
+    function: bool = False  # f(x) := …: params are the arguments' names, not index letters
 
 
 @dataclass
@@ -75,6 +76,7 @@ class Evaluator:
     env: dict[str, int] = field(default_factory=dict)  # index letter → a number (head_1)
     depth: int = 0
     kept: tuple[str, ...] | None = None  # the left side's indices, once it is evaluated
+    bindings: dict[str, Val] = field(default_factory=dict)  # a defined function's arguments
 
     # --- the tree ----------------------------------------------------------------------------
 
@@ -109,6 +111,11 @@ class Evaluator:
         return Val(-v.data, v.axes)
 
     def _mul(self, node: Node) -> Val:
+        extreme = _indexed_extreme(node.kids[0]) if node.value == "jux" else None
+        if extreme is not None:  # \max_j x_j: the largest x_j
+            how, (var, cond) = extreme
+            where = self.condition(cond) if cond is not None else None
+            return reduce_axis(self.eval(node.kids[1]), var, how, where)
         a, b = self.eval(node.kids[0]), self.eval(node.kids[1])
         if node.value == "had":
             return elementwise(np.multiply, a, b)
@@ -138,7 +145,14 @@ class Evaluator:
         return Val(np.linalg.norm(as_vector(v), axis=-1), v.axes)
 
     def _vector(self, node: Node) -> Val:
-        vals = [self.eval(k) for k in node.kids]
+        kids = node.kids
+        index = _running_index(kids)
+        if index is not None:  # [e^{x_1}, …, e^{x_B}]: the last item over its index, as a vector
+            val = self.eval(kids[-1])
+            if val.axes != (index,) or not val.scalar:
+                raise FormulaError("[a_1, …, a_n] is evaluated when each item is a number")
+            return Val(val.data[None, :] if self.convention == "row" else val.data[:, None])
+        vals = [self.eval(k) for k in kids]
         if not vals or any(not v.scalar or v.axes for v in vals):
             raise FormulaError("[…] is evaluated as a list of numbers only")
         return Val(np.array([[float(v.data) for v in vals]]))
@@ -286,6 +300,9 @@ class Evaluator:
         if set(scripts) - {"sub"}:
             raise FormulaError(f"{name} with a superscript is not evaluated")
         sub = scripts.get("sub")
+        d = self.definitions.get(name)
+        if d is not None and d.function and sub is None:
+            return self.apply_defined(name, d, [self.eval(a) for a in args.kids])
         f = function(name)
         if f is None or f.apply is None:
             for arg in args.kids:  # an unbound argument is the reason to give, as for any call
@@ -377,8 +394,25 @@ class Evaluator:
 
     # --- symbols ---------------------------------------------------------------------------------
 
+    def apply_defined(self, name: str, d: Definition, args: list[Val]) -> Val:
+        """A function the note defines (``m(x) := \\max_i x_i``), on these arguments."""
+        if len(args) != len(d.params):
+            raise FormulaError(f"{name} is defined with {len(d.params)} arguments")
+        if self.depth >= MAX_DEFINITION_DEPTH:
+            raise FormulaError("definitions refer to each other too deeply")
+        inner = Evaluator(self.inputs, self.convention, self.definitions, self.free, depth=self.depth + 1)
+        inner.bindings = dict(zip(d.params, args, strict=True))
+        return inner.eval(d.rhs)
+
     def symbol(self, name: str, subs: list[str | int], sup: str | None, primes: str) -> Val:
         key = name + (f"^{sup}" if sup else "") + primes
+        if name in self.bindings and not sup and not primes:
+            val = self.bindings[name]
+            if not subs:
+                return val
+            if len(subs) == 1 and isinstance(subs[0], str) and len(subs[0]) == 1:
+                return index_inner(val, subs[0])
+            raise FormulaError(f"{name} with these indices is not evaluated")
         if not subs and not sup and not primes and name in self.lengths and len(name) == 1:
             n = self.lengths[name]
             return Val(np.arange(n, dtype=float), (name,))
@@ -577,3 +611,36 @@ def self_input(inputs: Inputs) -> np.ndarray | None:
     if "v" in a and np.array_equal(a["q"], a["k"]) and np.array_equal(a["k"], a["v"]):
         return a["q"]
     return None
+
+
+def _indexed_extreme(node: Node):
+    """``\\max_j`` / ``\\min_j`` written without parentheses: (np.max or np.min, (index, condition))."""
+    if node.kind != "post" or node.value != ("sub",) or node.kids[0].kind != "word":
+        return None
+    if node.kids[0].value not in ("max", "min"):
+        return None
+    try:
+        return (np.max if node.kids[0].value == "max" else np.min), sum_index(node.kids[1])
+    except FormulaError:
+        return None
+
+
+def _running_index(kids: tuple[Node, ...]) -> str | None:
+    """``[a_1, …, a_B]``: the index letter of the last item when the first is it at 1."""
+    if len(kids) != 3 or kids[1].kind != "dots":
+        return None
+    letters = {n.kids[1].kids[0].value for n in kids[2].walk() if _one_script(n, "sym")}
+    numbers = {n.kids[1].kids[0].value for n in kids[0].walk() if _one_script(n, "num")}
+    if len(letters) == 1 and numbers == {"1"}:
+        return next(iter(letters))
+    return None
+
+
+def _one_script(n: Node, kind: str) -> bool:
+    return (
+        n.kind == "post"
+        and n.value == ("sub",)
+        and n.kids[1].kind == "items"
+        and len(n.kids[1].kids) == 1
+        and n.kids[1].kids[0].kind == kind
+    )

@@ -155,8 +155,10 @@ FUNCTIONS = (
     Function("FFN", ("FFN",)),
     Function("MLP", ("MLP",)),
     Function("Var", ("Var",)),
-    Function("f", ("f",), letter=True),
+    Function("f", ("f",), letter=True),  # the letters notes define functions with: f(x) := …
     Function("g", ("g",), letter=True),
+    Function("m", ("m",), letter=True),
+    Function("ell", ("ell", "l"), letter=True),
 )
 # Quantities some notes name in words (``Output = softmax(…) V``, ``weights = …``): what each is.
 QUANTITIES = {"Output": "output", "output": "output", "weights": "weights", "Weights": "weights"}

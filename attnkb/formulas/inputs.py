@@ -31,7 +31,11 @@ RANDOM_OPS = (
 # missing √d_k beside a scaled block is still a failure ("-": no score function of its own).
 FAMILIES = {"additive": "additive", "additive+b": "additive", "general": "general", "cosine": "cosine"}
 FAMILIES |= {"linear": "linear", "concat": "concat", "linformer": "linformer", "softmax": "-", "weights": "-"}
-LABELS = {"self": "scaled_dot, self-attention Q = K = V = X", "causal": "scaled_dot with a causal mask"}
+LABELS = {
+    "self": "scaled_dot, self-attention Q = K = V = X",
+    "projected": "scaled_dot, Q = XW_Q, K = XW_K, V = XW_V",
+    "causal": "scaled_dot with a causal mask",
+}
 L, S, D, DV, H = 3, 5, 4, 6, 7  # random shapes: all different, so a wrong product cannot conform
 
 
@@ -209,6 +213,14 @@ def random_inputs(op: str, values_are_keys: bool = False, seed: int = 0) -> Inpu
         out, weights = kernel.multi_head_attention(q, k, v, p)
         label = "multihead, 2 heads" + (", Q = K = V = X" if op == "multihead-self" else "")
         return Inputs("multihead", a, weights, out, None, heads=2, label=label)
+    if op == "projected":  # self-attention of X through its projections: Q = XW_Q, K = XW_K, V = XW_V
+        x = rng.standard_normal((S, D))
+        w_v = rng.standard_normal((D, DV)) / 2
+        pq, pk, pv = x @ a["w_q"], x @ a["w_k"], x @ w_v
+        a = {"x": x, "q": pq, "k": pk, "v": pv, "w_q": a["w_q"], "w_k": a["w_k"], "w_v": w_v}
+        out, w = kernel.attention(pq, pk, pv)
+        scores = kernel.compute_scores("scaled_dot", pq, pk)
+        return Inputs("scaled_dot", a, w, out, scores, label=LABELS["projected"])
     if op == "linear":
         out, w = kernel.linear_attention(q, k, v, need_weights=True)
         return Inputs(op, a, w, out, None)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from attnkb.errors import FormulaError
 from attnkb.formulas.evaluate import Definition
 from attnkb.formulas.find import Formula
+from attnkb.formulas.functions import function
 from attnkb.formulas.grammar import Node, parse
 from attnkb.formulas.tree import subscript
 
@@ -139,6 +140,13 @@ def definitions_of(parts: list[Part]) -> dict[str, Definition]:
             continue
         lhs = tree.kids[0]
         name, params = None, ()
+        defined = _function_definition(lhs)
+        if defined is not None:
+            if defined[0] not in found:
+                found[defined[0]] = Definition(tree.kids[1], defined[1], function=True)
+            continue
+        if tree.kids[1].kind == "vector" and any(k.kind == "dots" for k in tree.kids[1].kids):
+            continue  # X = [x_1, …, x_n] names X's rows; it does not define X anew
         if lhs.kind in ("sym", "word"):
             name = lhs.value
         elif lhs.kind == "post" and lhs.kids[0].kind in ("sym", "word"):
@@ -156,3 +164,18 @@ def definitions_of(parts: list[Part]) -> dict[str, Definition]:
         if name and name not in found and tree.kids[1].kind not in ("num", "neg"):
             found[name] = Definition(tree.kids[1], params)  # w = 4096 is an example, not a definition
     return found
+
+
+def _function_definition(lhs: Node) -> tuple[str, tuple[str, ...]] | None:
+    """``f(x) := …``, ``\\ell(x) := …``: a function the note defines, and its parameters.
+    (A function of our table, such as softmax, is checked, never redefined.)"""
+    if lhs.kind != "call" or lhs.value[1]:
+        return None
+    name = lhs.value[0]
+    f = function(name)
+    if f is not None and (f.apply is not None or f.family):
+        return None
+    params = [a.value for a in lhs.kids[0].kids if a.kind == "sym"]
+    if not params or len(params) != len(lhs.kids[0].kids):
+        return None
+    return name, tuple(params)

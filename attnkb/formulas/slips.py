@@ -13,6 +13,7 @@ from attnkb.formulas.grammar import Node
 from attnkb.formulas.tree import contains, mentions, paths, put, subscript_or_none, sum_index
 from attnkb.formulas.values import MAX_WORK, work_budget, work_left
 
+MISSING_EXP = "missing exp: weights are exp(score) / Σ exp(score), positive and summing to 1"
 SCALE_MISSING = "√d_k is missing: scaled dot-product attention divides the scores by √d_k"
 MASK_NAMED = "masked (causal) attention"
 MASK_MISSING = "the mask is missing: masked attention adds M (0 where j ≤ i, −∞ where j > i) to the scores"
@@ -59,6 +60,10 @@ def _symmetric_claim(tree: Node) -> bool:
     return bool(left) and len(left) == 2 and right == left[::-1] and left[0] != left[1]
 
 
+def _has_power_of_e(node: Node) -> bool:
+    return any(n.kind == "post" and n.kids[0].kind == "sym" and n.kids[0].value == "e" for n in node.walk())
+
+
 def _sqrt_dk() -> Node:
     return Node(
         "sqrt", (Node("post", (Node("sym", (), "d"), Node("items", (Node("sym", (), "k"),))), ("sub",)),)
@@ -72,12 +77,15 @@ def _call(name: str, arg: Node) -> Node:
 def slips(rhs: Node, target: str | None):
     """(hint, corrected right side) for each common slip this right side could contain."""
     for path, n in paths(rhs):
+        if n.kind == "vector" and not contains(n, "call", "exp") and not _has_power_of_e(n):
+            items = tuple(k if k.kind == "dots" else _call("exp", k) for k in n.kids)
+            yield MISSING_EXP, put(rhs, path, n.replace(kids=items))
         if n.kind == "div" and n.kids[1].kind == "sum" and not contains(n.kids[0], "call", "exp"):
             num, den = n.kids
             body = den.kids[0]
             fixed = Node("div", (_call("exp", num), den.replace(kids=(_call("exp", body), *den.kids[1:]))))
             yield (
-                "missing exp: weights are exp(score) / Σ exp(score), positive and summing to 1",
+                MISSING_EXP,
                 put(rhs, path, fixed),
             )
         if n.kind == "call" and is_function(n.value[0], "softmax") and not contains(n, "sqrt"):
@@ -145,6 +153,13 @@ def find_hint(tree: Node, target: str | None, runs, definitions, free, condition
                 candidates.append((hint, tree, {**definitions, "M": replace(mask_def, rhs=fixed)}))
         for hint, fixed in _swapped_cases(mask_def.rhs, mask_def.params):
             candidates.append((hint, tree, {**definitions, "M": replace(mask_def, rhs=fixed)}))
+    called = {n.value[0] for n in tree.walk() if n.kind == "call"}
+    for name in sorted(called):  # f(x) := [x_1 - m(x), …]: the slip is in the note's own function
+        d = definitions.get(name)
+        if d is not None and d.function:
+            for hint, fixed in slips(d.rhs, None):
+                if hint.startswith("missing exp"):
+                    candidates.append((hint, tree, {**definitions, name: replace(d, rhs=fixed)}))
     with work_budget(MAX_HINT_WORK):
         for hint, candidate, defs in candidates:
             for inputs in runs:
