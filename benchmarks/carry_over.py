@@ -23,7 +23,8 @@ from attnkb.vault import STATE_DIR, Index
 
 
 def package(path: Path) -> None:
-    from attnkb.interop.anki import card_due, plan_import, usable_history, write_import
+    from attnkb.interop.anki import plan_import, usable_history, write_import
+    from attnkb.interop.anki_schedule import card_due
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -32,7 +33,8 @@ def package(path: Path) -> None:
         write_import(path, root, plans, col, report)
         deck = Deck(root, Index(root).notes(), load(root / STATE_DIR), clock.now())
         usable = sum(len(usable_history([r for r in col.revlog if r.card == c.id])) for c in col.cards)
-        scheduled = [c for c in col.cards if card_due(c, col) is not None]
+        tz = deck.now.tzinfo
+        scheduled = [c for c in col.cards if card_due(c.type, c.queue, c.due, col.days, tz) is not None]
         logged = sum(1 for i in deck.items.values() if i.memory for e in i.memory.history if e.is_review)
         due_days = {}
         for entry in report.entries:

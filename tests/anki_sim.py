@@ -257,7 +257,7 @@ def import_package(out: Path, package: Path, when: str) -> None:
         log = col.import_anki_package(
             ImportAnkiPackageRequest(
                 package_path=str(path),
-                options=ImportAnkiPackageOptions(with_scheduling=True, update_notes=1, update_notetypes=1),
+                options=ImportAnkiPackageOptions(with_scheduling=True),  # notes: updated if newer
             )
         )
         results.append(

@@ -416,7 +416,8 @@ def test_export_then_import_keeps_cards_and_questions(make_vault, cli, tmp_path)
     result = cli("--vault", root, "export", "anki", out, "--deck", "My deck")
     assert result.exit_code == 0, result.output
     assert "Wrote 3 cards from 2 notes" in result.output
-    from attnkb.interop.anki import MODEL_ID, deck_id, read_media, read_package
+    from attnkb.interop.anki import read_media, read_package
+    from attnkb.interop.anki_export import MODEL_ID, deck_id
 
     col = read_package(out)
     assert set(col.notetypes) == {MODEL_ID} and deck_id("My deck") in col.decks

@@ -13,7 +13,7 @@ import math
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -154,3 +154,110 @@ def test_anki_reviewed_collection_imports_with_anki_due_phase_memory_and_next_gr
         assert ours.difficulty == pytest.approx(twin["difficulty"], rel=1e-7), what
     assert overdue == sum(1 for c in truth["cards"] if c["type"] == 2 and c["due"] < truth["today"])
     assert overdue >= 1
+
+
+EXPORT_NOTES = {
+    "attention.md": "---\ntags: [ml]\n---\n# Attention\n\n### Q: What scales the scores?\n\n"
+    "$\\sqrt{d_k}$, see ![](fig.png)\n\n### Q: What does softmax do?\n\nTurns scores into weights\n",
+    "注意力.md": "# 注意力\n\n### Q: 注意力机制是什么？\n\n对值的加权求和\n",
+    "mask.md": "# Causal mask\n\n### Q: What does a causal mask hide?\n\nThe future positions\n",
+    "kv.md": "# KV cache\n\n### Q: What does a KV cache keep?\n\nKeys and values of earlier tokens\n",
+    "heads.md": "# Heads\n\n### Q: Why several heads?\n\nSeveral subspaces at once\n",
+    "later.md": "# Later\n\n### Q: Never reviewed?\n\nStays new\n",
+    "fig.png": b"\x89PNG\r\n\x1a\n attention figure",
+}
+EXPORT_START = datetime.fromisoformat("2026-01-05T09:00:00+08:00")
+
+
+def _review_in_attnkb(root: Path) -> datetime:
+    """Thirty days of reviews graded through attnkb's deck; three days later one card lapses
+    (relearning), others stay overdue. The moment it ends."""
+    pattern = (3, 3, 2, 3, 1, 3, 4, 3, 3, 2, 3)
+    for day in range(30):
+        when = EXPORT_START + timedelta(days=day)
+        deck = _deck(root, when)
+        for n, item in enumerate(deck.queue(None, None, None)):
+            if item.card.path == "later.md":
+                continue
+            deck.grade(item, pattern[(day + n) % len(pattern)], when + timedelta(seconds=n), 5000)
+    end = EXPORT_START + timedelta(days=33, hours=1)
+    deck = _deck(root, end)
+    review = next(i for i in deck.due_items() if not i.memory.learning)
+    deck.grade(review, 1, end, 4000)
+    return end + timedelta(seconds=30)
+
+
+def test_export_imports_into_anki_with_attnkb_due_dates_memory_and_history(
+    make_vault, cli, tmp_path, monkeypatch
+):
+    root = make_vault({**EXPORT_NOTES, ".attnkb/config.toml": ""})
+    notes = dict(EXPORT_NOTES)
+    # a note added on the last day: its first card is in its learning steps at the export
+    now = _review_in_attnkb(root)
+    (root / "late.md").write_text("# Late\n\n### Q: Added on the last day?\n\nLearning\n", encoding="utf-8")
+    deck = _deck(root, now)
+    late = next(i for i in deck.items.values() if i.card.path == "late.md")
+    deck.grade(late, 3, now, 3000)
+    now += timedelta(seconds=10)
+    monkeypatch.setenv("ATTNKB_NOW", now.isoformat())
+    package = tmp_path / "attnkb.apkg"
+    exported = cli("--vault", root, "export", "anki", package, "--deck", "attnkb")
+    assert exported.exit_code == 0, exported.output
+    listed = cli("--vault", root, "due", "--json")
+    assert listed.exit_code == 0, listed.output
+    shown = {(e["path"], e["card"]): e for group in json.loads(listed.output).values() for e in group}
+
+    # edit a question's answer, export again: Anki updates the same note
+    (root / "kv.md").write_text(
+        notes["kv.md"].replace("earlier tokens", "all earlier tokens"), encoding="utf-8"
+    )
+    again = tmp_path / "again.apkg"
+    monkeypatch.setenv("ATTNKB_NOW", (now + timedelta(minutes=1)).isoformat())  # Anki updates newer notes
+    assert cli("--vault", root, "export", "anki", again, "--deck", "attnkb").exit_code == 0
+    run_anki(
+        tmp_path,
+        "import",
+        str(tmp_path / "anki"),
+        str(package),
+        now.strftime("%Y-%m-%d %H:%M:%S"),
+        str(again),
+    )
+    got = json.loads((tmp_path / "anki" / "imported.json").read_text(encoding="utf-8"))
+
+    import genanki
+
+    from attnkb.srs.memory import anki_rounding
+
+    deck = _deck(root, now)
+    ours = {}
+
+    for item in deck.items.values():
+        ours[genanki.guid_for(item.card.path, item.card.id)] = item
+    assert got["imports"][0]["new"] == len(ours) == 8 and got["imports"][0]["duplicate"] == 0
+    assert got["imports"][1]["new"] == 0 and got["imports"][1]["updated"] >= 1
+    assert got["notes"] == len(ours) and len(got["cards"]) == len(ours)  # nothing duplicated
+    assert got["media"] == ["fig.png"]
+    phases = set()
+    for card in got["cards"]:
+        item = ours.pop(card["guid"])  # GUIDs stable across both exports
+        what = f"{item.card.path}: {item.card.question}"
+        assert item.card.question in card["fields"][0] or "sqrt" in card["fields"][1], what
+        if item.card.path == "kv.md":
+            assert "all earlier tokens" in card["fields"][1], what  # the re-export updated it
+        if item.is_new:
+            assert card["type"] == 0, what
+            continue
+        memory = item.memory
+        phases.add(memory.phase)
+        assert card["type"] == {"learning": 1, "review": 2, "relearning": 3}[memory.phase], what
+        assert card["due_at"] == int(item.due.timestamp()), what  # Anki shows the day (or minute) we do
+        kept = anki_rounding(memory.stability, memory.difficulty)  # what Anki stores of it
+        assert (card["stability"], card["difficulty"]) == pytest.approx(kept, rel=1e-7), what
+        assert card["revlog"] == sum(1 for e in memory.history if e.is_review), what
+        entry = shown.get((item.card.path, item.card.question))
+        if entry is not None:  # due --json lists what falls due within a week
+            assert datetime.fromisoformat(entry["due"]).timestamp() == card["due_at"], what
+            shown_memory = anki_rounding(entry["stability"], entry["difficulty"])
+            assert shown_memory == pytest.approx((card["stability"], card["difficulty"]), rel=1e-7), what
+    assert not ours
+    assert phases == {"learning", "review", "relearning"}

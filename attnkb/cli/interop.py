@@ -107,9 +107,15 @@ def export_anki(
     """Export cards as an Anki deck (.apkg).
 
     One Anki note per card: question and answer as HTML, formulas as MathJax, the note path and
-    tags as Anki tags. Re-exporting updates the same notes in Anki instead of adding new ones."""
+    tags as Anki tags, with each card's schedule and review history (import it in Anki with
+    "Import any learning progress"). Re-exporting updates the same notes in Anki instead of
+    adding new ones."""
+    from attnkb import clock
     from attnkb.errors import UsageError
-    from attnkb.interop.anki import export
+    from attnkb.interop.anki_export import export
+    from attnkb.srs.config import load
+    from attnkb.srs.deck import Deck
+    from attnkb.vault import STATE_DIR
 
     root = vault_root(ctx)
     target = Path(out_file).expanduser()
@@ -117,8 +123,12 @@ def export_anki(
         raise UsageError("the package name must end in .apkg", path=out_file)
     if not target.parent.is_dir():
         raise UsageError("no such folder", path=str(target.parent))
-    cards, notes = export(root, load_notes(root), target, deck, tag)
-    out.print(plain(f"Wrote {cards} cards from {notes} notes to {target} (deck {deck!r})."))
+    notes = load_notes(root)
+    schedule = Deck(root, notes, load(root / STATE_DIR), clock.now())
+    for notice in schedule.notices:
+        warn(notice)
+    cards, written = export(root, notes, schedule, target, deck, tag)
+    out.print(plain(f"Wrote {cards} cards from {written} notes to {target} (deck {deck!r})."))
 
 
 def due_markdown(

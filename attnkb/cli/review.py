@@ -213,6 +213,8 @@ def due(
                 "title": item.title,
                 "card": item.card.question,
                 "due": None if item.is_new else item.due.isoformat(),
+                "stability": item.memory.stability if item.memory else None,
+                "difficulty": item.memory.difficulty if item.memory else None,
             }
             for item in items
         ]
