@@ -133,6 +133,21 @@ def w_checklist(root, tmp_path, cli):
     return cli("--vault", root, "due", "--markdown", "-o", root / "today.md", env=NOW), "today.md", [target]
 
 
+def w_checklist_folder(root, tmp_path, cli):
+    away = tmp_path / "home" / "daily"
+    away.mkdir(parents=True)
+    os.symlink(away, root / "daily")
+    result = cli("--vault", root, "due", "--markdown", "-o", root / "daily" / "today.md", env=NOW)
+    return result, "daily/today.md", [away]
+
+
+def w_export_folder(root, tmp_path, cli):
+    away = tmp_path / "home" / "decks"
+    away.mkdir(parents=True)
+    os.symlink(away, root / "decks")
+    return cli("--vault", root, "export", "anki", root / "decks" / "x.apkg"), "decks/x.apkg", [away]
+
+
 def w_checklist_untick(root, tmp_path, cli):
     away = _outside(tmp_path, "list.md", None)
     assert cli("--vault", root, "due", "--markdown", "-o", away, env=NOW).exit_code == 0
@@ -363,3 +378,15 @@ def test_a_note_with_the_longest_name_is_still_rewritten(make_vault, cli):
     assert result.exit_code == 0 and "front matter not updated" not in result.output, result.output
     assert "review_count: 1" in (root / name).read_text(encoding="utf-8")
     assert [p.name for p in root.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_dot_dot_after_a_linked_folder_is_resolved_as_the_system_does(make_vault, cli, tmp_path):
+    """``vault/sub/../today.md`` reads as ``vault/today.md``, but with ``sub`` linked out of the
+    vault the system opens ``<outside>/../today.md``: refused, as the real path is outside."""
+    root = make_vault({"n.md": NOTE})
+    away = tmp_path / "home" / "deep" / "sub"
+    away.mkdir(parents=True)
+    os.symlink(away, root / "sub")
+    result = cli("--vault", root, "due", "--markdown", "-o", f"{root}/sub/../today.md", env=NOW)
+    assert result.exit_code == 2 and "outside the vault" in result.stderr
+    assert not (tmp_path / "home" / "deep" / "today.md").exists() and not (root / "today.md").exists()
