@@ -520,6 +520,8 @@ SPELLINGS = {  # left sides, notation, shapes, chains and symbols of issue 25, e
     "X by its rows, projections": r"$X = [x_1, \dots, x_n]$, "
     r"$\mathrm{SelfAttn}(X) = \mathrm{softmax}\left(\frac{XW_Q (XW_K)^\top}{\sqrt{d_k}}\right) XW_V$",
     "online softmax": ONLINE,
+    "heads stacked with semicolons": r"$\mathrm{MultiHead}(Q, K, V) = [\mathrm{head}_1; \dots; \mathrm{head}_h] W^O, "
+    r"\quad \mathrm{head}_i = \mathrm{Attention}(QW_i^Q, KW_i^K, VW_i^V)$",
     "parenthetical definition": r"$A = \mathrm{softmax}(S)$, $S(=QK^\top/\sqrt{d_k})$",
 }
 

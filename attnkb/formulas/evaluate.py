@@ -158,6 +158,8 @@ class Evaluator:
         return Val(np.array([[float(v.data) for v in vals]]))
 
     def _stack(self, node: Node) -> Val:
+        if len(node.kids) > 2:  # [head_1; …; head_h]: the heads side by side, as Concat
+            return self.concat(Node("args", node.kids))
         a, b = self.eval(node.kids[0]), self.eval(node.kids[1])
         if not (a.vector and b.vector):
             raise FormulaError("[a; b] is evaluated for two vectors only")

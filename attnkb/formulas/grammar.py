@@ -74,11 +74,13 @@ items: relation
     | LPAR expr RPAR -> inner
     | LBRACE expr RBRACE -> inner
     | LBRACK args RBRACK -> vector
-    | LBRACK expr SEMI expr RBRACK -> stack
+    | LBRACK stacked RBRACK -> stack
     | BEGINCASES rows ENDCASES -> cases
     | BEGINCASES rows ROWSEP ENDCASES -> cases
 args: expr
     | args COMMA expr
+stacked: expr SEMI expr
+    | stacked SEMI expr
 rows: row
     | rows ROWSEP row
 row: expr AMP
@@ -249,7 +251,10 @@ def _build():
             return Node("vector", k[1].kids)
 
         def stack(self, k):
-            return Node("stack", (k[1], k[3]))
+            return Node("stack", k[1])
+
+        def stacked(self, k):
+            return (k[0], k[2]) if isinstance(k[0], Node) else (*k[0], k[2])
 
         def absval(self, k):
             return Node("abs", (k[1],))
