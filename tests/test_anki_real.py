@@ -112,6 +112,8 @@ def test_anki_reviewed_collection_imports_with_anki_due_phase_memory_and_next_gr
     result = cli("--vault", root, "import", "anki", folder / package)
     assert result.exit_code == 0, result.output
     assert "warning" not in result.output
+    cloze = root / "anki" / "The query meets the key QKᵀ.md"  # a readable name, a plain-text title
+    assert 'title: "The query meets the key QKᵀ."' in cloze.read_text(encoding="utf-8")
     deck = _deck(root, now)
     pairs = _pairs(root, deck, truth)
     assert len(pairs) == len(truth["cards"]) == 14

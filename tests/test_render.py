@@ -11,7 +11,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from attnkb.cli.render import clean, latex_to_unicode, markdown_source, math_readable, one_line
+from attnkb.cli.render import clean, markdown_source, one_line
+from attnkb.mathtext import latex_to_unicode, math_readable
 
 # What a terminal would act on: ESC, the C1 controls (8-bit CSI, OSC...), other C0 controls but
 # tab and newline, DEL, and the bidi overrides that make a line read differently.

@@ -11,7 +11,8 @@ import typer
 from attnkb.cli import app
 from attnkb.cli.common import emit_json, load_index, out, report, vault_root, warn
 from attnkb.cli.complete import tag_names
-from attnkb.cli.render import line, markdown, math_readable, plain
+from attnkb.cli.render import line, markdown, plain
+from attnkb.mathtext import math_readable
 
 
 def _deck(ctx: typer.Context, writes: bool = False, git: bool = True):

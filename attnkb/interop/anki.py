@@ -474,9 +474,11 @@ class NotePlan:
 
 
 def _plain(field_html: str) -> str:
+    """A field as plain text, its formulas as the review screen shows them (QKᵀ, not \\(QK^T\\))."""
     from attnkb.interop.html import to_text
+    from attnkb.mathtext import math_readable
 
-    return to_text(_CLOZE.sub(lambda m: m.group(2), field_html))
+    return math_readable(to_text(_CLOZE.sub(lambda m: m.group(2), field_html)))
 
 
 def _file_name(title: str) -> str:
