@@ -270,6 +270,8 @@ def import_package(out: Path, package: Path, when: str) -> None:
     cards = [card_truth(col, c) for c in sorted(col.find_cards(""))]
     media = sorted(os.listdir(col.media.dir()))
     data = {"imports": results, "notes": col.note_count(), "cards": cards, "media": media}
+    if os.environ.get("ANKI_SEARCH"):  # the GUIDs of the notes an Anki search finds
+        data["search"] = sorted(col.get_note(n).guid for n in col.find_notes(os.environ["ANKI_SEARCH"]))
     (out / "imported.json").write_text(json.dumps(data, ensure_ascii=False, indent=1))
 
 

@@ -209,41 +209,44 @@ def test_export_imports_into_anki_with_attnkb_due_dates_memory_and_history(
     assert listed.exit_code == 0, listed.output
     shown = {(e["path"], e["card"]): e for group in json.loads(listed.output).values() for e in group}
 
-    # edit a question's answer, export again: Anki updates the same note
-    (root / "kv.md").write_text(
-        notes["kv.md"].replace("earlier tokens", "all earlier tokens"), encoding="utf-8"
-    )
-    again = tmp_path / "again.apkg"
-    monkeypatch.setenv("ATTNKB_NOW", (now + timedelta(minutes=1)).isoformat())  # Anki updates newer notes
-    assert cli("--vault", root, "export", "anki", again, "--deck", "attnkb").exit_code == 0
-    run_anki(
-        tmp_path,
-        "import",
-        str(tmp_path / "anki"),
-        str(package),
-        now.strftime("%Y-%m-%d %H:%M:%S"),
-        str(again),
-    )
-    got = json.loads((tmp_path / "anki" / "imported.json").read_text(encoding="utf-8"))
-
     import genanki
 
     from attnkb.srs.memory import anki_rounding
 
     deck = _deck(root, now)
-    ours = {}
+    ours = {genanki.guid_for(i.card.path, i.card.id): i for i in deck.items.values()}
 
-    for item in deck.items.values():
-        ours[genanki.guid_for(item.card.path, item.card.id)] = item
+    # edit an answer and a question, export again: Anki updates the one note, adds the other
+    (root / "kv.md").write_text(
+        notes["kv.md"].replace("earlier tokens", "all earlier tokens"), encoding="utf-8"
+    )
+    (root / "heads.md").write_text(notes["heads.md"].replace("Why several", "Why many"), encoding="utf-8")
+    later = now + timedelta(minutes=1)  # Anki updates notes newer than its own
+    monkeypatch.setenv("ATTNKB_NOW", later.isoformat())
+    again = tmp_path / "again.apkg"
+    assert cli("--vault", root, "export", "anki", again, "--deck", "attnkb").exit_code == 0
+    search = f"tag:attnkb::* -tag:attnkb::export::{later:%Y-%m-%d_%H%M%S}"  # README's search for strays
+    monkeypatch.setenv("ANKI_SEARCH", search)
+    when = now.strftime("%Y-%m-%d %H:%M:%S")
+    run_anki(tmp_path, "import", str(tmp_path / "anki"), str(package), when, str(again))
+    got = json.loads((tmp_path / "anki" / "imported.json").read_text(encoding="utf-8"))
+
     assert got["imports"][0]["new"] == len(ours) == 8 and got["imports"][0]["duplicate"] == 0
-    assert got["imports"][1]["new"] == 0 and got["imports"][1]["updated"] >= 1
-    assert got["notes"] == len(ours) and len(got["cards"]) == len(ours)  # nothing duplicated
+    assert got["imports"][1]["new"] == 1 and got["imports"][1]["updated"] >= 1  # the edited question
+    assert got["notes"] == len(ours) + 1 and len(got["cards"]) == len(ours) + 1  # nothing duplicated
     assert got["media"] == ["fig.png"]
+    stray = genanki.guid_for("heads.md", next(i.card.id for i in ours.values() if i.card.path == "heads.md"))
+    assert got["search"] == [stray]  # the old version of the edited question, and only it
     phases = set()
     for card in got["cards"]:
+        if card["guid"] not in ours:
+            assert "Why many heads?" in card["fields"][0] and card["type"] == 0
+            continue
         item = ours.pop(card["guid"])  # GUIDs stable across both exports
         what = f"{item.card.path}: {item.card.question}"
         assert item.card.question in card["fields"][0] or "sqrt" in card["fields"][1], what
+        export = later if card["guid"] != stray else now  # the stray keeps the first export's tag
+        assert f"attnkb::export::{export:%Y-%m-%d_%H%M%S}" in card["tags"], what
         if item.card.path == "kv.md":
             assert "all earlier tokens" in card["fields"][1], what  # the re-export updated it
         if item.is_new:
