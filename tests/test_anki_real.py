@@ -9,7 +9,6 @@ UTC+8, with FSRS on. These tests skip when ``anki`` or libfaketime is not instal
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -89,16 +88,35 @@ def _pairs(root: Path, deck, truth: dict) -> list[tuple[dict, object]]:
     return pairs
 
 
-def _fuzz_bounds(days: int) -> tuple[int, int]:
-    """Anki's fuzz range around an unfuzzed interval (rslib fuzz.rs: 15 % from 2.5 to 7 days,
-    10 % to 20, 5 % beyond, plus a day), one day of slack for the rounding of the interval."""
+def _fuzz_delta(days: float) -> float:
+    """rslib fuzz.rs: 15 % of the days from 2.5 to 7, 10 % to 20, 5 % beyond, plus a day."""
     if days < 2.5:
-        return days, days
-    delta = 1.0
-    for start, end, factor in ((2.5, 7.0, 0.15), (7.0, 20.0, 0.1), (20.0, math.inf, 0.05)):
-        if days > start:
-            delta += factor * (min(days, end) - start)
-    return max(2, math.floor(days - delta + 0.5) - 1), math.floor(days + delta + 0.5) + 1
+        return 0.0
+    return 1.0 + sum(
+        f * max(min(days, end) - start, 0)
+        for start, end, f in ((2.5, 7, 0.15), (7, 20, 0.1), (20, 1e9, 0.05))
+    )
+
+
+def _anki_range(days: int, previous: int, floor: int) -> tuple[int, int]:
+    """Where Anki's fuzzed interval may fall when its unfuzzed one is ``days`` (ours): at least
+    the previous scheduled interval (+1 when the new one is longer, rslib
+    minimum_review_fuzz_interval) and ``floor`` (Anki's own fuzzed interval of the grade below
+    + 1), then the fuzz range; a day of slack each way for the rounding of the interval."""
+    delta = _fuzz_delta(days)
+    if days > previous:
+        minimum = previous + 1
+    elif previous <= round(days + delta):
+        minimum = previous
+    else:
+        minimum = 0
+    minimum = max(minimum, floor, 1)
+    center = max(days, minimum)
+    delta = _fuzz_delta(center)
+    low, high = max(round(center - delta), minimum), max(round(center + delta), minimum)
+    if high == low and high > 2:
+        high += 1
+    return low - 1, high + 1
 
 
 @pytest.mark.parametrize("package", PACKAGES)
@@ -132,11 +150,13 @@ def test_anki_reviewed_collection_imports_with_anki_due_phase_memory_and_next_gr
             assert memory.difficulty == pytest.approx(anki["difficulty"], rel=1e-6), what
             overdue += item.due < deck.day_start(deck.today())
         options = deck.sched.options(item.memory, now, item.card.id)
+        previous, floor = anki["ivl"] if anki["type"] == 2 else 0, 1
         for rating, name in enumerate(("again", "hard", "good", "easy"), 1):
             theirs, ours = anki["next"][name], options[rating]
             assert ours.phase == theirs["kind"], f"{what}: {name}"
             if theirs["kind"] == "review":
-                low, high = _fuzz_bounds(ours.interval)
+                low, high = _anki_range(ours.interval, previous if rating > 1 else 0, floor)
+                floor = theirs["days"] + 1 if rating > 1 else floor
                 assert low <= theirs["days"] <= high, (
                     f"{what}: {name} {ours.interval} vs Anki {theirs['days']}"
                 )
