@@ -147,3 +147,16 @@ def test_a_new_note_in_an_excluded_folder_is_warned_about(make_vault, cli):
     assert r.exit_code == 0 and (root / "docs" / "图谱说明.md").is_file()
     assert "docs/图谱说明.md is left out by [vault] exclude" in r.stderr
     assert "left out" not in cli("--vault", root, "new", "移动构造", "--dir", "notes/C++").stderr
+
+
+def test_the_indexing_bar_stays_off_a_pipe(capfd):
+    """Under load, indexing 300 notes took over a second and the bar, drawn to a piped stderr,
+    left a stray line break there (`list | head` then wrote b'\\n' to stderr)."""
+    from attnkb.cli.common import LazyProgress
+
+    progress = LazyProgress()
+    progress.started -= 5  # as if indexing had taken five seconds
+    progress(1, 2)
+    progress(2, 2)
+    progress.close()
+    assert progress.bar is None and capfd.readouterr().err == ""

@@ -104,7 +104,8 @@ def _announce(obj: dict, root: Path, how: str) -> None:
 
 
 class LazyProgress:
-    """A progress bar on stderr that appears only once indexing has taken over a second."""
+    """A progress bar on stderr that appears only once indexing has taken over a second, and
+    only on a terminal."""
 
     def __init__(self, label: str = "Indexing notes"):
         self.label = label
@@ -114,7 +115,8 @@ class LazyProgress:
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:
-            if time.monotonic() - self.started < 1.0:
+            # piped, a bar draws nothing useful but still ends with a line break on stderr
+            if time.monotonic() - self.started < 1.0 or not err.is_terminal:
                 return
             from rich.progress import Progress
 
