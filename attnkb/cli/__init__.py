@@ -11,6 +11,7 @@ import sys
 from typing import NoReturn
 
 import typer
+import typer.core
 from typer.core import TyperGroup
 
 from attnkb import __version__
@@ -52,6 +53,11 @@ def _fail(message: str, code: int) -> None:
     _say(message)
     raise typer.Exit(code)
 
+
+# Typer escapes the ``[required]`` / ``[default: …]`` of every parameter for rich markup whenever
+# rich is installed, even with rich help turned off: click's plain help then shows
+# ``\\[required]``. Our help is click's plain help throughout, so the escaping is turned off.
+typer.core.HAS_RICH = False
 
 app = typer.Typer(
     cls=_Group,
