@@ -35,6 +35,13 @@ class AmbiguousNote(UsageError):
     pass
 
 
+class UnknownTag(AttnkbError):
+    """``--tag`` that no note has: the command would show nothing and look as if all were done
+    (exit 1, as for other problems found)."""
+
+    exit_code = 1
+
+
 class FrontMatterError(AttnkbError):
     """Front matter that we must not or cannot rewrite safely."""
 

@@ -53,6 +53,8 @@ class Graph:
         return sorted(p for p in self.notes if p not in linked)
 
     def findings(self) -> list[Finding]:
+        from attnkb.suggest import did_you_mean
+
         out: list[Finding] = []
         for note in self.notes.values():
             for p in note.problems:
@@ -74,7 +76,8 @@ class Graph:
                         e.source,
                         e.link.line,
                         "broken-link",
-                        f"broken link {e.link.href!r}: no note {e.link.target!r}",
+                        f"broken link {e.link.href!r}: no note {e.link.target!r}"
+                        + did_you_mean(self.resolver.closest(e.link.target)),
                     )
                 )
         for path in self.orphans():

@@ -50,6 +50,23 @@ class Resolver:
         # only on the linking note's folder (Resolutions are shared: never change one)
         self._relative: dict[tuple[str, str], Resolution | None] = {}
         self._anywhere: dict[str, Resolution] = {}
+        self._names: list[tuple[str, str]] | None = None
+        self._closest: dict[tuple[str, int], list[str]] = {}  # a vault's broken links repeat their targets
+
+    def closest(self, target: str, limit: int = 3) -> list[str]:
+        """Titles of the notes whose title, file name or an alias is closest to ``target`` (a
+        NOTE or link that reached nothing), best first."""
+        from attnkb.suggest import closest
+
+        if self._names is None:
+            self._names = [
+                (name, n.title) for n in self.notes.values() for name in {n.title, n.stem, *n.aliases}
+            ]
+        name = posixpath.basename(target.replace("\\", "/").rstrip("/")) or target
+        name = name[:-3] if name.lower().endswith(".md") else name
+        if (name, limit) not in self._closest:
+            self._closest[name, limit] = closest(name, self._names, limit)
+        return self._closest[name, limit]
 
     def _by_path(self, path: str | None) -> Resolution | None:
         if path is None:
@@ -133,4 +150,6 @@ def find_note(resolver: Resolver, root: Path, spec: str, cwd: Path | None = None
         return hit.path
     if hit.ambiguous:
         raise AmbiguousNote(f"{spec!r} could be: " + ", ".join(hit.candidates))
-    raise NoteNotFound(f"no note matches {spec!r}")
+    from attnkb.suggest import did_you_mean
+
+    raise NoteNotFound(f"no note matches {spec!r}" + did_you_mean(resolver.closest(spec)))

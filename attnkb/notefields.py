@@ -4,6 +4,7 @@ and filtering by tag import no parser."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from pathlib import PurePosixPath
 from typing import Any
@@ -19,6 +20,42 @@ def tags_match(tags: list[str], wanted: list[str]) -> bool:
         if not any(t == w or t.startswith(w + "/") for t in lowered):
             return False
     return True
+
+
+def with_parents(tag: str) -> list[str]:
+    """``a/b/c`` with the tags it is nested in: ``a``, ``a/b``, ``a/b/c`` (``--tag a`` matches)."""
+    parts = tag.split("/")
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+SHOWN_TAGS = 12  # tags listed in the message for a tag no note has
+
+
+def require_tags(tag_lists: Iterable[list[str]], wanted: list[str] | None) -> None:
+    """Refuse a wanted tag that no note has (as itself or as the parent of a nested tag),
+    naming the closest tags and the vault's tags, most used first: filtering by it would show
+    nothing, which reads as "nothing is due" rather than as a typo."""
+    if not wanted:
+        return
+    counts: dict[str, int] = {}
+    for tags in tag_lists:
+        for tag in {parent for t in tags for parent in with_parents(t)}:
+            counts[tag] = counts.get(tag, 0) + 1
+    known = {t.lower() for t in counts}
+    for w in wanted:
+        if w.lstrip("#").lower() in known:
+            continue
+        from attnkb.errors import UnknownTag
+        from attnkb.suggest import closest, did_you_mean
+
+        if not counts:
+            raise UnknownTag(f"no note has tag {w!r}: no note has any tag")
+        ranked = sorted(counts, key=lambda t: (-counts[t], t))
+        listed = ", ".join(ranked[:SHOWN_TAGS])
+        if len(ranked) > SHOWN_TAGS:
+            listed += f", … ({len(ranked)} in all)"
+        hint = did_you_mean(closest(w.lstrip("#"), [(t, t) for t in ranked]), before=" (")
+        raise UnknownTag(f"no note has tag {w!r}{hint and hint + ')'}; tags: {listed}")
 
 
 class NoteFields:

@@ -305,6 +305,10 @@ def search(
         hits.append(_hit(db, expr, pattern, rowid, path, note_tags, -score))
         if len(hits) >= limit:
             break
+    if tags and not hits:  # a tag no note has is a typo to name, not "no notes match"
+        from attnkb.notefields import require_tags
+
+        require_tags((json.loads(t) for (t,) in db.execute(f"SELECT tags FROM {TABLE}")), tags)
     return hits
 
 

@@ -61,8 +61,9 @@ def list_notes(
     """List the notes of the vault."""
     notes = sorted(load_summaries(vault_root(ctx)), key=lambda n: n["path"])
     if tag:
-        from attnkb.notefields import tags_match
+        from attnkb.notefields import require_tags, tags_match
 
+        require_tags((n["tags"] for n in notes), tag)
         notes = [n for n in notes if tags_match(n["tags"], tag)]
     if as_json:
         emit_json(notes)

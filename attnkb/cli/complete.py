@@ -54,13 +54,10 @@ def note_names(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
 
 def tag_names(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     """Every tag in the vault, and the parents of nested tags (``--tag a`` matches ``a/b``)."""
+    from attnkb.notefields import with_parents
+
     counts: dict[str, int] = {}
     for s in _summaries(ctx):
-        for tag in {p for t in s["tags"] for p in _with_parents(t)}:
+        for tag in {p for t in s["tags"] for p in with_parents(t)}:
             counts[tag] = counts.get(tag, 0) + 1
     return _matching([(t, f"{n} notes") for t, n in counts.items()], incomplete.lstrip("#"))
-
-
-def _with_parents(tag: str) -> list[str]:
-    parts = tag.split("/")
-    return ["/".join(parts[: i + 1]) for i in range(len(parts))]

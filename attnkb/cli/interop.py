@@ -113,6 +113,7 @@ def export_anki(
     from attnkb import clock
     from attnkb.errors import UsageError
     from attnkb.interop.anki_export import export
+    from attnkb.notefields import require_tags
     from attnkb.srs.config import load
     from attnkb.srs.deck import Deck
     from attnkb.vault import STATE_DIR
@@ -124,6 +125,7 @@ def export_anki(
     if not target.parent.is_dir():
         raise UsageError("no such folder", path=str(target.parent))
     notes = load_notes(root)
+    require_tags((n.tags for n in notes), tag)
     schedule = Deck(root, notes, load(root / STATE_DIR), clock.now())
     for notice in schedule.notices:
         warn(notice)

@@ -15,7 +15,7 @@ from attnkb.cli.render import line, markdown, plain
 from attnkb.mathtext import math_readable
 
 
-def _deck(ctx: typer.Context, writes: bool = False, git: bool = True):
+def _deck(ctx: typer.Context, writes: bool = False, git: bool = True, tags: list[str] | None = None):
     from attnkb import clock
     from attnkb.srs.config import load
     from attnkb.srs.deck import Deck
@@ -32,6 +32,10 @@ def _deck(ctx: typer.Context, writes: bool = False, git: bool = True):
     notes = load_index(root, "deck", index=index)[0]
     deck = Deck(root, notes, config, clock.now(), index)
     _warn(deck)
+    if tags:
+        from attnkb.notefields import require_tags
+
+        require_tags((n.tags for n in deck.notes.values()), tags)
     return deck
 
 
@@ -103,7 +107,7 @@ def review(
 
     from attnkb.srs.session import RATINGS, Session, SessionClock
 
-    deck = _deck(ctx, writes=True)
+    deck = _deck(ctx, writes=True, tags=tag)
     session = Session(deck, deck.queue(tag, limit, new), SessionClock.from_env())
     session.start()
     if session.finished:
@@ -201,7 +205,7 @@ def due(
 
     "Soon" is the next 7 days.
     """
-    deck = _deck(ctx)
+    deck = _deck(ctx, tags=tag)
     if markdown or output is not None:
         from attnkb.cli.interop import due_markdown
 
