@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -21,6 +20,14 @@ class Edge:
     @property
     def target(self) -> str | None:
         return self.resolution.path
+
+
+def _dot_id(text: str) -> str:
+    """A DOT quoted string. DOT is UTF-8: the characters are written as they are (a JSON
+    ``\\u4e0e`` escape is drawn as those six characters); only ``"`` and ``\\`` are escaped,
+    and line breaks become spaces."""
+    text = " ".join(text.replace("\\", "\\\\").replace('"', '\\"').splitlines())
+    return f'"{text}"'
 
 
 def _written_target(link: RawLink) -> str:
@@ -85,6 +92,17 @@ class Graph:
         out.sort(key=lambda f: (f.path, f.line, f.kind))
         return out
 
+    def hubs(self, limit: int = 5) -> list[tuple[str, int, int]]:
+        """The notes most linked, as (path, links in, links out) counting each other note once,
+        most links first."""
+        ins: dict[str, int] = defaultdict(int)
+        outs: dict[str, int] = defaultdict(int)
+        for s, t in self._resolved_pairs():
+            outs[s] += 1
+            ins[t] += 1
+        ranked = sorted(self.notes, key=lambda p: (-(ins[p] + outs[p]), p))
+        return [(p, ins[p], outs[p]) for p in ranked[:limit] if ins[p] + outs[p]]
+
     # --- exports ---------------------------------------------------------------------------
 
     def to_json(self) -> dict:
@@ -116,9 +134,9 @@ class Graph:
     def to_dot(self) -> str:
         lines = ["digraph attnkb {", "  node [shape=box];"]
         for path in sorted(self.notes):
-            lines.append(f"  {json.dumps(path)} [label={json.dumps(self.notes[path].title)}];")
+            lines.append(f"  {_dot_id(path)} [label={_dot_id(self.notes[path].title)}];")
         for s, t in self._resolved_pairs():
-            lines.append(f"  {json.dumps(s)} -> {json.dumps(t)};")
+            lines.append(f"  {_dot_id(s)} -> {_dot_id(t)};")
         lines.append("}")
         return "\n".join(lines) + "\n"
 

@@ -76,3 +76,108 @@ def test_check_names_the_closest_title_for_a_broken_link(vault, cli):
     result = cli("--vault", vault, "check")
     assert "broken link '[[softmx]]': no note 'softmx'; did you mean 'Softmax'?" in result.output
     assert "broken link '[[Multi Haed]]': no note 'Multi Haed'\n" in result.output  # nothing close
+
+
+def on_terminal(*args: str, env: dict | None = None, cwd=None, timeout: float = 60) -> str:
+    """What ``attnkb ARGS`` shows on a terminal of 80×24: run in a pseudo-terminal."""
+    import os
+    import pty
+    import select
+    import struct
+    import subprocess
+    import sys
+    from fcntl import ioctl
+    from pathlib import Path
+    from termios import TIOCSWINSZ
+
+    primary, secondary = pty.openpty()
+    ioctl(secondary, TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    full_env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "TERM": "xterm-256color",
+        "COLUMNS": "80",
+        "LINES": "24",
+        **(env or {}),
+    }
+    for var in ("NO_COLOR", "FORCE_COLOR"):
+        if var not in (env or {}):
+            full_env.pop(var, None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "attnkb", *map(str, args)],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=full_env,
+        cwd=cwd,
+        close_fds=True,
+    )
+    os.close(secondary)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([primary], [], [], timeout)
+        if not ready:
+            proc.kill()
+            raise AssertionError("no output for a minute: " + b"".join(chunks).decode(errors="replace"))
+        try:
+            data = os.read(primary, 65536)
+        except OSError:  # the other side closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout)
+    os.close(primary)
+    return b"".join(chunks).decode("utf-8", errors="replace").replace("\r\n", "\n")
+
+
+def test_graph_on_a_terminal_is_a_summary_and_piped_is_json(vault, cli):
+    shown = on_terminal("--vault", vault, "graph")
+    assert "3 notes, 3 links (1 broken, 0 ambiguous), 0 orphans" in shown, shown
+    assert "Most linked" in shown and "自注意力" in shown
+    assert "attnkb graph -f json|dot|mermaid [-o FILE]" in shown
+    assert '"notes"' not in shown
+    piped = cli("--vault", vault, "graph")
+    assert piped.exit_code == 0 and piped.output.startswith('{\n  "notes": [')
+    assert on_terminal("--vault", vault, "graph", "-f", "json").lstrip().startswith('{\n  "notes": [')
+
+
+def test_graph_writes_a_file_with_output(vault, cli, tmp_path):
+    import json
+
+    result = cli("--vault", vault, "graph", "-o", tmp_path / "g.json")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "g.json").read_text())["notes"][0]["path"] == "Softmax.md"
+    cli("--vault", vault, "graph", "-f", "dot", "-o", tmp_path / "g.dot")
+    assert (tmp_path / "g.dot").read_text(encoding="utf-8").startswith("digraph attnkb {")
+
+
+def test_dot_is_utf8_with_only_quote_and_backslash_escaped(make_vault, cli):
+    root = make_vault(
+        {
+            "注意力与记忆.md": '---\ntitle: 注意力与记忆 "QKV" a\\b\n---\n[[Softmax]]\n',
+            "Softmax.md": "# Softmax\n",
+        }
+    )
+    dot = cli("--vault", root, "graph", "-f", "dot").output
+    assert '"注意力与记忆.md" [label="注意力与记忆 \\"QKV\\" a\\\\b"];' in dot, dot
+    assert "\\u" not in dot
+
+
+def test_graphviz_draws_the_chinese_title(make_vault, cli):
+    import shutil
+    import subprocess
+
+    root = make_vault(
+        {
+            "注意力与记忆.md": '---\ntitle: 注意力与记忆 "QKV" a\\b\n---\n[[Softmax]]\n',
+            "Softmax.md": "# Softmax\n",
+        }
+    )
+    dot = cli("--vault", root, "graph", "-f", "dot").output
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed (apt-get install graphviz)")
+    svg = subprocess.run(
+        ["dot", "-Tsvg"], input=dot.encode(), capture_output=True, check=True
+    ).stdout.decode()
+    assert "注意力与记忆 &quot;QKV&quot; a\\b" in svg, svg

@@ -181,19 +181,70 @@ class GraphFormat(StrEnum):
 @app.command()
 def graph(
     ctx: typer.Context,
-    fmt: GraphFormat = typer.Option(GraphFormat.json, "--format", "-f", help="Output format."),
+    fmt: GraphFormat = typer.Option(
+        None, "--format", "-f", help="Output format (default: json; on a terminal, a summary)."
+    ),
+    output: str = typer.Option(None, "--output", "-o", metavar="FILE", help="Write the graph to FILE."),
 ) -> None:
     """Export the link graph as JSON, Graphviz DOT or Mermaid.
 
-    The JSON has the shape of zk's graph export (notes and links).
+    The JSON has the shape of zk's graph export (notes and links). On a terminal, without
+    --format or --output, a summary: notes, links, broken links, orphans, the hubs.
     """
+    import sys
+
     g = load_graph(vault_root(ctx))
-    if fmt is GraphFormat.json:
+    if fmt is None and output is None and sys.stdout.isatty():
+        _graph_summary(g)
+        return
+    if fmt is GraphFormat.dot:
+        text = clean(g.to_dot())
+    elif fmt is GraphFormat.mermaid:
+        text = clean(g.to_mermaid())
+    elif output is None:
         emit_json(g.to_json())
-    elif fmt is GraphFormat.dot:
-        typer.echo(clean(g.to_dot()), nl=False)
+        return
     else:
-        typer.echo(clean(g.to_mermaid()), nl=False)
+        from attnkb.cli.common import json_text
+
+        text = json_text(g.to_json())
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    from attnkb.files import atomic_write
+
+    target = Path(output).expanduser()
+    if not target.parent.is_dir():
+        raise UsageError("no such folder", path=str(target.parent))
+    atomic_write(target, text)
+    out.print(line(f"Wrote the graph of {len(g.notes)} notes to {target}"))
+
+
+def _graph_summary(g) -> None:
+    """What a person at a terminal asks of the graph; the data itself is for programs."""
+    from attnkb.plural import counted
+
+    broken = sum(1 for e in g.edges if e.target is None and not e.resolution.ambiguous)
+    ambiguous = sum(1 for e in g.edges if e.resolution.ambiguous)
+    resolved = sum(1 for e in g.edges if e.target is not None)
+    out.print(
+        line(
+            f"{counted(len(g.notes), 'note')}, {counted(resolved, 'link')}"
+            f" ({broken} broken, {ambiguous} ambiguous), {counted(len(g.orphans()), 'orphan')}"
+        )
+    )
+    hubs = g.hubs(5)
+    if hubs:
+        out.print(plain("Most linked (links in + out):", "bold"))
+        for path, ins, outs in hubs:
+            out.print(line(f"  {ins:>3} + {outs:<3} ", g.notes[path].title, "  ", (path, "cyan")))
+    out.print(
+        line(
+            "The data: ",
+            ("attnkb graph -f json|dot|mermaid [-o FILE]", "bold"),
+            " (JSON when piped: attnkb graph | jq .)",
+        )
+    )
 
 
 @app.command()

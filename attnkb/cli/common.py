@@ -183,7 +183,12 @@ def emit_json(data: Any) -> None:
     """Indented for reading, but each element of a top-level list (or of a list one level into
     a top-level object) on one line: ``indent=`` would force json's pure-Python encoder, which
     takes over a second for 10,000 notes; this way the C encoder does the work."""
-    sys.stdout.write(json_escaped(_json_lines(data, 0)) + "\n")
+    sys.stdout.write(json_text(data))
+
+
+def json_text(data: Any) -> str:
+    """The text ``emit_json`` prints, for a file."""
+    return json_escaped(_json_lines(data, 0)) + "\n"
 
 
 def _json_lines(data: Any, depth: int) -> str:
