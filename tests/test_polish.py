@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import typer
 
@@ -181,3 +183,58 @@ def test_graphviz_draws_the_chinese_title(make_vault, cli):
         ["dot", "-Tsvg"], input=dot.encode(), capture_output=True, check=True
     ).stdout.decode()
     assert "注意力与记忆 &quot;QKV&quot; a\\b" in svg, svg
+
+
+ONE_CARD = "# {t}\n\n### Q: question {t}?\nanswer {t}\n"
+
+
+def test_undo_names_the_card_and_grade_and_the_count_goes_down(make_vault, cli):
+    root = make_vault({f"n{i}.md": ONE_CARD.format(t=i) for i in range(4)})
+    env = {"ATTNKB_NOW": "2026-11-21T10:00:00+00:00", "ATTNKB_DEVICE": "t"}
+    r = cli("--vault", root, "review", input="\n4\n\n2\nu\nq\n", env=env)
+    assert r.exit_code == 0, r.output
+    assert "Undid Hard on question 1?: grade it again." in r.stdout
+    counts = re.findall(r"(\d+)/\d+ · ", r.stdout)
+    assert counts == ["1", "2", "3", "2"], counts  # after the undo, card 2 again, not card 4
+    assert "Reviewed 1 card," in r.stdout
+
+
+def test_the_closing_lines_agree_with_due_afterwards(make_vault, cli):
+    import json
+
+    files = {f"n{i}.md": ONE_CARD.format(t=i) for i in range(6)}
+    files["old.md"] = "---\nreview_count: 1\nnext_review: 2026-11-19\n---\n" + ONE_CARD.format(t="old")
+    root = make_vault(files)
+    env = {"ATTNKB_NOW": "2026-11-21T10:00:00+00:00", "ATTNKB_DEVICE": "t"}
+    r = cli("--vault", root, "review", "--limit", "3", input="\n4\ns\n\n1\n", env=env)
+    assert r.exit_code == 0, r.output
+    due = json.loads(cli("--vault", root, "due", "--json", env=env).stdout)
+    assert (len(due["overdue"]), len(due["today"]), len(due["new"])) == (0, 1, 5)
+    assert "Left: 1 card due today, 5 new (20 a day); attnkb due lists them." in r.stdout, r.stdout
+    assert "4 Easy (10d)" in r.stdout  # old.md, graded Easy: due on 2026-12-01, nothing before
+    assert "Next due after today: 2026-12-01 (Tue), 1 card." in r.stdout
+
+
+@pytest.mark.parametrize("n", [0, 1, 2])
+def test_counts_read_as_english(n):
+    from attnkb.plural import counted
+
+    assert counted(n, "day") == {0: "0 days", 1: "1 day", 2: "2 days"}[n]
+    assert counted(n, "entry") == {0: "0 entries", 1: "1 entry", 2: "2 entries"}[n]
+
+
+def test_due_shows_overdue_then_today_then_new_and_says_what_review_shows_first(make_vault, cli):
+    files = {f"n{i}.md": ONE_CARD.format(t=i) for i in range(2)}
+    files["old.md"] = "---\nreview_count: 1\nnext_review: 2026-11-19\n---\n" + ONE_CARD.format(t="old")
+    files["now.md"] = "---\nreview_count: 1\nnext_review: 2026-11-21\n---\n" + ONE_CARD.format(t="now")
+    root = make_vault(files)
+    r = cli("--vault", root, "due", env={"ATTNKB_NOW": "2026-11-21T10:00:00+00:00"})
+    assert r.exit_code == 0, r.output
+    heads = [ln.split(" (")[0] for ln in r.stdout.splitlines() if not ln.startswith(" ")]
+    assert heads == [
+        "attnkb review shows 1 overdue, then 1 due today, then 2 new.",
+        "Overdue",
+        "Today",
+        "New",
+        "Next 7 days",
+    ]

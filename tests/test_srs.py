@@ -126,7 +126,7 @@ def test_review_piped_due_and_stats(make_vault, cli):
     r = cli("--vault", root, "review", input="\n3\ns\n\n4\n", env=env)
     assert r.exit_code == 0, r.output
     assert "什么是注意力？" in r.stdout and "1 Again" in r.stdout and "first section text" in r.stdout
-    assert "Reviewed 2, skipped 1" in r.stdout
+    assert "Reviewed 2 cards, skipped 1" in r.stdout
     due = json.loads(cli("--vault", root, "due", "--json", env=env).stdout)
     assert set(due) == {"new", "overdue", "today", "week"}
     assert {g["card"] for g in due["overdue"]} == {"复杂度？"}
@@ -144,7 +144,8 @@ def test_nothing_due_and_bad_config(make_vault, cli):
     assert r.exit_code == 2 and "config.toml" in r.stderr and "desired_retention" in r.stderr
     (root / ".attnkb" / "config.toml").write_text("[review]\nnew_per_day = 0\n")
     r = cli("--vault", root, "review", input="")
-    assert r.exit_code == 0 and "Nothing is due" in r.stdout
+    assert r.exit_code == 0 and "Nothing to review now." in r.stdout
+    assert "Left: 1 new (0 a day)" in r.stdout and "Today's limits are reached" in r.stdout
 
 
 layouts = st.fixed_dictionaries(

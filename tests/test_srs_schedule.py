@@ -130,11 +130,11 @@ def test_a_card_graded_again_comes_back_in_the_same_piped_session(make_vault, cl
     r = cli("--vault", root, "review", input="\n1\n\n3\n\n3\n", env=env)
     assert r.exit_code == 0, r.output
     assert r.stdout.count("only question?") == 3  # Again (1m), Good (10m step), Good (graduates)
-    assert "Reviewed 3" in r.stdout and "Next due: 2026-11-2" in r.stdout
+    assert "Reviewed 3 cards" in r.stdout and "Next due after today: 2026-11-2" in r.stdout
     times = [e.time for e in ReviewLog(root / ".attnkb").entries()]
     assert times[1] - times[0] >= timedelta(minutes=1)  # the clock jumped to when it fell due
     r = cli("--vault", root, "review", input="", env=env)
-    assert "Nothing is due. The next card is due 2026-11-2" in r.stdout
+    assert "Nothing to review now.\nNext due after today: 2026-11-2" in r.stdout
 
 
 def test_the_end_summary_says_what_comes_back(make_vault, cli):
@@ -145,7 +145,7 @@ def test_the_end_summary_says_what_comes_back(make_vault, cli):
     env = {"ATTNKB_NOW": "2026-11-21T10:00:00+00:00", "ATTNKB_DEVICE": "t"}
     r = cli("--vault", root, "review", input="\n3\n", env=env)
     assert "1 card is in its learning steps and comes back at 12:00" in r.stdout
-    assert "Next due: 2026-11-21 12:00" in r.stdout
+    assert "Left: 1 card due today; attnkb due lists them." in r.stdout
 
 
 def test_one_notes_problem_never_ends_the_session(make_vault):
@@ -335,7 +335,7 @@ def test_stats_leave_out_undone_grades(make_vault, cli):
     root = make_vault({"n.md": NOTE})
     env = {"ATTNKB_NOW": "2026-11-21T10:00:00+00:00", "ATTNKB_DEVICE": "t"}
     r = cli("--vault", root, "review", input="\n4\n\n1\nu\nq\n", env=env)
-    assert "Undid the last grade" in r.stdout and "Reviewed 1" in r.stdout
+    assert "Undid Again on" in r.stdout and "Reviewed 1" in r.stdout
     stats = json.loads(cli("--vault", root, "stats", "--json", env=env).stdout)
     assert stats["reviews"] == 1 and stats["reviews_per_day"] == {"2026-11-21": 1}
 

@@ -107,11 +107,12 @@ class LazyProgress:
     """A progress bar on stderr that appears only once indexing has taken over a second, and
     only on a terminal."""
 
-    def __init__(self, label: str = "Indexing notes"):
+    def __init__(self, label: str = "indexing {total} notes"):
         self.label = label
         self.started = time.monotonic()
         self.bar = None
         self.task = None
+        self.shown = sys.stderr.isatty()
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:
@@ -122,7 +123,7 @@ class LazyProgress:
 
             self.bar = Progress(console=err.console, transient=True)
             self.bar.start()
-            self.task = self.bar.add_task(self.label, total=total)
+            self.task = self.bar.add_task(self.label.format(total=total), total=total)
         self.bar.update(self.task, completed=done, total=total)
 
     def close(self) -> None:

@@ -13,6 +13,7 @@ from attnkb.cli.common import emit_json, load_index, out, report, vault_root, wa
 from attnkb.cli.complete import tag_names
 from attnkb.cli.render import line, markdown, plain
 from attnkb.mathtext import math_readable
+from attnkb.plural import counted
 
 
 def _deck(ctx: typer.Context, writes: bool = False, git: bool = True, tags: list[str] | None = None):
@@ -111,9 +112,12 @@ def review(
     session = Session(deck, deck.queue(tag, limit, new), SessionClock.from_env())
     session.start()
     if session.finished:
-        nxt = deck.next_due()
-        when = f" The next card is due {nxt:%Y-%m-%d %H:%M}." if nxt else ""
-        out.print(f"Nothing is due.{when} [dim]attnkb due[/dim] shows what comes next.")
+        out.print("Nothing to review now.")
+        if _still_due(deck, tag):
+            out.print(
+                f"Today's limits are reached ({deck.config.reviews_per_day} reviews,"
+                f" {deck.config.new_per_day} new a day): `attnkb review --new N` takes more new cards."
+            )
         return
 
     def show_prompt() -> None:
@@ -153,8 +157,15 @@ def review(
             _warn(deck)
             if event == "reveal":
                 show_answer()
-            elif event == "undone":
-                out.print("[yellow]Undid the last grade.[/yellow]")
+            elif event == "undone" and session.undone is not None:
+                item, entry = session.undone
+                out.print(
+                    line(
+                        (f"Undid {RATINGS.get(entry.rating, entry.rating)} on ", "yellow"),
+                        (math_readable(item.card.question), "yellow bold"),
+                        (": grade it again.", "yellow"),
+                    )
+                )
             if session.finished:
                 break
             if event in ("graded", "skipped", "undone"):
@@ -163,10 +174,11 @@ def review(
         pass
     stats = session.stats()
     retention = "–" if stats["retention"] is None else f"{stats['retention']:.0%}"
-    nxt = stats["next_due"]
     back = stats["coming_back"]
     out.print(Rule("Session over", style="dim"))
-    out.print(f"Reviewed {stats['reviewed']}, skipped {stats['skipped']}, recalled {retention}.")
+    out.print(
+        f"Reviewed {counted(stats['reviewed'], 'card')}, skipped {stats['skipped']}, recalled {retention}."
+    )
     if back:
         if len(back) == 1:
             out.print(f"1 card is in its learning steps and comes back at {back[0]:%H:%M}.")
@@ -174,7 +186,29 @@ def review(
             out.print(
                 f"{len(back)} cards are in their learning steps; the first comes back at {back[0]:%H:%M}."
             )
-    out.print(f"Next due: {nxt:%Y-%m-%d %H:%M}." if nxt else "Nothing is scheduled yet.")
+    _still_due(deck, tag)
+
+
+def _still_due(deck, tags: list[str] | None) -> bool:
+    """What is left, counted as ``attnkb due`` counts it then, and the first day after today
+    that has cards due: never a time already past. Whether anything is left today."""
+    groups = deck.groups(tags)
+    left = [
+        f"{counted(len(groups[name]), 'card')} {label}"
+        for name, label in (("overdue", "overdue"), ("today", "due today"))
+        if groups[name]
+    ]
+    if groups["new"]:
+        left.append(f"{len(groups['new'])} new ({deck.config.new_per_day} a day)")
+    if left:
+        out.print(line("Left: " + ", ".join(left) + "; ", ("attnkb due", "dim"), " lists them."))
+    upcoming = deck.next_day_due(tags)
+    if upcoming:
+        day, count = upcoming
+        out.print(f"Next due after today: {day:%Y-%m-%d} ({day:%a}), {counted(count, 'card')}.")
+    elif not left:
+        out.print("Nothing is scheduled yet.")
+    return bool(left)
 
 
 @app.command()
@@ -229,13 +263,9 @@ def due(
         emit_json(groups)
         return
     cap = limit or 50
-    fresh = groups["new"]
-    out.print(f"[bold]New[/bold] ({len(fresh)}), {deck.config.new_per_day} a day")
-    for g in fresh[: min(deck.config.new_per_day, cap)]:
-        out.print(line(f"  {g['title']} — {math_readable(g['card'])}  ", (g["path"], "dim")))
-    if len(fresh) > min(deck.config.new_per_day, cap):
-        out.print(f"  [dim]… and {len(fresh) - min(deck.config.new_per_day, cap)} more[/dim]")
-    for name, label in (("overdue", "Overdue"), ("today", "Today"), ("week", "Next 7 days")):
+    out.print(line(_review_order(deck, tag)))
+
+    def scheduled(name: str, label: str) -> None:
         out.print(f"[bold]{label}[/bold] ({len(groups[name])})")
         for g in groups[name][:cap]:
             out.print(
@@ -243,6 +273,30 @@ def due(
             )
         if len(groups[name]) > cap:
             out.print(f"  [dim]… and {len(groups[name]) - cap} more[/dim]")
+
+    # what did I let slip, then what is due today, then what is new (as Anki's queues)
+    scheduled("overdue", "Overdue")
+    scheduled("today", "Today")
+    fresh = groups["new"]
+    out.print(f"[bold]New[/bold] ({len(fresh)}), {deck.config.new_per_day} a day")
+    for g in fresh[: min(deck.config.new_per_day, cap)]:
+        out.print(line(f"  {g['title']} — {math_readable(g['card'])}  ", (g["path"], "dim")))
+    if len(fresh) > min(deck.config.new_per_day, cap):
+        out.print(f"  [dim]… and {len(fresh) - min(deck.config.new_per_day, cap)} more[/dim]")
+    scheduled("week", "Next 7 days")
+
+
+def _review_order(deck, tags: list[str] | None) -> str:
+    """The header of ``due``: what ``attnkb review`` would show now, in its order."""
+    today = deck.day_start(deck.today())
+    parts: dict[str, int] = {}
+    for item in deck.queue(tags, None, None):
+        kind = "new" if item.is_new else "overdue" if item.due < today else "due today"
+        parts[kind] = parts.get(kind, 0) + 1
+    if not parts:
+        return "attnkb review has nothing to show now."
+    order = ", then ".join(f"{n} {kind}" for kind, n in parts.items())
+    return f"attnkb review shows {order}."
 
 
 @app.command()

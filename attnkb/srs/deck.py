@@ -222,6 +222,19 @@ class Deck:
                 out["week"].append(item)
         return out
 
+    def next_day_due(self, tags: list[str] | None = None) -> tuple[date, int] | None:
+        """The first study day after today with scheduled cards due, and how many."""
+        soon = self.end_of_today()
+        days = [
+            self.study_day(i.due)
+            for i in self._tagged(self.items.values(), tags)
+            if not i.is_new and i.due >= soon
+        ]
+        if not days:
+            return None
+        first = min(days)
+        return first, days.count(first)
+
     def next_due(self) -> datetime | None:
         upcoming = [i.due for i in self.items.values() if not i.is_new]
         return min(upcoming) if upcoming else None

@@ -66,6 +66,7 @@ class Session:
     skipped: int = 0
     shown: int = 0
     shown_at: datetime | None = None
+    undone: tuple[Item, Entry] | None = None  # what the last ``u`` took back: the card, its grade
 
     def start(self) -> None:
         self._next()
@@ -139,10 +140,12 @@ class Session:
             return "ignored"
         item, entry = self.graded.pop()
         self.deck.undo(item, self.clock.now(), entry)
+        self.undone = (item, entry)
         if item in self.learning:
             self.learning.remove(item)
         if self.current is not None and self.current is not item:
             self.queue.insert(0, self.current)
+            self.shown -= 1  # the card graded again takes back its number
         self.current = item  # back to that card, to grade it again
         self.revealed = False
         self.choices = {}
