@@ -238,3 +238,28 @@ def test_due_shows_overdue_then_today_then_new_and_says_what_review_shows_first(
         "New",
         "Next 7 days",
     ]
+
+
+def test_true_retention_counts_review_cards_as_anki_does_per_period(make_vault, cli):
+    import json
+
+    root = make_vault({"n.md": ONE_CARD.format(t="x")})
+    for when, keys in (("2026-01-01", "\n4\n"), ("2026-03-01", "\n1\n\n3\n"), ("2026-09-01", "\n3\n")):
+        env = {"ATTNKB_NOW": f"{when}T10:00:00+00:00", "ATTNKB_DEVICE": "t"}
+        assert "Reviewed" in cli("--vault", root, "review", input=keys, env=env).stdout
+    env = {"ATTNKB_NOW": "2026-09-01T12:00:00+00:00"}
+    data = json.loads(cli("--vault", root, "stats", "--json", env=env).stdout)
+    # Easy on a new card and Good in the relearning step are no reviews of a review card;
+    # the Again of March is a failure, September's Good a pass
+    assert data["reviews"] == 4
+    assert data["true_retention"] == 0.5
+    periods = data["true_retention_by_period"]
+    assert periods["today"] == {"passed": 1, "failed": 0, "retention": 1.0}
+    assert periods["month"] == {"passed": 1, "failed": 0, "retention": 1.0}
+    assert periods["year"] == periods["all"] == {"passed": 1, "failed": 1, "retention": 0.5}
+    shown = cli("--vault", root, "stats", env={**env, "COLUMNS": "80"}).stdout
+    assert "True retention: passed / (passed + failed), reviews of graduated cards" in shown
+    assert re.search(r"retention +100\.0% +– +100\.0% +100\.0% +50\.0% +50\.0%", shown), shown
+    assert "4 reviews · streak: 1 day · 1 card, 0 new" in shown
+    assert "Cards due, next 14 days (from 2026-09-01)" in shown
+    assert re.search(r"\n +Tue +Wed +Thu .*\n day +1 +2 +3 ", shown), shown

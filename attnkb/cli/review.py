@@ -331,15 +331,56 @@ def stats(
             shade = shades[0] if n == 0 else shades[min(1 + 3 * n // (top + 1), 4)]
             cells.append(" " if d > today else f"[{shade}]■[/{shade}]")
         out.print(f"{name} " + " ".join(cells))
-    retention = data["true_retention"]
     out.print(
-        f"\nReviews: {data['reviews']} · true retention: {'–' if retention is None else f'{retention:.1%}'}"
-        f" · streak: {data['streak_days']} days · cards: {data['cards']}"
+        f"\n{counted(data['reviews'], 'review')} · streak: {counted(data['streak_days'], 'day')}"
+        f" · {counted(data['cards'], 'card')}, {data['new']} new"
     )
-    forecast = " ".join(str(f["due"]) for f in data["forecast"][:14])
-    out.print(f"Due, next 14 days: {forecast}")
+    out.print(_retention_table(data["true_retention_by_period"]))
+    out.print(_forecast_table(data["forecast"][:14]))
     out.print("[bold]Mastery by tag[/bold]")
     out.print(_mastery_table(list(data["mastery_by_tag"].items())[:30]))
+
+
+def _retention_table(periods: dict[str, dict]):
+    """Anki's True Retention table: reviews of cards past their learning steps, per period."""
+    from rich.table import Table
+
+    names = {"today": "today", "yesterday": "yesterday", "week": "7 days", "month": "30 days"}
+    names |= {"year": "365 days", "all": "all"}
+    table = Table(
+        box=None,
+        title="True retention: passed / (passed + failed), reviews of graduated cards",
+        title_justify="left",
+        title_style="bold",
+        padding=(0, 1),
+    )
+    table.add_column("")
+    for key in periods:
+        table.add_column(names[key], justify="right")
+    table.add_row("passed", *(str(p["passed"]) for p in periods.values()))
+    table.add_row("failed", *(str(p["failed"]) for p in periods.values()))
+    table.add_row(
+        "retention", *("–" if p["retention"] is None else f"{p['retention']:.1%}" for p in periods.values())
+    )
+    return table
+
+
+def _forecast_table(days: list[dict]):
+    """The forecast under its label, each count under its weekday and date."""
+    from datetime import date
+
+    from rich.table import Table
+
+    dates = [date.fromisoformat(d["date"]) for d in days]
+    title = (
+        f"Cards due, next {counted(len(days), 'day')} (from {dates[0]:%Y-%m-%d}), by weekday and day of month"
+    )
+    table = Table(box=None, title=title, title_justify="left", title_style="bold", padding=(0, 1))
+    table.add_column("\nday")
+    for d in dates:
+        table.add_column(f"{d:%a}\n{d.day}", justify="right", min_width=3)
+    table.add_row("due", *(str(d["due"]) for d in days))
+    return table
 
 
 def _mastery_table(rows: list[tuple[str, float]]):

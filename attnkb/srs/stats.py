@@ -1,6 +1,11 @@
 """Numbers for ``attnkb stats``: daily reviews, true retention, forecast, mastery, streak.
 
 Everything counts the effective history (undone grades left out) by study day.
+
+True retention is Anki's: of the reviews of cards in their review phase (graduated from the
+learning steps, not relearning), the share passed (Hard, Good or Easy), per period. Learning
+steps are left out: a card graded Again and then Good ten minutes later is one failure, not a
+success, and a new card's first grades say nothing about memory yet.
 """
 
 from __future__ import annotations
@@ -9,19 +14,33 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 
 from attnkb.srs.deck import Deck
+from attnkb.srs.memory import REVIEW
+
+# Anki's True Retention table: the days each period reaches back, counting today
+PERIODS = {"today": 1, "yesterday": 2, "week": 7, "month": 30, "year": 365, "all": None}
 
 
 def compute(deck: Deck, forecast_days: int = 30) -> dict:
     today = deck.today()
     per_day: Counter = Counter()
-    later = recalled = 0
+    passed: Counter = Counter()  # by study day: reviews of review-phase cards passed / failed
+    failed: Counter = Counter()
     for history in deck.history.reviews.values():
-        reviews = [e for e in history if e.is_review]
-        for n, e in enumerate(reviews):
-            per_day[deck.study_day(e.time)] += 1
-            if n:  # "true" retention counts only reviews after the first
-                later += 1
-                recalled += e.rating > 1
+        memory = None
+        for e in history:
+            if e.is_review:
+                day = deck.study_day(e.time)
+                per_day[day] += 1
+                if memory is not None and memory.phase == REVIEW:
+                    (passed if e.rating > 1 else failed)[day] += 1
+            memory = deck.sched.step(memory, e)
+    retention = {}
+    for name, days in PERIODS.items():
+        since = None if days is None else today - timedelta(days=days - 1)
+        until = today - timedelta(days=1) if name == "yesterday" else today
+        inside = [d for d in set(passed) | set(failed) if (since is None or d >= since) and d <= until]
+        p, f = sum(passed[d] for d in inside), sum(failed[d] for d in inside)
+        retention[name] = {"passed": p, "failed": f, "retention": p / (p + f) if p + f else None}
     forecast: Counter = Counter()
     for item in deck.items.values():
         if item.is_new:
@@ -45,7 +64,8 @@ def compute(deck: Deck, forecast_days: int = 30) -> dict:
     return {
         "reviews": sum(per_day.values()),
         "reviews_per_day": {d.isoformat(): n for d, n in sorted(per_day.items())},
-        "true_retention": recalled / later if later else None,
+        "true_retention": retention["all"]["retention"],
+        "true_retention_by_period": retention,
         "forecast": [
             {"date": (today + timedelta(days=i)).isoformat(), "due": forecast.get(i, 0)}
             for i in range(forecast_days)
