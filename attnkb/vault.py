@@ -22,6 +22,7 @@ from attnkb.config import CONFIG_FILE
 from attnkb.errors import UsageError
 from attnkb.exclude import Exclude
 from attnkb.findings import Finding, Problem
+from attnkb.plural import counted
 
 if TYPE_CHECKING:
     from attnkb.cards import CardSettings
@@ -198,7 +199,7 @@ def _is_utf8(name: str) -> bool:
 
 
 def _mb(size: int) -> str:
-    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size} bytes"
+    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{counted(size, 'byte')}"
 
 
 def code_version(*names: str) -> str:

@@ -263,3 +263,49 @@ def test_true_retention_counts_review_cards_as_anki_does_per_period(make_vault, 
     assert "4 reviews · streak: 1 day · 1 card, 0 new" in shown
     assert "Cards due, next 14 days (from 2026-09-01)" in shown
     assert re.search(r"\n +Tue +Wed +Thu .*\n day +1 +2 +3 ", shown), shown
+
+
+# words after a count that are verbs (``{name} needs``), not nouns to count
+_VERBS = {"does", "needs", "takes", "runs", "holds", "appears", "refers", "matches", "exists", "contains"}
+_VERBS |= {"computes", "supports", "leaves", "decompresses", "is", "has", "ambiguous"}
+# counts that are never 1, each with why
+_NEVER_ONE = {
+    ("interop/anki.py", "len(infos)"): "only said when over MAX_MEMBERS",
+    ("examples/spec.py", "needed"): "only said when over the element limit",
+    ("examples/spec.py", "math.prod(shape)"): "only said when over the element limit",
+    ("formulas/values.py", "entry[1]"): "the operation limit",
+    ("cli/optimize.py", "which"): "a word: default or fitted",
+}
+
+
+def _counts_before_plurals():
+    """f-strings of attnkb that write ``{n} days`` by hand. The kernel is left out: it is pure
+    NumPy and imports nothing of attnkb, and its messages go to programmers calling it."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "attnkb"
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if "kernel" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.JoinedStr):
+                continue
+            for value, text in zip(node.values, node.values[1:], strict=False):
+                if not (isinstance(value, ast.FormattedValue) and isinstance(text, ast.Constant)):
+                    continue
+                word = re.match(r" ([a-z]+)\b", str(text.value))
+                expr = ast.unparse(value.value)
+                if not word or len(word[1]) < 2 or not word[1].endswith("s") or word[1] in _VERBS:
+                    continue
+                if re.match(r"[A-Z_][A-Z0-9_]*\b", expr):
+                    continue  # a limit (MAX_BYTES), never one
+                if (path.relative_to(package).as_posix(), expr) in _NEVER_ONE:
+                    continue
+                found.append(f"{path.relative_to(package)}:{node.lineno}: {{{expr}}} {word[1]}")
+    return found
+
+
+def test_every_message_with_a_count_says_1_day_not_1_days():
+    assert _counts_before_plurals() == []

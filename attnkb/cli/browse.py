@@ -12,6 +12,7 @@ from attnkb.cli.common import emit_json, load_graph, load_index, load_summaries,
 from attnkb.cli.complete import note_names, tag_names
 from attnkb.cli.render import clean, line, markdown, one_line, plain
 from attnkb.errors import UsageError
+from attnkb.plural import counted
 
 
 @app.command()
@@ -77,7 +78,7 @@ def list_notes(
     for n in notes:
         table.add_row(plain(n["path"]), plain(n["title"]), plain(", ".join(n["tags"])))
     out.print(table)
-    out.print(f"[dim]{len(notes)} notes[/dim]")
+    out.print(f"[dim]{counted(len(notes), 'note')}[/dim]")
 
 
 @app.command()
@@ -109,8 +110,8 @@ def show(
             facts.append(line(f"{key}: {n.meta[key]}"))
     facts.append(
         line(
-            f"{len(graph.outgoing(path))} links out, {len(graph.backlinks.get(path, []))} backlinks,"
-            f" {len(n.cards)} cards, {len(n.examples)} examples"
+            f"{counted(len(graph.outgoing(path)), 'link')} out, {counted(len(graph.backlinks.get(path, [])), 'backlink')},"
+            f" {counted(len(n.cards), 'card')}, {counted(len(n.examples), 'example')}"
         )
     )
     out.print(Panel(Text("\n").join(facts), expand=False))
@@ -217,12 +218,11 @@ def graph(
     if not target.parent.is_dir():
         raise UsageError("no such folder", path=str(target.parent))
     atomic_write(target, text)
-    out.print(line(f"Wrote the graph of {len(g.notes)} notes to {target}"))
+    out.print(line(f"Wrote the graph of {counted(len(g.notes), 'note')} to {target}"))
 
 
 def _graph_summary(g) -> None:
     """What a person at a terminal asks of the graph; the data itself is for programs."""
-    from attnkb.plural import counted
 
     broken = sum(1 for e in g.edges if e.target is None and not e.resolution.ambiguous)
     ambiguous = sum(1 for e in g.edges if e.resolution.ambiguous)
@@ -280,7 +280,7 @@ def check(
     else:
         for f in findings:
             typer.echo(one_line(f"attnkb: {f}"), err=True)
-        summary = f"{len(g.notes)} notes, {len(errors)} errors, {len(findings) - len(errors)} warnings"
+        summary = f"{counted(len(g.notes), 'note')}, {counted(len(errors), 'error')}, {counted(len(findings) - len(errors), 'warning')}"
         out.print(summary)
     if errors:
         raise typer.Exit(1)

@@ -112,7 +112,7 @@ class LazyProgress:
         self.started = time.monotonic()
         self.bar = None
         self.task = None
-        self.shown = sys.stderr.isatty()
+        self.off = False
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:

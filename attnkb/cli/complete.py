@@ -13,6 +13,7 @@ import re
 import typer
 
 from attnkb.cli.render import clean
+from attnkb.plural import counted
 
 
 def _summaries(ctx: typer.Context) -> list[dict]:
@@ -60,4 +61,4 @@ def tag_names(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     for s in _summaries(ctx):
         for tag in {p for t in s["tags"] for p in with_parents(t)}:
             counts[tag] = counts.get(tag, 0) + 1
-    return _matching([(t, f"{n} notes") for t, n in counts.items()], incomplete.lstrip("#"))
+    return _matching([(t, f"{counted(n, 'note')}") for t, n in counts.items()], incomplete.lstrip("#"))

@@ -9,6 +9,7 @@ from attnkb.cli.common import emit_json, load_graph, out, vault_root
 from attnkb.cli.complete import note_names
 from attnkb.cli.render import line, one_line, plain
 from attnkb.examples import DEFAULT_MAX_ELEMENTS
+from attnkb.plural import counted
 
 MAX_ROWS = 16  # a block's matrices are drawn up to this many rows, and as many columns as fit
 
@@ -19,7 +20,7 @@ def _corner(arr, title: str, cell_width: int):
     fit = max(1, min(MAX_ROWS, (out.width - 12) // cell_width))
     shown = rows[:MAX_ROWS, :fit]
     if shown.shape != rows.shape:
-        title += f" [dim](first {shown.shape[0]} of {rows.shape[0]} rows, {shown.shape[1]} of {rows.shape[1]} columns)[/dim]"
+        title += f" [dim](first {shown.shape[0]} of {counted(rows.shape[0], 'row')}, {shown.shape[1]} of {counted(rows.shape[1], 'column')})[/dim]"
     return shown, title  # title: our own markup, no note text
 
 
@@ -174,7 +175,7 @@ def run_example(
             _render_formula(f, quiet)
         counts = {s: sum(r.status == s for r in results) for s in ("pass", "fail", "error")}
         out.print(
-            f"{len(results)} blocks: {counts['pass']} passed, {counts['fail']} failed, {counts['error']} invalid"
+            f"{counted(len(results), 'block')}: {counts['pass']} passed, {counts['fail']} failed, {counts['error']} invalid"
         )
         if not no_formulas:
             out.print(_formula_summary(formulas))

@@ -13,6 +13,7 @@ from attnkb.cli import app
 from attnkb.cli.common import LazyProgress, emit_json, load_graph, out, report, vault_root
 from attnkb.cli.complete import note_names, tag_names
 from attnkb.cli.render import clean
+from attnkb.plural import counted
 
 
 def _ask(root, question):
@@ -97,7 +98,7 @@ def print_mentions(root, graph, path: str, as_json: bool) -> None:
         emit_json({"path": path, "mentions": [h.to_dict() for h in hits]})
         return
     _print_hits(hits)
-    typer.echo(f"{len(hits)} notes mention it without a link", err=True)
+    typer.echo(f"{counted(len(hits), 'note')} mention it without a link", err=True)
 
 
 @app.command(cls=_ExcludeWords)
@@ -223,7 +224,8 @@ def _write(root, graph, model, paths, config, limit, minimum, dry_run, links) ->
                     typer.echo("\n".join(_clean(line) for line in outcome.diff.splitlines()))
     verb = "would update" if dry_run else "updated"
     typer.echo(
-        f"{verb} {updated} notes, {len(paths) - updated - skipped} unchanged, {skipped} skipped", err=dry_run
+        f"{verb} {counted(updated, 'note')}, {len(paths) - updated - skipped} unchanged, {skipped} skipped",
+        err=dry_run,
     )
     if skipped:
         raise typer.Exit(1)

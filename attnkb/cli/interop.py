@@ -9,6 +9,7 @@ import typer
 from attnkb.cli import app
 from attnkb.cli.common import load_notes, out, vault_root, warn
 from attnkb.cli.render import plain
+from attnkb.plural import counted
 
 import_app = typer.Typer(help="Bring cards and review history in from another tool.", no_args_is_help=True)
 export_app = typer.Typer(help="Hand cards to another tool.", no_args_is_help=True)
@@ -18,8 +19,8 @@ app.add_typer(export_app, name="export")
 
 def _report(report, dry_run: bool, what: str) -> None:
     verb = "Would take" if dry_run else "Took"
-    reviews = f", {report.reviews} reviews" if report.reviews else ""
-    out.print(plain(f"{verb} {report.cards} cards from {report.notes} {what}{reviews}."))
+    reviews = f", {counted(report.reviews, 'review')}" if report.reviews else ""
+    out.print(plain(f"{verb} {counted(report.cards, 'card')} from {report.notes} {what}{reviews}."))
     if not dry_run:
         kept = len(report.entries) - report.written
         out.print(
@@ -130,7 +131,9 @@ def export_anki(
     for notice in schedule.notices:
         warn(notice)
     cards, written = export(root, notes, schedule, target, deck, tag)
-    out.print(plain(f"Wrote {cards} cards from {written} notes to {target} (deck {deck!r})."))
+    out.print(
+        plain(f"Wrote {counted(cards, 'card')} from {counted(written, 'note')} to {target} (deck {deck!r}).")
+    )
 
 
 def due_markdown(
@@ -183,10 +186,12 @@ def review_checklist(deck, file: str) -> None:
     path = _existing(file)
     result = record(deck, path)
     if result.untick_error is None:
-        done = f"unticked {result.unticked} boxes in {file}"
+        done = f"unticked {counted(result.unticked, 'box')} in {file}"
     else:
         done = f"the boxes in {file} could not be unticked"
-    out.print(plain(f"Recorded {result.reviews} reviews for {result.notes} notes; {done}."))
+    out.print(
+        plain(f"Recorded {counted(result.reviews, 'review')} for {counted(result.notes, 'note')}; {done}.")
+    )
     for s in result.skipped:
         warn(f"{file}: {s}")
     for notice in deck.notices:

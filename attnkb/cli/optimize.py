@@ -7,6 +7,7 @@ import typer
 from attnkb.cli import app
 from attnkb.cli.common import out, vault_root
 from attnkb.cli.render import plain
+from attnkb.plural import counted
 
 
 @app.command()
@@ -37,7 +38,7 @@ def optimize(
 
     if not result.enough:
         out.print(
-            f"{result.items} of your {result.reviews} reviews can be learned from (a review on a later"
+            f"{result.items} of your {counted(result.reviews, 'review')} can be learned from (a review on a later"
             f" day than the card's previous one); fitting needs at least {MIN_ITEMS}."
             f" Keeping {which} parameters."
         )
@@ -50,7 +51,7 @@ def optimize(
     for label, scored in ((f"current ({which.split()[-1]})", result.current), ("fitted", result.fitted)):
         table.add_row(label, f"{scored.log_loss:.4f}", f"{scored.rmse_bins:.4f}")
     out.print(
-        f"Fitted FSRS-6 to {result.items} of {result.reviews} reviews in {result.fit_seconds:.2f} s;"
+        f"Fitted FSRS-6 to {result.items} of {counted(result.reviews, 'review')} in {result.fit_seconds:.2f} s;"
         " both scored on the same log (lower is better):"
     )
     out.print(table)

@@ -115,7 +115,7 @@ def review(
         out.print("Nothing to review now.")
         if _still_due(deck, tag):
             out.print(
-                f"Today's limits are reached ({deck.config.reviews_per_day} reviews,"
+                f"Today's limits are reached ({counted(deck.config.reviews_per_day, 'review')},"
                 f" {deck.config.new_per_day} new a day): `attnkb review --new N` takes more new cards."
             )
         return
@@ -184,7 +184,7 @@ def review(
             out.print(f"1 card is in its learning steps and comes back at {back[0]:%H:%M}.")
         else:
             out.print(
-                f"{len(back)} cards are in their learning steps; the first comes back at {back[0]:%H:%M}."
+                f"{counted(len(back), 'card')} are in their learning steps; the first comes back at {back[0]:%H:%M}."
             )
     _still_due(deck, tag)
 

@@ -17,6 +17,7 @@ import yaml
 from attnkb import yamlsafe
 from attnkb.errors import ExampleError
 from attnkb.examples import DEFAULT_MAX_ELEMENTS
+from attnkb.plural import counted
 
 OPS = {
     # op: (required keys, optional keys)
@@ -228,7 +229,7 @@ def _nested_shape(block: Block, key: str, value: Any, node: yaml.Node | None) ->
             raise block.error(f"{key}: mixes numbers and rows", node)
         if len(row) != width:
             raise block.error(
-                f"{key}: ragged rows (row {i + 1} has {len(row)} values, row 1 has {width})", node
+                f"{key}: ragged rows (row {i + 1} has {counted(len(row), 'value')}, row 1 has {width})", node
             )
         for x in row:
             if not _is_number(x):
@@ -257,19 +258,27 @@ def _fit(block: Block, shapes: dict[str, tuple[int, ...]]) -> None:
         return
     if op == "weights":
         cols = shapes["weights"][1]
-        need("v" not in shapes or shapes["v"][0] == cols, "v", f"v must have {cols} rows, one per key")
+        need(
+            "v" not in shapes or shapes["v"][0] == cols,
+            "v",
+            f"v must have {counted(cols, 'row')}, one per key",
+        )
         return
     x = shapes.get("x")
     q, k = shapes.get("q", x), shapes.get("k", x)
     v = shapes.get("v", x if op == "multihead" else None)
-    need(v is None or v[0] == k[0], "v", f"v must have {k[0]} rows, one per key")
+    need(v is None or v[0] == k[0], "v", f"v must have {counted(k[0], 'row')}, one per key")
     if op == "multihead":
         embed = q[1]
-        need(k[1] == embed and (v is None or v[1] == embed), "k", f"q, k and v must all have {embed} columns")
+        need(
+            k[1] == embed and (v is None or v[1] == embed),
+            "k",
+            f"q, k and v must all have {counted(embed, 'column')}",
+        )
         need(
             embed % (block.heads or 1) == 0,
             "heads",
-            f"{embed} columns cannot be split into {block.heads} heads",
+            f"{counted(embed, 'column')} cannot be split into {counted(block.heads, 'head')}",
         )
         for name in ("w_q", "w_k", "w_v", "w_o"):
             need(shapes.get(name, (embed, embed)) == (embed, embed), name, f"{name} must be {embed}x{embed}")
@@ -284,7 +293,7 @@ def _fit(block: Block, shapes: dict[str, tuple[int, ...]]) -> None:
             )
         else:
             need(shapes["w"] == (q[1] + k[1], hidden), "w", f"w must be {q[1] + k[1]}x{hidden}")
-        need(shapes.get("b", ()) in ((), (hidden,)), "b", f"b must hold {hidden} numbers, as v_a")
+        need(shapes.get("b", ()) in ((), (hidden,)), "b", f"b must hold {counted(hidden, 'number')}, as v_a")
     elif op == "general":
         need(shapes["w"] == (q[1], k[1]), "w", f"w must be {q[1]}x{k[1]} (q columns x k columns)")
     else:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from attnkb.errors import FormulaError
+from attnkb.plural import counted
 
 MAX_ELEMENTS = 1_000_000
 # Arithmetic (multiply-adds, element operations) one evaluation may do: the element budget
@@ -102,7 +103,7 @@ def align(*vals: Val, inner_pad: bool = True) -> tuple[tuple[str, ...], list[np.
     for v in vals:
         for name, n in v.lengths().items():
             if name in length and length[name] != n:
-                raise ShapeError(f"index {name} runs over {length[name]} and {n} entries")
+                raise ShapeError(f"index {name} runs over {length[name]} and {counted(n, 'entry')}")
             if name not in length:
                 length[name] = n
                 axes.append(name)

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from attnkb.cards import CardKind
+from attnkb.plural import counted
 
 if TYPE_CHECKING:
     from attnkb.interop.records import ImportReport
@@ -143,7 +144,11 @@ def plan_import(notes: list[Note], config: ReviewConfig) -> ImportReport:
                 scheduled.append((cards[0], note_seg))
             else:
                 report.skipped.append(
-                    Skipped(note.path, 1, f"sr-due: the note is reviewed through its {len(cards)} cards")
+                    Skipped(
+                        note.path,
+                        1,
+                        f"sr-due: the note is reviewed through its {counted(len(cards), 'card')}",
+                    )
                 )
         for card, seg in scheduled:
             state = start_state(seg, config.desired_retention, config.parameters)

@@ -39,6 +39,7 @@ from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
 from attnkb.errors import AttnkbError
+from attnkb.plural import counted
 
 LEGACY_LOG = "reviews.log"
 LOG_DIR = "reviews"
@@ -266,7 +267,7 @@ def parse_line(line: str) -> Entry:
     if len(parts) == 5:  # v1: time, card, rating, duration, path (tab-free names only)
         value, start = _rating(parts[2])
         return Entry(_instant(parts[0]), parts[1], value, _duration(parts[3]), parts[4], start)
-    raise ValueError(f"{len(parts)} fields, not 8")
+    raise ValueError(f"{counted(len(parts), 'field')}, not 8")
 
 
 def read_file(path: Path, warnings: list[str]) -> list[Entry]:
