@@ -309,3 +309,24 @@ def _counts_before_plurals():
 
 def test_every_message_with_a_count_says_1_day_not_1_days():
     assert _counts_before_plurals() == []
+
+
+def test_run_example_all_prints_what_needs_attention_and_the_summary(tmp_path, cli):
+    vault = tmp_path / "v"
+    assert cli("init", vault, "--starter").exit_code == 0
+    r = cli("--vault", vault, "run-example", "--all")
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert "PASS" not in r.stdout
+    assert lines[-2:] == [
+        "32 blocks: 32 passed, 0 failed, 0 invalid",
+        "formulas: 63 checked, 63 agree, 0 disagree, 6 unsupported, 457 context",
+    ]
+    assert "Softmax与温度.md: 2 formulas unsupported" in lines
+    assert "稀疏注意力.md: 1 formula unsupported" in lines
+    assert len(lines) == 2 + 5, lines  # one line for each of the five notes with unsupported formulas
+    verbose = cli("--vault", vault, "run-example", "--all", "--verbose").stdout
+    assert len(re.findall(r"^PASS \S+ formula ", verbose, re.M)) == 63
+    assert verbose.count("weights (rows: queries, columns: keys)") == 32
+    quiet = cli("--vault", vault, "run-example", "--all", "--quiet").stdout.splitlines()
+    assert quiet == lines[-2:]

@@ -109,7 +109,12 @@ def run_example(
     add: list[str] = typer.Option(
         None, "--add", help="With --update: also add this expect key (weights, output, scores)."
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="One line per block."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Only what failed, one line each, and the summary."
+    ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Every block and formula, passed or not (the default for named notes)."
+    ),
     max_elements: int = typer.Option(
         DEFAULT_MAX_ELEMENTS, "--max-elements", help="Refuse blocks needing more elements."
     ),
@@ -120,6 +125,8 @@ def run_example(
     """Check the examples and formulas of notes against the kernel.
 
     Runs the `attention` example blocks and compares what they claim with the kernel's result.
+    With --all, only what failed is shown in full, then one line per note with something to
+    say and the summary (--verbose: everything).
 
     The formulas the notes state (LaTeX, and plain text in bare fences) are checked too: each
     against the nearest block of its section, or seeded random inputs.
@@ -131,6 +138,8 @@ def run_example(
 
     if bool(notes) == run_all:
         raise UsageError("name one or more notes, or use --all")
+    if quiet and verbose:
+        raise UsageError("--quiet and --verbose do not go together")
     add_keys = set(add or [])
     if add_keys - set(MATRIX_KEYS):
         raise UsageError("--add takes " + ", ".join(MATRIX_KEYS))
@@ -169,10 +178,15 @@ def run_example(
     if as_json:
         emit_json([{"kind": "block", **r.to_dict()} for r in results] + [f.to_dict() for f in formulas])
     else:
+        brief = run_all and not verbose  # a whole vault: what needs attention, not 449 PASS lines
         for r in results:
-            _render(r, quiet)
+            if not brief or r.status != "pass":
+                _render(r, quiet)
         for f in formulas:
-            _render_formula(f, quiet)
+            if not brief or f.status == "fail":
+                _render_formula(f, quiet)
+        if brief and not quiet:
+            _per_note(results, formulas)
         counts = {s: sum(r.status == s for r in results) for s in ("pass", "fail", "error")}
         out.print(
             f"{counted(len(results), 'block')}: {counts['pass']} passed, {counts['fail']} failed, {counts['error']} invalid"
@@ -183,6 +197,32 @@ def run_example(
         raise typer.Exit(2)
     if any(r.status == "fail" for r in results) or any(f.status == "fail" for f in formulas):
         raise typer.Exit(1)
+
+
+def _per_note(results, formulas) -> None:
+    """One line for each note with something to say: a block or formula that failed or could
+    not be checked. Notes where everything agrees say nothing."""
+    from collections import Counter
+
+    said: dict[str, Counter] = {}
+    for r in results:
+        if r.status != "pass":
+            said.setdefault(r.path, Counter())[f"block {r.status}"] += 1
+    for f in formulas:
+        if f.status in ("fail", "unsupported"):
+            said.setdefault(f.path, Counter())[f"formula {f.status}"] += 1
+    words = {
+        "block fail": ("block", "failed"),
+        "block error": ("block", "invalid"),
+        "formula fail": ("formula", "disagrees", "disagree"),
+        "formula unsupported": ("formula", "unsupported"),
+    }
+    for path in sorted(said):
+        parts = []
+        for key, n in sorted(said[path].items()):
+            noun, *verb = words[key]
+            parts.append(f"{counted(n, noun)} {verb[-1] if n != 1 else verb[0]}")
+        out.print(line((path, "cyan"), ": " + ", ".join(parts)))
 
 
 def _render_formula(f, quiet: bool) -> None:
