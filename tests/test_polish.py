@@ -102,7 +102,7 @@ def on_terminal(*args: str, env: dict | None = None, cwd=None, timeout: float = 
         "LINES": "24",
         **(env or {}),
     }
-    for var in ("NO_COLOR", "FORCE_COLOR"):
+    for var in ("NO_COLOR", "FORCE_COLOR", "PAGER"):
         if var not in (env or {}):
             full_env.pop(var, None)
     proc = subprocess.Popen(
@@ -330,3 +330,48 @@ def test_run_example_all_prints_what_needs_attention_and_the_summary(tmp_path, c
     assert verbose.count("weights (rows: queries, columns: keys)") == 32
     quiet = cli("--vault", vault, "run-example", "--all", "--quiet").stdout.splitlines()
     assert quiet == lines[-2:]
+
+
+@pytest.fixture
+def fake_less(tmp_path):
+    """A ``less`` that records its arguments and what it was given to page."""
+    import os
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "less"
+    script.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/pager-args\ncat > {tmp_path}/paged\n')
+    script.chmod(0o755)
+    return {"PATH": f"{bin_dir}:{os.environ['PATH']}"}, tmp_path
+
+
+def test_show_and_links_page_through_less_on_a_terminal(vault, fake_less):
+    env, where = fake_less
+    shown = on_terminal("--vault", vault, "show", "自注意力", env=env)  # $PAGER unset: less -R -F -X
+    assert "It is 自注意力" not in shown  # it went to the pager, in colour
+    assert (where / "pager-args").read_text().split() == ["-R", "-F", "-X"]
+    assert "It is 自注意力" in (where / "paged").read_text()
+    assert "\x1b[" in (where / "paged").read_text()
+    on_terminal("--vault", vault, "links", "自注意力", env={**env, "PAGER": "less -S"})
+    assert "Backlinks (2)" in (where / "paged").read_text()
+    assert (where / "pager-args").read_text().split() == ["-S"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["show", "自注意力", "--no-pager"],
+        ["links", "自注意力", "--json"],
+        ["links", "自注意力", "--no-pager"],
+    ],
+)
+def test_no_pager_with_no_pager_or_json(vault, fake_less, args):
+    env, where = fake_less
+    shown = on_terminal("--vault", vault, *args, env=env)
+    assert "自注意力" in shown and not (where / "paged").exists()
+
+
+def test_no_pager_when_piped(vault, fake_less, cli):
+    env, where = fake_less
+    assert "It is 自注意力" in cli("--vault", vault, "show", "自注意力", env={**env, "PAGER": "less"}).stdout
+    assert not (where / "paged").exists()

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from attnkb.cli import app
-from attnkb.cli.common import emit_json, load_graph, load_index, load_summaries, out, vault_root, warn
+from attnkb.cli.common import emit_json, load_graph, load_index, load_summaries, out, paged, vault_root, warn
 from attnkb.cli.complete import note_names, tag_names
 from attnkb.cli.render import clean, line, markdown, one_line, plain
 from attnkb.errors import UsageError
@@ -86,6 +86,7 @@ def show(
     ctx: typer.Context,
     note: str = typer.Argument(..., help="Path, file name or title.", autocompletion=note_names),
     raw: bool = typer.Option(False, "--raw", help="Formulas as their LaTeX source, not as Unicode."),
+    no_pager: bool = typer.Option(False, "--no-pager", help="Print straight to the terminal."),
 ) -> None:
     """Show a note: its metadata, then its text rendered.
 
@@ -114,8 +115,9 @@ def show(
             f" {counted(len(n.cards), 'card')}, {counted(len(n.examples), 'example')}"
         )
     )
-    out.print(Panel(Text("\n").join(facts), expand=False))
-    out.print(markdown(frontmatter.split(read_text(root, path)).body, raw_math=raw))
+    with paged(not no_pager):
+        out.print(Panel(Text("\n").join(facts), expand=False))
+        out.print(markdown(frontmatter.split(read_text(root, path)).body, raw_math=raw))
 
 
 @app.command()
@@ -126,6 +128,7 @@ def links(
     mentions: bool = typer.Option(
         False, "--mentions", help="Instead: notes that name its title or an alias without linking to it."
     ),
+    no_pager: bool = typer.Option(False, "--no-pager", help="Print straight to the terminal."),
 ) -> None:
     """Show a note's outgoing links and its backlinks."""
     from attnkb.links import find_note
@@ -136,7 +139,8 @@ def links(
     if mentions:
         from attnkb.cli.find import print_mentions
 
-        print_mentions(root, graph, path, as_json)
+        with paged(not (no_pager or as_json)):
+            print_mentions(root, graph, path, as_json)
         return
     outgoing = [
         {
@@ -156,6 +160,11 @@ def links(
     if as_json:
         emit_json({"path": path, "outgoing": outgoing, "backlinks": backlinks})
         return
+    with paged(not no_pager):
+        _print_links(graph, path, outgoing, backlinks)
+
+
+def _print_links(graph, path: str, outgoing: list[dict], backlinks: list[dict]) -> None:
     out.print(line((graph.notes[path].title, "bold"), " ", (path, "cyan")))
     out.print()
     out.print(plain(f"Outgoing ({len(outgoing)})", "bold"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -203,3 +204,32 @@ def _json_lines(data: Any, depth: int) -> str:
         items = [pad + json.dumps(x, ensure_ascii=False) for x in data]
         return "[\n" + ",\n".join(items) + "\n" + "  " * depth + "]"
     return json.dumps(data, ensure_ascii=False)
+
+
+DEFAULT_PAGER = "less -R -F -X"  # colours; quit at once when it fits one screen; leave it on screen
+
+
+@contextlib.contextmanager
+def paged(wanted: bool = True):
+    """Output of the block through a pager, as git does: only when stdout is a terminal and
+    ``wanted`` (not ``--no-pager``, not JSON); ``$PAGER`` if set (empty or ``cat``: none), else
+    ``less -R -F -X``, so output that fits one screen stays on it as if printed. A pager that
+    cannot be started leaves the output printed as it is."""
+    if not wanted or not sys.stdout.isatty():
+        yield
+        return
+    command = os.environ.get("PAGER", DEFAULT_PAGER).strip()
+    if command in ("", "cat"):
+        yield
+        return
+    with out.capture() as captured:
+        yield
+    text = captured.get()
+    import subprocess
+
+    try:
+        done = subprocess.run(command, shell=True, input=text.encode("utf-8", "replace"), check=False)
+    except OSError:
+        done = None
+    if done is None or done.returncode in (126, 127):  # the shell found no such pager
+        sys.stdout.write(text)
