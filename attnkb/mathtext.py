@@ -128,6 +128,15 @@ def math_spans(text: str, swap) -> str:
     return _CODE_OR_MATH.sub(sub, text)
 
 
-def math_readable(text: str) -> str:
-    """Text with its formulas as Unicode (code spans and fences left as they are)."""
-    return math_spans(text, lambda body, _whole, _display: latex_to_unicode(body))
+def math_readable(text: str, marks: tuple[str, str] | None = None) -> str:
+    """Text with its formulas as Unicode (code spans and fences left as they are). ``marks``:
+    the two characters that bracket a search hit; a formula holding one is shown whole, inside
+    one pair of them."""
+
+    def swap(body: str, _whole: str, _display: bool) -> str:
+        if marks is None or not any(m in body for m in marks):
+            return latex_to_unicode(body)
+        bare = body.replace(marks[0], "").replace(marks[1], "")
+        return marks[0] + latex_to_unicode(bare) + marks[1]
+
+    return math_spans(text, swap)

@@ -325,7 +325,7 @@ def _hit(
     ``snippet()`` weighs every hit of a long note and costs ~10 ms a row. It stays the fallback
     for hits the regex cannot see (diacritics folded by the tokenizer)."""
     title, body = db.execute(f"SELECT title, body FROM {TABLE} WHERE rowid = ?", (rowid,)).fetchone()
-    found = _best_line(body, pattern)
+    found = _best_line(body, pattern, title)
     if found is not None:
         line, snip = found
     else:
@@ -335,16 +335,21 @@ def _hit(
         ).fetchone()
         line = _line_of(body, snip) if HL_START in snip else 1
         if HL_START not in snip:  # the hit is in the title, aliases or a question
-            snip = _first_text(body)
+            snip = _first_text(body, title)
     return Hit(path, unspaced(title), line, unspaced(snip), score, tags)
 
 
 SNIPPET_BEFORE, SNIPPET_AFTER = 40, 120  # characters of indexed text around the first hit
 
 
-def _best_line(body: str, pattern: re.Pattern) -> tuple[int, str] | None:
+def _best_line(body: str, pattern: re.Pattern, title: str = "") -> tuple[int, str] | None:
+    """The line with the most distinct terms, as a window around its first hit that cuts no
+    formula in two; the heading that repeats the note's title (shown beside the hit) is no
+    snippet."""
     best: tuple[int, int, str] | None = None  # (distinct terms, -line, text)
     for n, text in enumerate(body.split("\n"), start=1):
+        if title and _is_title(text, title):
+            continue
         hits = {m.group(0).lower() for m in pattern.finditer(text)}
         if hits and (best is None or len(hits) > best[0]):
             best = (len(hits), n, text)
@@ -354,6 +359,11 @@ def _best_line(body: str, pattern: re.Pattern) -> tuple[int, str] | None:
     first = pattern.search(text).start()
     start = max(0, first - SNIPPET_BEFORE)
     end = min(len(text), first + SNIPPET_AFTER)
+    if text.count("$", 0, start) % 2:  # inside a formula: start at its opening $
+        start = text.rfind("$", 0, start)
+    if text.count("$", 0, end) % 2:  # a formula left open: end after its closing $
+        close = text.find("$", end)
+        end = len(text) if close < 0 else close + 1
     window = pattern.sub(lambda m: HL_START + m.group(0) + HL_END, text[start:end])
     return line, ("…" if start else "") + window.strip() + ("…" if end < len(text) else "")
 
@@ -368,9 +378,14 @@ def _line_of(body: str, snip: str) -> int:
     return body.count("\n", 0, at) + plain(core[:before]).count("\n") + 1
 
 
-def _first_text(body: str) -> str:
+def _is_title(line: str, title: str) -> bool:
+    """The heading that repeats the note's title (both as the full-text table spaces them)."""
+    return line.startswith("#") and unspaced(line).lstrip("#").strip() == unspaced(title).strip()
+
+
+def _first_text(body: str, title: str = "") -> str:
     for line in body.splitlines():
-        if line.strip():
+        if line.strip() and not _is_title(line, title):
             return line.strip()[:160]
     return ""
 

@@ -375,3 +375,17 @@ def test_no_pager_when_piped(vault, fake_less, cli):
     env, where = fake_less
     assert "It is 自注意力" in cli("--vault", vault, "show", "自注意力", env={**env, "PAGER": "less"}).stdout
     assert not (where / "paged").exists()
+
+
+def test_search_snippet_is_the_line_as_show_renders_it_with_the_hit_highlighted(make_vault):
+    root = make_vault(
+        {
+            "缩放.md": "# 缩放点积注意力\n\n缩放后的分数 $S = QK^\\top / \\sqrt{d_k}$：除以它\n",
+            "多头.md": "# 多头注意力\n\n### Q: 多头注意力的公式是什么？\n\nConcat\n",
+        }
+    )
+    shown = on_terminal("--vault", root, "search", "sqrt")
+    assert "\\sqrt" not in shown and "$" not in shown, shown
+    assert "缩放后的分数 \x1b[1;33mS = QKᵀ/ √(d_k)\x1b[0m：除以它" in shown  # the formula with the hit, whole
+    shown = on_terminal("--vault", root, "search", "多头")
+    assert "\n  Q: " in shown and "# 多头注意力\n" not in shown and "###" not in shown, shown

@@ -13,6 +13,7 @@ from attnkb.cli import app
 from attnkb.cli.common import LazyProgress, emit_json, load_graph, out, report, vault_root
 from attnkb.cli.complete import note_names, tag_names
 from attnkb.cli.render import clean
+from attnkb.mathtext import math_readable
 from attnkb.plural import counted
 
 
@@ -46,7 +47,12 @@ def _highlighted(snippet: str, color: bool):
     from attnkb.search import HL_END, HL_START, one_line
 
     text = Text()
-    for i, part in enumerate(one_line(_clean(snippet)).split(HL_START)):
+    import re
+
+    # as `show` renders the line: a heading without its marks, formulas as Unicode
+    shown = re.sub(r"^#{1,6}[ \t]+", "", one_line(_clean(snippet)))
+    shown = math_readable(shown, (HL_START, HL_END))
+    for i, part in enumerate(shown.split(HL_START)):
         hit, _, rest = part.partition(HL_END) if i else ("", "", part)
         if hit:
             text.append(hit, style="bold yellow" if color else None)
