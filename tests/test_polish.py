@@ -389,3 +389,14 @@ def test_search_snippet_is_the_line_as_show_renders_it_with_the_hit_highlighted(
     assert "缩放后的分数 \x1b[1;33mS = QKᵀ/ √(d_k)\x1b[0m：除以它" in shown  # the formula with the hit, whole
     shown = on_terminal("--vault", root, "search", "多头")
     assert "\n  Q: " in shown and "# 多头注意力\n" not in shown and "###" not in shown, shown
+
+
+def test_a_soft_break_between_chinese_characters_renders_as_nothing():
+    from rich.console import Console
+
+    from attnkb.cli.render import markdown
+
+    console = Console(width=80, record=True, file=__import__("io").StringIO())
+    console.print(markdown("注意力\n机制把查询，\n与键比较。\nSoft\nbreaks 与\nEnglish 保留空格。"))
+    text = console.export_text()
+    assert "注意力机制把查询，与键比较。 Soft breaks 与 English 保留空格。" in text, text

@@ -122,9 +122,35 @@ class _Sanitized:
             yield Segment(clean(seg.text), style)
 
 
+# Han, kana, Hangul, CJK punctuation and full-width forms: scripts written without spaces
+_CJK = re.compile(
+    r"[\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
+    r"\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003134f]"
+)
+
+
+def _join_cjk_breaks(tokens) -> None:
+    """A soft line break between two CJK characters renders as nothing (as Obsidian and most
+    Chinese renderers do; CommonMark leaves it to the renderer): a paragraph of Chinese wrapped
+    across source lines reads ``注意力机制``, not ``注意力 机制``."""
+    for token in tokens:
+        children = token.children or []
+        for before, brk, after in zip(children, children[1:], children[2:], strict=False):
+            if (
+                brk.type == "softbreak"
+                and before.type == after.type == "text"
+                and before.content[-1:]
+                and _CJK.match(before.content[-1])
+                and _CJK.match(after.content[:1] or " ")
+            ):
+                brk.type, brk.content = "text", ""
+
+
 def markdown(text: str, *, raw_math: bool = False) -> RenderableType:
     """A note's Markdown, rendered by rich, with nothing from the note reaching the terminal
     as a control code; formulas readable (or raw, see ``markdown_source``)."""
     from rich.markdown import Markdown
 
-    return _Sanitized(Markdown(markdown_source(text, raw_math=raw_math)))
+    rendered = Markdown(markdown_source(text, raw_math=raw_math))
+    _join_cjk_breaks(rendered.parsed)
+    return _Sanitized(rendered)
