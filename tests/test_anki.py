@@ -300,7 +300,7 @@ def test_memory_after_import_matches_fsrs_rs_on_the_same_history(package, make_v
 def test_deck_filter_and_unknown_deck(package, make_vault, cli):
     root = make_vault({".attnkb/config.toml": ""})
     only = cli("--vault", root, "import", "anki", package, "--deck", "other deck", "--dry-run")
-    assert only.exit_code == 0 and "Would take 1 cards from 1 Anki notes" in only.output
+    assert only.exit_code == 0 and "Would take 1 card from 1 Anki notes" in only.output
     assert not (root / "anki").exists()
     missing = cli("--vault", root, "import", "anki", package, "--deck", "Nope")
     assert (
@@ -456,7 +456,7 @@ def test_reexport_after_editing_an_answer_keeps_the_guid(make_vault, cli, tmp_pa
 def test_export_filters_by_tag_and_refuses_bad_targets(make_vault, cli, tmp_path):
     root = make_vault(EXPORT_VAULT)
     only = cli("--vault", root, "export", "anki", tmp_path / "t.apkg", "--tag", "ml")
-    assert only.exit_code == 0 and "Wrote 2 cards from 1 notes" in only.output
+    assert only.exit_code == 0 and "Wrote 2 cards from 1 note" in only.output
     assert cli("--vault", root, "export", "anki", tmp_path / "x.txt").exit_code == 2
     assert cli("--vault", root, "export", "anki", tmp_path / "no" / "x.apkg").exit_code == 2
 

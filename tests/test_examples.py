@@ -446,9 +446,9 @@ def test_update_waits_for_the_vault_lock(make_vault):
     [
         ("op: weights\nweights: [[1, 0], [0, 1]]\nv: [[1, 2, 3]]", "v must have 2 rows, one per key", 8),
         ("op: linear\nq: [[1, 0]]\nk: [[1, 2, 3]]\nv: [[1]]", "q and k must share their last dimension", 8),
-        ("op: local\nq: [[1, 0]]\nk: [[1, 0]]\nv: [[1], [2]]\nwindow: 1", "v must have 1 rows", 9),
+        ("op: local\nq: [[1, 0]]\nk: [[1, 0]]\nv: [[1], [2]]\nwindow: 1", "v must have 1 row", 9),
         ("op: additive\nq: [[1, 0]]\nk: [[1, 0]]\nw_q: [[1], [1]]\nw_k: [[1], [1]]\nv_a: [1]\nb: [1, 2]",
-         "b must hold 1 numbers", 12),
+         "b must hold 1 number", 12),
         ("op: multihead\nx: [[1, 0]]\nheads: 1\nw_q: [[1, 0], [0, 1]]\nw_k: [[1, 0], [0, 1]]\nw_v: [[1, 2, 3]]\n"
          "w_o: [[1, 0], [0, 1]]", "w_v must be 2x2", 11),
         ("op: multihead\nq: [[1, 0]]\nk: [[1, 2, 3]]\nv: [[1, 0]]\nheads: 1", "must all have 2 columns", 8),

@@ -295,7 +295,7 @@ def _counts_before_plurals():
             for value, text in zip(node.values, node.values[1:], strict=False):
                 if not (isinstance(value, ast.FormattedValue) and isinstance(text, ast.Constant)):
                     continue
-                word = re.match(r" ([a-z]+)\b", str(text.value))
+                word = re.match(r" (?:new |more |other |open |old )?([a-z]+)\b", str(text.value))
                 expr = ast.unparse(value.value)
                 if not word or len(word[1]) < 2 or not word[1].endswith("s") or word[1] in _VERBS:
                     continue

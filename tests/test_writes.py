@@ -100,6 +100,6 @@ def test_related_write_skips_a_read_only_note_and_writes_the_others(make_vault, 
     os.chmod(root / "b.md", 0o444)
     r = cli("--vault", root, "related", "--write", "--all")
     assert r.exit_code == 1 and "attnkb: b.md: is read-only" in r.stderr
-    assert "updated 1 notes" in r.stdout
+    assert "updated 1 note" in r.stdout
     assert (root / "b.md").read_text() == f"# Self attention\n\n{words} heads\n"
     assert (root / "a.md").read_text() != f"# Attention\n\n{words}\n"  # the other note got its section

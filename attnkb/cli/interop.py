@@ -93,7 +93,7 @@ def import_anki(
     new = sum(1 for p in plans if p.text is not None)
     out.print(
         plain(
-            f"{'Would write' if dry_run else 'Wrote'} {new} new notes into {folder.relative_to(root).as_posix()}/."
+            f"{'Would write' if dry_run else 'Wrote'} {counted(new, 'new note')} into {folder.relative_to(root).as_posix()}/."
         )
     )
 
