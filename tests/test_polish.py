@@ -400,3 +400,75 @@ def test_a_soft_break_between_chinese_characters_renders_as_nothing():
     console.print(markdown("注意力\n机制把查询，\n与键比较。\nSoft\nbreaks 与\nEnglish 保留空格。"))
     text = console.export_text()
     assert "注意力机制把查询，与键比较。 Soft breaks 与 English 保留空格。" in text, text
+
+
+def test_the_pre_commit_hook_runs_check_on_the_vault(make_vault):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    checkout = Path(__file__).resolve().parents[1]
+    (hook,) = yaml.safe_load((checkout / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "attnkb-check" and hook["entry"] == "attnkb check"
+    assert hook["pass_filenames"] is False and hook["language"] == "python"
+    assert "attnkb-check" in (checkout / "README.md").read_text()
+    # pre-commit runs the entry at the top of the repository: the vault
+    root = make_vault({".attnkb/config.toml": "", "a.md": "# A\n\n[[B]]\n", "b.md": "# B\n\n[[A]]\n"})
+    env = {"PYTHONPATH": str(checkout), "PATH": __import__("os").environ["PATH"]}
+    run = [sys.executable, "-m", "attnkb", *hook["entry"].split()[1:]]
+    assert subprocess.run(run, cwd=root, env=env, capture_output=True).returncode == 0
+    (root / "b.md").write_text("# B\n\n[[C]]\n")
+    failed = subprocess.run(run, cwd=root, env=env, capture_output=True, text=True)
+    assert failed.returncode == 1 and "broken link '[[C]]'" in failed.stderr
+
+
+def _json_keys(value, depth: int = 0) -> set[str]:
+    """Every key of a command's JSON but those whose keys are the user's (front matter, tags, days)."""
+    if isinstance(value, list):
+        return _json_keys(value[0], depth) if value else set()
+    if not isinstance(value, dict) or depth >= 3:
+        return set()
+    keys = set()
+    for k, v in value.items():
+        if k not in ("metadata", "mastery_by_tag", "reviews_per_day"):
+            keys |= {k} | _json_keys(v, depth + 1)
+    return keys
+
+
+def test_every_json_key_is_listed_in_readme(vault, cli):
+    import json
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Output for programs and terminals", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"`(\w+)`", table))
+    runs = [["list"], ["graph"], ["links", "自注意力"], ["check"], ["due"], ["stats"]]
+    runs += [["search", "注意力"], ["related", "自注意力"]]
+    for args in runs:
+        data = json.loads(cli("--vault", vault, *args, *(["--json"] if args[0] != "graph" else [])).stdout)
+        keys = _json_keys(data)
+        assert keys <= listed, (args, keys - listed)
+
+
+def test_no_color_and_force_color_and_columns(vault, cli):
+    colour = re.compile(r"\x1b\[[0-9;]*3[0-7]m")  # a foreground colour (bold and dim are no colour)
+    assert colour.search(on_terminal("--vault", vault, "list"))
+    assert not colour.search(on_terminal("--vault", vault, "list", env={"NO_COLOR": "1"}))
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def piped(**env):
+        full = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+        full |= {"PYTHONPATH": str(Path(__file__).resolve().parents[1]), **env}
+        run = [sys.executable, "-m", "attnkb", "--vault", str(vault), "list"]
+        return subprocess.run(run, capture_output=True, text=True, env=full).stdout
+
+    assert colour.search(piped(FORCE_COLOR="1")) and not colour.search(piped())
+    from rich.cells import cell_len
+
+    narrow = cli("--vault", vault, "list", env={"COLUMNS": "30"}).stdout
+    assert max(cell_len(ln) for ln in narrow.splitlines()) <= 30, narrow
