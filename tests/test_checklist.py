@@ -195,7 +195,7 @@ def test_a_tick_is_the_day_review_of_the_note(make_vault, cli):
     assert cli("--vault", root, "due", "--markdown", "-o", out, env=morning).exit_code == 0
     out.write_text(out.read_text(encoding="utf-8").replace("- [ ]", "- [x]"), encoding="utf-8")
     r = cli("--vault", root, "review", "--checklist", out, env=morning)
-    assert "Recorded 1 reviews for 1 notes" in r.stdout
+    assert "Recorded 1 review for 1 note" in r.stdout
     evening = cli("--vault", root, "due", "--json", env={"ATTNKB_NOW": "2026-11-22T23:00:00+00:00"})
     groups = json.loads(evening.stdout)
     assert groups["today"] == groups["overdue"] == groups["new"] == []
