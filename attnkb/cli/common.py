@@ -113,7 +113,6 @@ class LazyProgress:
         self.started = time.monotonic()
         self.bar = None
         self.task = None
-        self.off = False
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:
