@@ -35,6 +35,7 @@ from attnkb.formulas.values import (
     spend,
     transpose,
 )
+from attnkb.plural import counted
 
 HIDDEN_Q, HIDDEN_K = "·q", "·k"  # the one query / key a bare ``q`` / ``k`` stands for
 WEIGHT_SYMS = {"A", "P", "alpha"}
@@ -399,7 +400,7 @@ class Evaluator:
     def apply_defined(self, name: str, d: Definition, args: list[Val]) -> Val:
         """A function the note defines (``m(x) := \\max_i x_i``), on these arguments."""
         if len(args) != len(d.params):
-            raise FormulaError(f"{name} is defined with {len(d.params)} arguments")
+            raise FormulaError(f"{name} is defined with {counted(len(d.params), 'argument')}")
         if self.depth >= MAX_DEFINITION_DEPTH:
             raise FormulaError("definitions refer to each other too deeply")
         inner = Evaluator(self.inputs, self.convention, self.definitions, self.free, depth=self.depth + 1)
