@@ -203,7 +203,7 @@ def test_a_tick_is_the_day_review_of_the_note(make_vault, cli):
     groups = json.loads(tomorrow.stdout)
     assert groups["today"] == groups["overdue"] == [] and len(groups["week"]) == 1  # graduated: days away
     assert "review_count: 1" in (root / "notes/fresh.md").read_text(encoding="utf-8")  # one review
-    assert "Nothing is due" in cli("--vault", root, "review", input="q\n", env=morning).stdout
+    assert "Nothing to review now." in cli("--vault", root, "review", input="q\n", env=morning).stdout
 
 
 def test_a_checklist_written_by_an_earlier_version_is_read_back(make_vault, cli):

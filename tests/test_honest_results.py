@@ -38,7 +38,7 @@ def test_a_note_ticked_on_two_lines_is_graded_once_even_when_the_stamp_is_ahead(
         "--vault", root, "review", "--checklist", out, env={"ATTNKB_NOW": "2026-11-22T10:00:00+00:00"}
     )
     assert result.exit_code == 0, result.output
-    assert "Recorded 2 reviews for 1 notes; unticked 2 boxes" in result.stdout  # two cards, once each
+    assert "Recorded 2 reviews for 1 note; unticked 2 boxes" in result.stdout  # two cards, once each
     assert "already graded on an earlier line" in result.stderr
     assert sum(e.is_review for e in ReviewLog(root / ".attnkb").entries()) == 2
 
@@ -52,7 +52,7 @@ def test_a_read_only_checklist_says_the_grades_were_recorded(make_vault, cli):
     result = cli("--vault", root, "review", "--checklist", out, env={"ATTNKB_NOW": NOW})
     assert result.exit_code == 1
     assert (
-        "Recorded 2 reviews for 1 notes; the boxes in" in result.stdout
+        "Recorded 2 reviews for 1 note; the boxes in" in result.stdout
         and "could not be unticked" in result.stdout
     )
     assert "is read-only" in result.stderr and "the grades were recorded" in result.stderr

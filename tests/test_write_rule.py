@@ -156,7 +156,7 @@ def w_checklist_untick(root, tmp_path, cli):
     os.symlink(away, root / "today.md")
     result = cli("--vault", root, "review", "--checklist", root / "today.md", env=NOW)
     assert away.read_bytes() == ticked
-    assert "Recorded 1 reviews for 1 notes" in result.stdout  # the grade is kept
+    assert "Recorded 1 review for 1 note" in result.stdout  # the grade is kept
     return result, "today.md", []
 
 
