@@ -115,9 +115,47 @@ def show(
             f" {counted(len(n.cards), 'card')}, {counted(len(n.examples), 'example')}"
         )
     )
+    parts = frontmatter.split(read_text(root, path))
     with paged(not no_pager):
         out.print(Panel(Text("\n").join(facts), expand=False))
-        out.print(markdown(frontmatter.split(read_text(root, path)).body, raw_math=raw))
+        for text, example in _with_examples(parts.body, parts.body_line, n.examples):
+            out.print(markdown(text, raw_math=raw))
+            if example is not None:
+                _print_example(path, example)
+
+
+def _with_examples(body: str, body_line: int, examples: list) -> list[tuple[str, object]]:
+    """The body cut after each ``attention`` block's closing fence, so that the block's
+    heatmap can be drawn under it: (text, the block that text ends with, or None)."""
+    from attnkb.markdown import split_lines
+
+    lines = split_lines(body, keepends=True)
+    pieces: list[tuple[str, object]] = []
+    start = 0
+    for ex in examples:
+        end = ex.line - body_line + ex.text.count("\n") + 2  # past the closing fence
+        if not start <= ex.line - body_line < len(lines):
+            continue
+        pieces.append(("".join(lines[start:end]), ex))
+        start = end
+    pieces.append(("".join(lines[start:]), None))
+    return [(text, ex) for text, ex in pieces if text.strip() or ex is not None]
+
+
+def _print_example(path: str, example) -> None:
+    """Under an attention block: its weights as a heatmap (digits where colour is off), or
+    why it does not run."""
+    from attnkb.cli.heatmap import weights_view
+    from attnkb.examples.runner import run_block
+
+    result = run_block(path, example.line, example.text)
+    if result.status == "error":
+        out.print(line((f"(this block does not run: {result.message})", "dim")))
+        return
+    view = weights_view(result)
+    if view is not None:
+        out.print(view)
+        out.print()
 
 
 @app.command()

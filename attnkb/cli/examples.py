@@ -24,28 +24,6 @@ def _corner(arr, title: str, cell_width: int):
     return shown, title  # title: our own markup, no note text
 
 
-def _heatmap(weights, row_labels, col_labels, title: str):
-    from rich.color import Color
-    from rich.style import Style
-    from rich.table import Table
-
-    top = float(abs(weights).max()) or 1.0
-    weights, title = _corner(weights, title, 8)
-    table = Table(title=title, box=None, padding=(0, 1), title_justify="left")
-    table.add_column("")
-    for label in list(col_labels)[: weights.shape[1]]:
-        table.add_column(plain(label), justify="right")
-    for label, row in zip(row_labels, weights, strict=False):
-        cells = []
-        for x in row:
-            level = min(max(float(x) / top, 0.0), 1.0)
-            bg = Color.from_rgb(int(30 + 200 * level), int(30 + 60 * level), int(60 - 30 * level))
-            style = Style(bgcolor=bg, color="white" if level < 0.6 else "black")
-            cells.append(f"[{style}]{float(x):6.3f}[/]")
-        table.add_row(plain(label), *cells)
-    return table
-
-
 def _matrix(arr, title: str):
     from rich.table import Table
 
@@ -58,9 +36,10 @@ def _matrix(arr, title: str):
     return table
 
 
-def _render(result, quiet: bool) -> None:
+def _render(result, quiet: bool, picture: bool = False) -> None:
     from rich.table import Table
 
+    from attnkb.cli.heatmap import weights_view
     from attnkb.examples.runner import score_variance
 
     colour = {"pass": "green", "fail": "red", "error": "red"}[result.status]
@@ -74,11 +53,9 @@ def _render(result, quiet: bool) -> None:
     shapes = ", ".join(f"{k} {'×'.join(map(str, s))}" for k, s in sorted(live.inputs.items()))
     out.print()
     out.print(head + line("  ", (shapes, "dim")))
-    labels = block.data.get("labels") or {}
-    if live.weights is not None and live.weights.ndim == 2:
-        rows = labels.get("queries") or range(live.weights.shape[0])
-        cols = labels.get("keys") or range(live.weights.shape[1])
-        out.print(_heatmap(live.weights, rows, cols, "weights (rows: queries, columns: keys)"))
+    weights = weights_view(result, picture)
+    if weights is not None:
+        out.print(weights)
     if live.output is not None:
         out.print(_matrix(live.output, "output"))
     expect = block.data.get("expect") or {}
@@ -120,6 +97,9 @@ def run_example(
     ),
     no_formulas: bool = typer.Option(
         False, "--no-formulas", help="Run the blocks only; do not check the notes' formulas."
+    ),
+    show: bool = typer.Option(
+        False, "--show", help="Draw each block's weights as a heatmap (digits when piped or NO_COLOR)."
     ),
 ) -> None:
     """Check the examples and formulas of notes against the kernel.
@@ -180,8 +160,8 @@ def run_example(
     else:
         brief = run_all and not verbose  # a whole vault: what needs attention, not 449 PASS lines
         for r in results:
-            if not brief or r.status != "pass":
-                _render(r, quiet)
+            if not brief or show or r.status != "pass":
+                _render(r, quiet, picture=show)
         for f in formulas:
             if not brief or f.status == "fail":
                 _render_formula(f, quiet)

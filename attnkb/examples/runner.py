@@ -31,6 +31,8 @@ class Live:
     output: np.ndarray | None
     inputs: dict[str, tuple[int, ...]] = field(default_factory=dict)
     scores: np.ndarray | None = None  # before masking and softmax; for the score-function ops
+    heads: np.ndarray | None = None  # op multihead: each head's weights (H, L, S); weights is their mean
+    allowed: np.ndarray | None = None  # (L, S), True = the query may attend the key; None: no mask
 
 
 @dataclass
@@ -74,7 +76,25 @@ def compute(block: Block) -> Live:
         value = getattr(live, name)
         if value is not None and not np.isfinite(value).all():
             raise block.error(f"the {name} come out NaN or infinite: the inputs are too large (overflow)")
+    if live.weights is not None and live.weights.ndim == 2:
+        live.allowed = allowed_cells(block, *live.weights.shape)
     return live
+
+
+def allowed_cells(block: Block, length: int, source: int) -> np.ndarray | None:
+    """Which (query, key) pairs the block lets attend, True = may attend; None when nothing is
+    masked. A picture draws the others as masked, not as weights of 0."""
+    mask = block_mask(block, length, source)
+    if block.op == "local":
+        allowed = kernel.window_mask(length, source, block.window or 0)
+        if isinstance(mask, str) and mask == "causal":
+            allowed &= kernel.causal_mask(length, source)
+        return allowed
+    if isinstance(mask, str):
+        return kernel.causal_mask(length, source, lower_right=mask == "causal_lower_right")
+    if isinstance(mask, np.ndarray):
+        return mask.astype(bool)
+    return None
 
 
 def _compute(block: Block, a: dict, shapes: dict) -> Live:
@@ -138,8 +158,9 @@ def _multihead(block: Block, a: dict, shapes: dict) -> Live:
     else:
         params = kernel.MultiheadParams.random(embed, heads, seed=block.seed)
     mask = block_mask(block, q.shape[0], k.shape[0])
-    out, w = kernel.multi_head_attention(q, k, v, params, attn_mask=mask)
-    return Live(w, out, shapes)
+    out, per_head = kernel.multi_head_attention(q, k, v, params, attn_mask=mask, average_attn_weights=False)
+    assert per_head is not None  # need_weights is on
+    return Live(per_head.mean(axis=0), out, shapes, heads=per_head)
 
 
 # --- comparing --------------------------------------------------------------------------------
