@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from attnkb.cli import app
@@ -101,6 +103,17 @@ def run_example(
     show: bool = typer.Option(
         False, "--show", help="Draw each block's weights as a heatmap (digits when piped or NO_COLOR)."
     ),
+    plot: Path = typer.Option(
+        None,
+        "--plot",
+        metavar="FILE.svg|FILE.png",
+        help="Write the weights and scores as a picture (several blocks: FILE-1, FILE-2, ...). Needs the 'plot' extra.",
+    ),
+    attach: bool = typer.Option(
+        False,
+        "--attach",
+        help="With --update: draw each block as attachments/NOTE-N.svg beside the note and link it under the block.",
+    ),
 ) -> None:
     """Check the examples and formulas of notes against the kernel.
 
@@ -125,6 +138,14 @@ def run_example(
         raise UsageError("--add takes " + ", ".join(MATRIX_KEYS))
     if add_keys and not update:
         raise UsageError("--add goes with --update")
+    if attach and not update:
+        raise UsageError("--attach goes with --update")
+    if plot is not None or attach:
+        from attnkb.examples.plot import picture_format, plot_available
+
+        if plot is not None:
+            picture_format(plot)
+        plot_available()
     root = vault_root(ctx)
     graph = load_graph(root)
     paths = sorted(graph.notes) if run_all else [find_note(graph.resolver, root, n) for n in notes]
@@ -150,11 +171,29 @@ def run_example(
                 note_results = run_note_examples(note, max_elements)
                 if not as_json:
                     out.print(line(("updated", "cyan"), " ", path))
+        if attach and note_results:
+            from attnkb.errors import ExampleError, WriteRefused
+            from attnkb.examples.plot import attach_pictures
+
+            try:
+                pictures = attach_pictures(root, note_results)
+            except (ExampleError, WriteRefused) as exc:
+                typer.echo(one_line(f"attnkb: {exc}"), err=True)
+                pictures, refused = [], True
+            if pictures and not as_json:
+                shown = ", ".join(str(p.relative_to(root)) for p in pictures)
+                out.print(line(("pictures", "cyan"), " ", shown))
         results.extend(note_results)
         if not no_formulas:
             from attnkb.formulas import check_note
 
             formulas.extend(check_note(root, note, note_results))
+    if plot is not None:
+        from attnkb.examples.plot import write_pictures
+
+        for written in write_pictures(results, plot.expanduser()):
+            if not as_json:
+                out.print(line(("wrote", "cyan"), " ", str(written)))
     if as_json:
         emit_json([{"kind": "block", **r.to_dict()} for r in results] + [f.to_dict() for f in formulas])
     else:
