@@ -35,9 +35,9 @@ def check_vault(
     reused while both stay the same: running every example and parsing every note for its
     formulas is most of the time of a check."""
     findings = graph.findings() + list(skipped or [])
-    cached = root is not None and index is not None
-    version = _version(root) if cached else ""
-    kept = index.results(RESULTS, version) if cached else {}
+    store = index if root is not None else None  # findings are kept only for a vault's files
+    version = _version(root) if root is not None and store is not None else ""
+    kept = store.results(RESULTS, version) if store is not None else {}
     fresh: list[tuple[str, str, str]] = []
     for note in graph.notes.values():
         raw = kept.get(note.path)
@@ -46,11 +46,11 @@ def check_vault(
             continue
         found = _note_findings(root, note)
         findings.extend(found)
-        digest = index.digests.get(note.path) if cached else None
-        if digest and digest == _digest(root / note.path):  # unchanged while we looked
+        digest = store.digests.get(note.path) if store is not None else None
+        if root is not None and digest and digest == _digest(root / note.path):  # unchanged while we looked
             fresh.append((note.path, digest, json.dumps([f.to_dict() for f in found])))
-    if cached:
-        index.keep_results(RESULTS, version, fresh)
+    if store is not None:
+        store.keep_results(RESULTS, version, fresh)
     findings.sort(key=lambda f: (f.path, f.line, f.kind))
     return findings
 
@@ -97,7 +97,8 @@ def _version(root: Path) -> str:
     import hashlib
     import importlib.util
 
-    from attnkb.vault import CONFIG_FILE, STATE_DIR, code_version
+    from attnkb.config import CONFIG_FILE
+    from attnkb.vault import STATE_DIR, code_version
 
     here = Path(__file__).parent
     names = [

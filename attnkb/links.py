@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import posixpath
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from attnkb.errors import AmbiguousNote, NoteNotFound
-from attnkb.note import Note
 
 
 @dataclass
@@ -33,8 +34,21 @@ def _norm(path: str) -> str | None:
     return path.lstrip("/")
 
 
+class Named(Protocol):
+    """What resolving a link needs of a note: a whole ``Note`` or the deck's ``DeckNote``."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def aliases(self) -> list[str]: ...
+    @property
+    def stem(self) -> str: ...
+
+
 class Resolver:
-    def __init__(self, notes: list[Note]):
+    def __init__(self, notes: Sequence[Named]):
         self.notes = {n.path: n for n in notes}
         self._lower_path: dict[str, list[str]] = defaultdict(list)
         self._stem: dict[str, list[str]] = defaultdict(list)

@@ -255,9 +255,9 @@ def _collect_links(tok, line0: int, links: list[RawLink]) -> None:
             )
         elif child.type in ("link_open", "image"):
             href = str(child.attrs.get("href") or child.attrs.get("src") or "")
-            target = markdown_target(href)
-            if target is not None:
-                t, anchor = target
+            found = markdown_target(href)
+            if found is not None:
+                t, anchor = found
                 written = unquote(href)  # markdown-it percent-encodes; report what the user wrote
                 image = child.type == "image"
                 reading = RawLink(t, "markdown", line, written, child.content if image else "", anchor, image)

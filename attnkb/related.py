@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -151,9 +151,9 @@ class Model:
         self.mention_weight = mention_weight
         self.lowered = {d.path: d.text.lower() for d in docs}
         self.names = {d.path: [n.lower() for n in names_of(d.title, d.path, d.aliases)] for d in docs}
-        counts: dict[str, Counter] = {}
+        counts: dict[str, defaultdict[str, float]] = {}
         for d in docs:
-            c = terms(d.text)
+            c = defaultdict(float, terms(d.text))  # title terms add fractional counts
             for name in (d.title, *d.aliases):
                 for term, n in terms(name).items():
                     c[term] += n * title_boost

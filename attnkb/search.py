@@ -356,7 +356,9 @@ def _best_line(body: str, pattern: re.Pattern, title: str = "") -> tuple[int, st
     if best is None:
         return None
     _, line, text = best
-    first = pattern.search(text).start()
+    found = pattern.search(text)
+    assert found is not None  # the line was chosen for its hits
+    first = found.start()
     start = max(0, first - SNIPPET_BEFORE)
     end = min(len(text), first + SNIPPET_AFTER)
     if text.count("$", 0, start) % 2:  # inside a formula: start at its opening $

@@ -41,16 +41,20 @@ def _bundled(kind: str) -> Path:
     return Path(str(resources.files("attnkb") / "data" / kind))
 
 
+_PLACEHOLDER = r"""
+    \{\{\s*(?:
+      (?P<named>[a-z_][a-z0-9_]*)\s*\}\} |
+      (?P<braced>(?!))                   |
+      (?P<escaped>(?!))                  |
+      (?P<invalid>(?!))
+    )"""  # only {{ word }} is a placeholder; other braces (LaTeX's x^{{2}}) stay text
+
+
 class _Placeholders(string.Template):
     """``{{ name }}``; anything else, ``$`` included, is text."""
 
-    pattern = r"""
-        \{\{\s*(?:
-          (?P<named>[a-z_][a-z0-9_]*)\s*\}\} |
-          (?P<braced>(?!))                   |
-          (?P<escaped>(?!))                  |
-          (?P<invalid>(?!))
-        )"""  # only {{ word }} is a placeholder; other braces (LaTeX's x^{{2}}) stay text
+    # a str, which string.Template compiles with its flags (typeshed types only the compiled one)
+    pattern = _PLACEHOLDER  # type: ignore[assignment]
 
 
 @dataclass

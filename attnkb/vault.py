@@ -592,22 +592,23 @@ class Index:
         parsed: dict[str, Parsed] = {}
         # each chunk is written as it comes, while the workers parse the next ones, so that
         # indexing the full text overlaps the parsing instead of following it
-        writing = self._db is not None and bool(stale or gone)
+        db = self._db
+        writing = db is not None and bool(stale or gone)
         for chunk in self._parse(stale, max_bytes, progress):
             parsed.update(chunk)
-            if writing:
-                writing = self._write(chunk, (), cold=not cached)
+            if db is not None and writing:
+                writing = self._write(db, chunk, (), cold=not cached)
             for entry in chunk.values():
                 entry.document = None  # indexed: the largest part of a note need not be kept
-        if writing and gone:
-            self._write({}, gone, cold=False)
-        if writing:
+        if db is not None and writing and gone:
+            self._write(db, {}, gone, cold=False)
+        if db is not None and writing:
             try:
-                self._db.commit()
+                db.commit()
             except sqlite3.OperationalError:  # locked at the last moment: caught up next time
                 writing = False
-        if not writing and self._db is not None and self._db.in_transaction:
-            self._db.rollback()
+        if not writing and db is not None and db.in_transaction:
+            db.rollback()
         out = []
         self.digests = {}
         for f in files:
@@ -627,13 +628,14 @@ class Index:
                 out.append(row)
         return out
 
-    def _write(self, chunk: dict[str, Parsed], gone: Iterable[str], cold: bool) -> bool:
+    def _write(
+        self, db: sqlite3.Connection, chunk: dict[str, Parsed], gone: Iterable[str], cold: bool
+    ) -> bool:
         """Rows of parsed files replaced and gone ones deleted, in the transaction the caller
         commits; False (and nothing kept) when the cache cannot be written: locked or read-only,
         this run's notes are still right and the cache catches up later."""
         from attnkb import search
 
-        db = self._db
         try:
             db.executemany(
                 f"INSERT OR REPLACE INTO notes ({', '.join(COLUMNS)}) VALUES ({_VALUES})",

@@ -33,7 +33,7 @@ MAX_DEPTH = 64  # nested sequences and mappings
 MAX_ALIAS_NODES = 10_000  # nodes reached through aliases, counted as if each alias were a copy
 
 try:  # the C parser is ~10x faster than the pure-Python one
-    _Base: type = yaml.CSafeLoader
+    _Base: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Base = yaml.SafeLoader
 
@@ -42,7 +42,7 @@ class LimitError(yaml.MarkedYAMLError):
     """A document we refuse to expand: too deep, too many alias nodes, or an alias cycle."""
 
 
-class _Loader(_Base):  # type: ignore[misc, valid-type]
+class _Loader(_Base):
     pass
 
 
@@ -120,7 +120,8 @@ class _Open:
     __slots__ = ("anchor", "children", "node", "size")
 
     def __init__(self, node: Node, anchor: str | None):
-        self.node, self.anchor, self.children, self.size = node, anchor, [], 1
+        self.node, self.anchor, self.size = node, anchor, 1
+        self.children: list[Node] = []
 
 
 def _compose(loader: Any) -> Node | None:

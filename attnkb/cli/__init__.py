@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
+import click
 import typer
 import typer.core
 from typer.core import TyperGroup
@@ -21,7 +22,7 @@ from attnkb.errors import AttnkbError
 class _Group(TyperGroup):
     """Maps our domain errors to ``attnkb: path:line: message`` and an exit code, in one place."""
 
-    def invoke(self, ctx: typer.Context):
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except AttnkbError as exc:

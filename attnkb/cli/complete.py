@@ -37,7 +37,7 @@ def _for_shell(value: str) -> str:
 def _matching(pairs: list[tuple[str, str]], incomplete: str) -> list[tuple[str, str]]:
     """Typer keeps the values that start with what was typed; the values are cleaned first, as
     they go to the shell."""
-    found = {}
+    found: dict[str, str] = {}
     for value, help_text in pairs:
         value = clean(value, multiline=False)
         if value and value.startswith(incomplete):

@@ -72,7 +72,8 @@ class _ExcludeWords(TyperCommand):
             if "--" in args
             else (args, [], [])
         )
-        kept, moved = [], []
+        kept: list[str] = []
+        moved: list[str] = []
         for arg in head:
             is_option = arg in known or (arg.startswith("--") and arg.split("=", 1)[0] in known)
             (moved if arg.startswith("-") and len(arg) > 1 and not is_option else kept).append(arg)

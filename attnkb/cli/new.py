@@ -60,7 +60,8 @@ def new(
     try:
         path = create_note(root, folder, chosen, values)
     except NoteExists as exc:
-        typer.echo(one_line(root / exc.path))  # the note that is there, for scripts and editors
+        if exc.path is not None:  # the note that is there, for scripts and editors
+            typer.echo(one_line(root / exc.path))
         raise
     typer.echo(one_line(path))
     _warn_if_excluded(root, path)

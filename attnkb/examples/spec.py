@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 import yaml
@@ -151,7 +151,7 @@ def parse_block(path: str, line: int, text: str, max_elements: int = DEFAULT_MAX
 # --- typed fields ----------------------------------------------------------------------------
 
 
-def _is_number(x: Any) -> bool:
+def _is_number(x: Any) -> TypeGuard[int | float]:
     """An int or float that is finite as a float (NaN, infinity and 10**400 are not)."""
     if isinstance(x, bool) or not isinstance(x, int | float):
         return False
@@ -266,6 +266,7 @@ def _fit(block: Block, shapes: dict[str, tuple[int, ...]]) -> None:
         return
     x = shapes.get("x")
     q, k = shapes.get("q", x), shapes.get("k", x)
+    assert q is not None and k is not None, "every other op requires x, or q and k (checked first)"
     v = shapes.get("v", x if op == "multihead" else None)
     need(v is None or v[0] == k[0], "v", f"v must have {counted(k[0], 'row')}, one per key")
     if op == "multihead":
@@ -300,6 +301,7 @@ def _fit(block: Block, shapes: dict[str, tuple[int, ...]]) -> None:
         need(q[1] == k[1], "k", f"q and k must share their last dimension: {q[1]} != {k[1]}")
     if op == "linformer":
         e = shapes.get("proj", shapes.get("e"))
+        assert e is not None, "linformer requires proj, or e (checked first)"
         f = shapes.get("f", e)
         need(e[1] == k[0] and f == e, "proj" if "proj" in shapes else "e", f"projections must be r x {k[0]}")
 

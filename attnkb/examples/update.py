@@ -116,8 +116,8 @@ def block_edits(result: Result, add: set[str]) -> list[Edit]:
         replace(node, number_text(variance, node.value))
     if "argmax" in expect and live.weights is not None and (node := block.key_node("expect", "argmax")):
         replace(node, _flow_list([block.key_label(i) for i in best_keys(live.weights)]))
-    if "shape" in expect and (node := block.key_node("expect", "shape")):
-        target = live.output if live.output is not None else live.weights
+    target = live.output if live.output is not None else live.weights
+    if "shape" in expect and target is not None and (node := block.key_node("expect", "shape")):
         replace(node, "[" + ", ".join(str(n) for n in target.shape) + "]")
     for key in sorted(add - set(expect)):
         actual = getattr(live, key, None)

@@ -186,8 +186,10 @@ def _evaluate_links(
                     worst = (
                         got if worst is None or (got.max_abs_diff or 0) > (worst.max_abs_diff or 0) else worst
                     )
-            if worst is None:
-                return failed or skipped
+            if worst is None:  # no link compared: each was unbound, and skipped says why
+                outcome = failed or skipped
+                assert outcome is not None, "a comparison has at least one right-hand side"
+                return outcome
             worst.convention = convention
             return worst
         except _Differs as exc:

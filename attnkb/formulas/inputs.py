@@ -102,9 +102,11 @@ class Inputs:
     def multihead(self, q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
         if self.op != "multihead":
             raise LookupError("MultiHead needs a multihead block")
-        a = self.arrays
+        a, heads = self.arrays, self.heads
+        if heads is None:
+            raise LookupError("MultiHead needs the block's heads")
         in_proj = np.vstack([a["w_q"].T, a["w_k"].T, a["w_v"].T])
-        params = kernel.MultiheadParams(self.heads, in_proj, a["w_o"].T)
+        params = kernel.MultiheadParams(heads, in_proj, a["w_o"].T)
         out, _ = kernel.multi_head_attention(q, k, v, params, attn_mask=self.mask)
         return out
 
@@ -122,10 +124,9 @@ def from_block(result) -> Inputs | None:
     if op in ("softmax", "weights"):
         return Inputs(op, a, live.weights, live.output, None, block_line=block.line)
     if op == "multihead":
-        x = a.get("x")
         for name in ("q", "k", "v"):
             if name not in a:
-                a[name] = x
+                a[name] = a["x"]  # the spec requires x, or q, k and v
         e, heads = a["q"].shape[1], int(d["heads"])
         if "w_q" not in a:
             p = kernel.MultiheadParams.random(e, heads, seed=int(d.get("seed", 0)))
@@ -137,11 +138,11 @@ def from_block(result) -> Inputs | None:
     if op == "local":
         window = int(d["window"])
         local = kernel.window_mask(q.shape[0], k.shape[0], window)
-        mask = _float_mask(local, q.shape[0], k.shape[0]) + (0 if mask is None else mask)
+        mask = _additive(local, q.shape[0], k.shape[0]) + (0 if mask is None else mask)
     elif isinstance(d.get("mask"), dict):
         window = d["mask"].get("window")
     if op == "linformer":
-        e = a.get("proj", a.get("e"))
+        e = a["proj"] if "proj" in a else a["e"]  # the spec requires one of them
         a["e"], a["f"] = e, a.get("f", e)
     params = {"w": a.get("w"), "w_q": a.get("w_q"), "w_k": a.get("w_k"), "v": a.get("v_a"), "b": a.get("b")}
     inputs = Inputs(
@@ -165,8 +166,11 @@ def from_block(result) -> Inputs | None:
 
 
 def _float_mask(mask, length: int, source: int) -> np.ndarray | None:
-    if mask is None:
-        return None
+    return None if mask is None else _additive(mask, length, source)
+
+
+def _additive(mask, length: int, source: int) -> np.ndarray:
+    """A boolean mask (or a causal one by name) as 0 where a query may attend, −inf elsewhere."""
     if isinstance(mask, str):
         mask = kernel.causal_mask(length, source, lower_right=mask == "causal_lower_right")
     out = np.zeros((length, source))

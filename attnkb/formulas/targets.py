@@ -118,7 +118,7 @@ def lhs_value(ev: Evaluator, lhs: Node, inputs: Inputs | None) -> Val:
         first = lhs.kids[0].kids[0] if lhs.kids[0].kids else None
         if first is not None and row_symbol(first):
             axis = subscript(first.kids[1])[0] if first.kind == "post" else "·q"
-            return ev.rows_of(inputs.output, axis)
+            return ev.rows_of(inputs.output, str(axis))
         return Val(np.asarray(inputs.output, dtype=float))
     if inputs is not None and inputs.op == "multihead" and target_of(lhs) in ("weights", "scores"):
         raise FormulaError("a multihead block's weights are averaged over heads; compare its output")

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from attnkb.errors import UsageError
-from attnkb.note import Note
+from attnkb.notefields import NoteFields
 from attnkb.srs.deck import Deck, Item
 
 STAMP = re.compile(rb"<!-- attnkb due (\S+) -->")
@@ -115,7 +115,7 @@ def _title(text: str) -> str:
     return re.sub(r"([\\\[\]*_`<>])", r"\\\1", re.sub(r"[\x00-\x1f\x7f]", " ", text))
 
 
-def review_count(note: Note) -> int | None:
+def review_count(note: NoteFields) -> int | None:
     """The ``review_count`` a note's front matter keeps (by hand or by attnkb), if any."""
     value = note.meta.get("review_count")
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None

@@ -90,7 +90,7 @@ def attention(
     mask: MaskLike = None,
     scale: float | None = None,
     need_weights: bool = True,
-    params: Mapping[str, np.ndarray] | None = None,
+    params: Mapping[str, np.ndarray | None] | None = None,
     key_padding_mask: np.ndarray | None = None,
     enable_gqa: bool = False,
     hard: bool = False,

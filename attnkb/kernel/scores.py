@@ -14,7 +14,7 @@ from attnkb.kernel.errors import KernelError
 SCORES = ("dot", "scaled_dot", "general", "additive", "concat", "cosine")
 
 
-def _param(params: Mapping[str, np.ndarray] | None, name: str, score: str) -> np.ndarray:
+def _param(params: Mapping[str, np.ndarray | None] | None, name: str, score: str) -> np.ndarray:
     if not params or name not in params or params[name] is None:
         raise KernelError(f"score {score!r} needs parameter {name!r}")
     return np.asarray(params[name])
@@ -87,7 +87,7 @@ def compute(
     q: np.ndarray,
     k: np.ndarray,
     scale: float | None = None,
-    params: Mapping[str, np.ndarray] | None = None,
+    params: Mapping[str, np.ndarray | None] | None = None,
 ) -> np.ndarray:
     if score == "dot":
         return dot(q, k)

@@ -7,16 +7,20 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from attnkb.config import BOM
 from attnkb.errors import ConfigError
 from attnkb.files import atomic_write, make_dirs
 
+if TYPE_CHECKING:
+    from tomlkit import TOMLDocument
+
 
 @dataclass
 class ConfigDocument:
     path: Path
-    document: object  # tomlkit.TOMLDocument
+    document: TOMLDocument
     bom: bool
     crlf: bool
 
@@ -27,17 +31,17 @@ class ConfigDocument:
         review = self.review()
         if review is None:
             review = tomlkit.table()
-            self.document.append("review", review)  # type: ignore[attr-defined]
+            self.document.append("review", review)
         array = tomlkit.array()
         array.extend(list(parameters))
         review["parameters"] = array
 
-    def review(self):
+    def review(self) -> Any:
         """The ``[review]`` table, None if there is none (``read`` refused anything else)."""
-        return self.document.get("review")  # type: ignore[attr-defined]
+        return self.document.get("review")
 
     def text(self) -> str:
-        text = self.document.as_string()  # type: ignore[attr-defined]
+        text = self.document.as_string()
         if self.crlf:  # tomlkit ends the lines it adds with \n alone
             text = re.sub(r"(?<!\r)\n", "\r\n", text)
         return (BOM if self.bom else "") + text
