@@ -254,3 +254,18 @@ def test_indexing_progress_bar_draws_on_the_real_stderr_console(monkeypatch):
     bar.close()
     assert bar.bar is not None and bar.bar.console is common.err.console
     assert "Indexing notes" in common.err.console.file.getvalue()
+
+
+def test_indexing_progress_bar_stays_off_a_pipe(monkeypatch):
+    """`attnkb list 2>log` on a slow machine: stderr is no terminal, so no bar and no stray
+    newline that rich's transient bar leaves behind."""
+    from rich.console import Console
+
+    from attnkb.cli import common
+
+    monkeypatch.setattr(common.err, "_console", Console(file=io.StringIO(), force_terminal=False))
+    bar = common.LazyProgress("Indexing notes")
+    bar.started -= 2
+    bar(5, 10)
+    bar.close()
+    assert bar.bar is None and common.err.console.file.getvalue() == ""
