@@ -46,8 +46,8 @@ def init(
         out.print(line(f"Copied {len(copied)} starter notes into {root}"))
         if kept:
             warn(f"kept {len(kept)} existing files as they were: {', '.join(kept)}")
-        for exc in refused:
-            warn(str(exc))
+        for refusal in refused:
+            warn(str(refusal))
     out.print(line(f"Vault ready: {root} ({state.name}/)"))
 
 

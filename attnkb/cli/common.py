@@ -9,7 +9,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import typer
 
@@ -18,7 +18,11 @@ from attnkb.errors import UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress, TaskID
 
+    from attnkb.findings import Finding
+    from attnkb.note import Note
+    from attnkb.srs.cards import DeckNote
     from attnkb.vault import Index
 
 
@@ -28,7 +32,7 @@ class _LazyConsole:
 
     def __init__(self, **settings: Any):
         self._settings = settings
-        self._console = None
+        self._console: Console | None = None
 
     @property
     def console(self) -> Console:
@@ -37,7 +41,7 @@ class _LazyConsole:
             from rich.console import Console
 
             self._console = Console(**self._settings)
-            self._console.on_broken_pipe = _reader_gone
+            self._console.on_broken_pipe = _reader_gone  # type: ignore[method-assign]  # rich's hook, on this instance
         return self._console
 
     def __getattr__(self, name: str) -> Any:
@@ -111,8 +115,8 @@ class LazyProgress:
     def __init__(self, label: str = "indexing {total} notes"):
         self.label = label
         self.started = time.monotonic()
-        self.bar = None
-        self.task = None
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:
@@ -124,21 +128,49 @@ class LazyProgress:
             self.bar = Progress(console=err.console, transient=True)
             self.bar.start()
             self.task = self.bar.add_task(self.label.format(total=total), total=total)
-        self.bar.update(self.task, completed=done, total=total)
+        if self.task is not None:
+            self.bar.update(self.task, completed=done, total=total)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.stop()
 
 
+@overload
 def load_index(
     root: Path,
-    column: str,
+    column: Literal["data"],
+    create: bool = ...,
+    quiet: bool = ...,
+    answers: bool = ...,
+    index: Index | None = ...,
+) -> tuple[list[Note], list[Finding]]: ...
+@overload
+def load_index(
+    root: Path,
+    column: Literal["summary"],
+    create: bool = ...,
+    quiet: bool = ...,
+    answers: bool = ...,
+    index: Index | None = ...,
+) -> tuple[list[dict], list[Finding]]: ...
+@overload
+def load_index(
+    root: Path,
+    column: Literal["deck"],
+    create: bool = ...,
+    quiet: bool = ...,
+    answers: bool = ...,
+    index: Index | None = ...,
+) -> tuple[list[DeckNote], list[Finding]]: ...
+def load_index(
+    root: Path,
+    column: Literal["data", "summary", "deck"],
     create: bool = False,
     quiet: bool = False,
     answers: bool = True,
     index: Index | None = None,
-) -> tuple[list, list]:
+) -> tuple[list[Any], list[Finding]]:
     """Notes (``"data"``; ``answers=False`` leaves the cards' answers out), summaries
     (``"summary"``) or the deck's records (``"deck"``), and the index's findings (files left
     out, a rebuilt cache), with the progress bar that appears only when it is slow. Unless
@@ -149,10 +181,13 @@ def load_index(
     index = index or Index(root, create=create)
     progress = LazyProgress()
     try:
+        items: list[Any]  # the overloads pair each column with its type
         if column == "data":
             items = index.notes(progress, answers=answers)
+        elif column == "deck":
+            items = index.deck_notes(progress)
         else:
-            items = index.deck_notes(progress) if column == "deck" else index.summaries(progress)
+            items = index.summaries(progress)
     finally:
         progress.close()
     if not quiet:
@@ -166,7 +201,7 @@ def report(findings: list) -> None:
         typer.echo(one_line(f"attnkb: {finding.location()}warning: {finding.message}"), err=True)
 
 
-def load_notes(root: Path, create: bool = False):
+def load_notes(root: Path, create: bool = False) -> list[Note]:
     return load_index(root, "data", create)[0]
 
 

@@ -102,9 +102,8 @@ def _compute(block: Block, a: dict, shapes: dict) -> Live:
     if op == "softmax":
         return Live(kernel.softmax(a["scores"]), None, shapes)
     if op == "weights":
-        w = a["weights"]
-        out = w @ a["v"] if "v" in a else None
-        return Live(w, out, shapes)
+        weights = a["weights"]
+        return Live(weights, weights @ a["v"] if "v" in a else None, shapes)
     if op == "multihead":
         return _multihead(block, a, shapes)
     q, k, v = a["q"], a["k"], a.get("v")
@@ -139,14 +138,14 @@ def _compute(block: Block, a: dict, shapes: dict) -> Live:
             q, k, values, window=window, scale=scale, causal=causal, need_weights=True
         )
     else:  # linformer
-        e = a.get("proj", a.get("e"))
+        e = a["proj"] if "proj" in a else a["e"]  # the spec requires one of them
         out, w = kernel.linformer_attention(q, k, values, e, a.get("f"), scale=scale)
     return Live(w, out if v is not None else None, shapes, scores)
 
 
-def _multihead(block: Block, a: dict, shapes: dict) -> Live:
-    x = a.get("x")
-    q, k, v = a.get("q", x), a.get("k", x), a.get("v", x)
+def _multihead(block: Block, a: dict[str, np.ndarray], shapes: dict) -> Live:
+    # the spec requires x, or q, k and v
+    q, k, v = (a[name] if name in a else a["x"] for name in ("q", "k", "v"))
     embed, heads = q.shape[1], block.heads or 1
     given = [n for n in ("w_q", "w_k", "w_v", "w_o") if n in a]
     if given and len(given) != 4:
@@ -214,6 +213,7 @@ def compare(block: Block, live: Live) -> list[dict[str, Any]]:
                 )
     if "score_var" in expect:
         want, node = expect["score_var"], block.key_node("expect", "score_var")
+        assert node is not None  # expect holds score_var
         got = score_variance(live)
         allowed = tol if tol is not None else written_tolerance(node.value)
         if got is None:
@@ -251,10 +251,9 @@ def compare(block: Block, live: Live) -> list[dict[str, Any]]:
                     mismatches.append({"key": "argmax", "index": [i], "expected": want, "actual": shown})
     if "shape" in expect:
         target = live.output if live.output is not None else live.weights
-        if list(target.shape) != list(expect["shape"]):
-            mismatches.append(
-                {"key": "shape", "index": None, "expected": expect["shape"], "actual": list(target.shape)}
-            )
+        shape = list(target.shape) if target is not None else None
+        if shape != list(expect["shape"]):
+            mismatches.append({"key": "shape", "index": None, "expected": expect["shape"], "actual": shape})
     for claim in expect.get("claims") or []:
         ok = _claim(claim, live.weights)
         if not ok:

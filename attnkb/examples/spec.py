@@ -279,7 +279,7 @@ def _fit(block: Block, shapes: dict[str, tuple[int, ...]]) -> None:
         need(
             embed % (block.heads or 1) == 0,
             "heads",
-            f"{counted(embed, 'column')} cannot be split into {counted(block.heads, 'head')}",
+            f"{counted(embed, 'column')} cannot be split into {counted(block.heads or 1, 'head')}",
         )
         for name in ("w_q", "w_k", "w_v", "w_o"):
             need(shapes.get(name, (embed, embed)) == (embed, embed), name, f"{name} must be {embed}x{embed}")

@@ -83,7 +83,7 @@ def check_formulas(
     """Every formula of a note body: found, parsed, bound to the nearest block, compared
     (judged against the score function ``about`` says the note is about)."""
     about = about or About()
-    parts = []
+    parts: list[Part] = []
     for formula in find_formulas(body, first_line):
         if len(parts) >= MAX_FORMULAS:
             skipped = FormulaResult(path, formula.line, _shown(formula.text), "unsupported")

@@ -198,8 +198,8 @@ class Evaluator:
                     sub = script
                 elif kind == "sup" and sup is None and name in ("W", "U") and letter(script):
                     sup = letter(script)
-                elif kind == "sup" and name == "h" and letter(script) in SIDES:
-                    name = SIDES[letter(script)]  # h_j^e: an encoder state; h_{i-1}^d: the decoder's
+                elif kind == "sup" and name == "h" and (side := letter(script)) is not None and side in SIDES:
+                    name = SIDES[side]  # h_j^e: an encoder state; h_{i-1}^d: the decoder's
                 elif kind == "prime":
                     primes += "'"
                 else:
@@ -207,8 +207,8 @@ class Evaluator:
                 scripts.pop(0)
             if name == "e" and sub is None and scripts and scripts[0][0] == "sup":
                 val = elementwise(np.exp, self.eval(scripts.pop(0)[1]))
-            elif name == "s" and previous_step(sub) is not None:
-                val = self.symbol(name, [previous_step(sub)], sup, primes)
+            elif name == "s" and (previous := previous_step(sub)) is not None:
+                val = self.symbol(name, [previous], sup, primes)
             else:
                 val = self.symbol(name, subscript(sub), sup, primes)
         else:
@@ -218,8 +218,8 @@ class Evaluator:
                 val = transpose(val)
             elif kind == "sup":
                 val = self.power(val, self.eval(script))
-            elif kind == "sub" and letter(script):
-                val = index_inner(val, letter(script))
+            elif kind == "sub" and (index := letter(script)):
+                val = index_inner(val, index)
             else:
                 raise FormulaError("this subscript or prime is not evaluated")
         return val
@@ -246,8 +246,9 @@ class Evaluator:
     def _implicit_sum(self, body: Node) -> Val:
         """``c_t = Σ α_ti h_i``: the sum runs over the one index the left side does not keep."""
         val = self.eval(body)
-        free = [a for a in val.axes if a not in self.kept and not a.startswith("·")]
-        if self.kept is None or len(free) != 1:
+        kept = self.kept
+        free = [a for a in val.axes if kept is not None and a not in kept and not a.startswith("·")]
+        if kept is None or len(free) != 1:
             raise FormulaError("a sum without an index (Σ_j) is not evaluated")
         return reduce_axis(val, free[0], np.sum)
 
@@ -286,13 +287,14 @@ class Evaluator:
             raise FormulaError("a condition must be a comparison")
         tests = {"<=": np.less_equal, "<": np.less, ">=": np.greater_equal, ">": np.greater, "=": np.equal}
         tests["!="] = np.not_equal
-        result = None
+        result: Val | None = None
         vals = [self.eval(k) for k in node.kids]
         for op, a, b in zip(node.value, vals, vals[1:], strict=False):
             if op not in tests:
                 raise FormulaError(f"the condition {op!r} is not evaluated")
             test = elementwise(tests[op], a, b)
             result = test if result is None else elementwise(np.logical_and, result, test)
+        assert result is not None  # two sides at least: one test
         return result
 
     # --- functions -----------------------------------------------------------------------------
@@ -422,9 +424,9 @@ class Evaluator:
         if key == "M" and "M" in self.definitions:
             return self.defined(key, subs)
         if not self.free and self.inputs is not None:
-            val = self.bound(name, subs, sup, primes)
-            if val is not None:
-                return val
+            found = self.bound(self.inputs, name, subs, sup, primes)
+            if found is not None:
+                return found
         if self.free and name in WORDS:  # \max_j x_j without parentheses: not a free symbol
             raise Unbound(f"{name} without parentheses is not evaluated", key)
         if self.free:  # an identity: every symbol is free, whatever the note defines elsewhere
@@ -456,9 +458,9 @@ class Evaluator:
             return Val(np.transpose(full.data, order))
         raise Unbound(f"{key} is defined with other indices than it is used with", key)
 
-    def bound(self, name: str, subs: list, sup: str | None, primes: str) -> Val | None:
-        inputs = self.inputs
+    def bound(self, inputs: Inputs, name: str, subs: list, sup: str | None, primes: str) -> Val | None:
         a = inputs.arrays
+        entries_ok = inputs.op != "multihead"  # its weights are averaged over heads
         row = self.convention == "row"
         if primes:
             return None
@@ -473,9 +475,9 @@ class Evaluator:
             if name == "X":
                 x = self_input(inputs)
                 return None if x is None else matrix(x)
-            if name in ("A", "P", "alpha") and inputs.weights is not None and self._entries_ok():
+            if name in ("A", "P", "alpha") and inputs.weights is not None and entries_ok:
                 return matrix(inputs.weights)
-            if name == "S" and inputs.scores is not None and self._entries_ok():
+            if name == "S" and inputs.scores is not None and entries_ok:
                 return matrix(inputs.scores)
             if name in ("O", "Y") and inputs.output is not None:
                 return matrix(inputs.output)
@@ -504,7 +506,7 @@ class Evaluator:
         if name in ("W", "U"):
             # "column-stored": vectors as columns, projections as the block stores them (W_q^T q)
             as_stored = row or self.convention == COLUMN_STORED
-            return self._weight(name, subs, sup, letters, words, numbers, as_stored)
+            return self._weight(inputs, name, subs, sup, as_stored)
         if name in SIDE_NAMES and sup is None and subs == words and words[0] in SIDE_NAMES[name]:
             return matrix(a[name.lower()]) if name.lower() in a and len(words) == 1 else None
         if sup is not None:
@@ -522,9 +524,9 @@ class Evaluator:
             return self._vec(a["v_a"]) if "v_a" in a else None
         if words or numbers:
             return None
-        if name in ("A", "P", "alpha", "a") and inputs.weights is not None and self._entries_ok():
+        if name in ("A", "P", "alpha", "a") and inputs.weights is not None and entries_ok:
             return self._entries(inputs.weights, letters)
-        if name in ("S", "e", "score") and inputs.scores is not None and self._entries_ok():
+        if name in ("S", "e", "score") and inputs.scores is not None and entries_ok:
             return self._entries(inputs.scores, letters)
         if len(letters) != 1:
             return None
@@ -545,9 +547,6 @@ class Evaluator:
             return self.rows_of(inputs.output, i)
         return None
 
-    def _entries_ok(self) -> bool:
-        return self.inputs.op != "multihead"  # its weights are averaged over heads
-
     def _entries(self, m: np.ndarray, letters: list[str]) -> Val | None:
         if len(letters) == 2 and letters[0] != letters[1]:
             return Val(m, tuple(letters))
@@ -563,14 +562,14 @@ class Evaluator:
         data = np.asarray(data, dtype=float).reshape(-1)
         return Val(data[None, :] if self.convention == "row" else data[:, None])
 
-    def _weight(self, name, subs, sup, letters, words, numbers, row) -> Val | None:
-        a = self.inputs.arrays
+    def _weight(self, inputs: Inputs, name: str, subs: list, sup: str | None, row: bool) -> Val | None:
+        a = inputs.arrays
         which = {"q": "w_q", "Q": "w_q", "a": "w_q", "1": "w_q", "k": "w_k", "K": "w_k", "2": "w_k"}
         which |= {"v": "w_v", "V": "w_v", "o": "w_o", "O": "w_o"}
         tags = [s for s in [sup, *[str(s) for s in subs]] if s is not None]
         if name == "U":
             tags = ["k"] if tags == ["a"] else ["?"]
-        elif tags == ["a"] and self.inputs.op == "general" and "w" in a:
+        elif tags == ["a"] and inputs.op == "general" and "w" in a:
             return matrix(a["w"])  # s_t^T W_a h_i: Luong's general score names its matrix W_a
         keys = {which[t] for t in tags if t in which}
         rest = [t for t in tags if t not in which]
@@ -579,14 +578,13 @@ class Evaluator:
         key = next(iter(keys))
         w = a[key]
         if rest:  # W_i^Q: the slice of head i
-            if len(rest) != 1 or self.inputs.heads is None or key == "w_o":
+            if len(rest) != 1 or inputs.heads is None or key == "w_o":
                 return None
-            head = self.env.get(rest[0], rest[0])
-            if isinstance(head, str):
-                head = int(head) if head.isdigit() else None
-            if head is None or not 1 <= head <= self.inputs.heads:
+            given = self.env.get(rest[0], rest[0])
+            head = given if isinstance(given, int) else int(given) if given.isdigit() else None
+            if head is None or not 1 <= head <= inputs.heads:
                 return None
-            width = w.shape[1] // self.inputs.heads
+            width = w.shape[1] // inputs.heads
             w = w[:, (head - 1) * width : head * width]
         return matrix(w if row else w.T)
 

@@ -114,7 +114,7 @@ def _concat(ev: Evaluator, args: Node, sub: Node | None) -> Val:
     return ev.concat(args)
 
 
-ATTENTION = (
+ATTENTION: tuple[str, ...] = (
     "Attention",
     "Attn",
     "SelfAttention",

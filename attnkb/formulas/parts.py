@@ -139,7 +139,8 @@ def definitions_of(parts: list[Part]) -> dict[str, Definition]:
         if tree is None or len(tree.kids) < 2 or tree.value[0] != "=":
             continue
         lhs = tree.kids[0]
-        name, params = None, ()
+        name: str | None = None
+        params: tuple[str, ...] = ()
         defined = _function_definition(lhs)
         if defined is not None:
             if defined[0] not in found:
@@ -158,7 +159,7 @@ def definitions_of(parts: list[Part]) -> dict[str, Definition]:
                 except FormulaError:
                     continue
                 if all(isinstance(s, str) and len(s) == 1 for s in subs):
-                    name, params = base, tuple(subs)
+                    name, params = base, tuple(str(s) for s in subs)
             elif set(kinds) == {"prime"}:
                 name = base + "'" * len(kinds)
         if name and name not in found and tree.kids[1].kind not in ("num", "neg"):

@@ -66,8 +66,9 @@ def shape_problem(sizes: list[str | int], shape: tuple[int, ...], inputs: Inputs
         shape = (max(shape),)
     bound: dict[str, int] = {}
     fits = len(shape) == len(sizes)
-    for name, n, w in zip(sizes, shape, want, strict=False):
-        fits = fits and (n == w if isinstance(w, int) else n in w) and bound.setdefault(str(name), n) == n
+    for size, n, w in zip(sizes, shape, want, strict=False):
+        fits = fits and (n == w if isinstance(w, int) else w is not None and n in w)
+        fits = fits and bound.setdefault(str(size), n) == n
     if fits:
         return None
     stated = " × ".join(map(str, sizes))

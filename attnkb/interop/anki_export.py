@@ -182,7 +182,7 @@ def revlog_rows(memory: Memory | None, sched, days: AnkiDays, tz) -> list[tuple[
     the state after it the interval and FSRS difficulty. Imported states log nothing."""
     if memory is None:
         return []
-    rows = []
+    rows: list[tuple[int, ...]] = []
     state: Memory | None = None
     for entry in memory.history:
         before = state

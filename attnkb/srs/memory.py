@@ -28,7 +28,7 @@ from fsrs_rs_python import DEFAULT_PARAMETERS, FSRS, MemoryState
 
 from attnkb.srs.config import ReviewConfig
 from attnkb.srs.days import day_start, elapsed_days, study_day
-from attnkb.srs.log import Entry
+from attnkb.srs.log import Entry, StartState
 
 MASTERY_HALF_LIFE_DAYS = 21.0
 LEARNING, REVIEW, RELEARNING = "learning", "review", "relearning"
@@ -113,8 +113,12 @@ class Scheduler:
         most of the cost of reading a long log."""
         cfg = self.config
         elapsed = self.elapsed(memory, when)
-        known = memory is not None and memory.stability is not None and memory.difficulty is not None
-        state = MemoryState(memory.stability, memory.difficulty) if known else None
+        state = (
+            MemoryState(memory.stability, memory.difficulty)
+            if memory is not None and memory.stability is not None and memory.difficulty is not None
+            else None
+        )
+        known = memory if state is not None else None  # a memory FSRS can step from
         nxt = self.fsrs.next_states(state, cfg.desired_retention, elapsed)
         mems = {1: nxt.again.memory, 2: nxt.hard.memory, 3: nxt.good.memory, 4: nxt.easy.memory}
         ivls = {1: nxt.again.interval, 2: nxt.hard.interval, 3: nxt.good.interval, 4: nxt.easy.interval}
@@ -143,7 +147,7 @@ class Scheduler:
             return Memory(REVIEW, 0, s, d, when, due, ivl, reps + 1, lapses + lapsed, rounded=rounded)
 
         # each interval is worked out only when its grade is asked for (a replay asks for one)
-        if known and memory.phase == REVIEW:
+        if known is not None and known.phase == REVIEW:
             relearn = cfg.relearning_steps
 
             def hard() -> int:
@@ -167,10 +171,11 @@ class Scheduler:
                 4: lambda: review_state(4, easy()),
             }
 
-        carried = memory is not None and memory.phase != REVIEW  # steps imported without a memory
-        phase = memory.phase if known or carried else LEARNING
+        # a memory FSRS can step from, or learning steps imported without one
+        stepping = memory if known is not None or (memory is not None and memory.phase != REVIEW) else None
+        phase = stepping.phase if stepping is not None else LEARNING
         steps = cfg.relearning_steps if phase == RELEARNING else cfg.learning_steps
-        step = min(memory.step, len(steps) - 1) if (known or carried) and steps else 0
+        step = min(stepping.step, len(steps) - 1) if stepping is not None and steps else 0
 
         def first_good() -> int:
             return days(ivls[3], 1)
@@ -222,15 +227,15 @@ class Scheduler:
         """The card after one log entry: a review, or a memory imported from another tool.
         The result's ``history`` is left empty (``replay`` fills it once)."""
         if entry.start is not None:
-            return self._start(memory, entry)
+            return self._start(memory, entry.start, entry.time)
         return self._choices(memory, entry.time, entry.card)[entry.rating]()
 
-    def _start(self, memory: Memory | None, entry: Entry) -> Memory:
-        start = entry.start
+    def _start(self, memory: Memory | None, start: StartState, time: datetime) -> Memory:
         s = start.stability if start.stability is not None else (memory.stability if memory else None)
         d = start.difficulty if start.difficulty is not None else (memory.difficulty if memory else None)
-        kept = start.stability is None and memory is not None and memory.last_review is not None
-        last = memory.last_review if kept else entry.time
+        # a state without stability keeps the replayed memory's last review; otherwise it starts now
+        kept = memory.last_review if start.stability is None and memory is not None else None
+        last = kept if kept is not None else time
         reps, lapses = (memory.reps, memory.lapses) if memory else (0, 0)
         if start.phase != REVIEW:
             # Anki's ``left`` counts the steps still to go: the current one is that far from the end
