@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from yaml.constructor import ConstructorError
+from yaml.error import Mark
 from yaml.events import (
     AliasEvent,
     CollectionEndEvent,
@@ -114,6 +115,12 @@ def _plainly_within_limits(text: str) -> bool:
     return "*" not in text and sum(text.count(c) for c in "[{-:?") < MAX_DEPTH
 
 
+def _mark(mark: object) -> Mark | None:
+    """libyaml's events carry their own Mark class with PyYAML's fields (line, column, buffer);
+    the stubs type the two apart, nodes and errors take either."""
+    return cast("Mark | None", mark)
+
+
 class _Open:
     """A collection being composed: its node, its children and its expanded size so far."""
 
@@ -140,9 +147,13 @@ def _compose(loader: Any) -> Node | None:
         size = 1
         if isinstance(event, AliasEvent):
             if event.anchor in open_anchors:
-                raise LimitError(None, None, f"alias *{event.anchor} refers to itself", event.start_mark)
+                raise LimitError(
+                    None, None, f"alias *{event.anchor} refers to itself", _mark(event.start_mark)
+                )
             if event.anchor not in anchors:
-                raise LimitError(None, None, f"found undefined alias *{event.anchor}", event.start_mark)
+                raise LimitError(
+                    None, None, f"found undefined alias *{event.anchor}", _mark(event.start_mark)
+                )
             node, size = anchors[event.anchor]
             through_aliases += size
             if through_aliases > MAX_ALIAS_NODES:
@@ -150,22 +161,24 @@ def _compose(loader: Any) -> Node | None:
                     None,
                     None,
                     f"aliases expand to more than {MAX_ALIAS_NODES:,} nodes; refusing to expand them",
-                    event.start_mark,
+                    _mark(event.start_mark),
                 )
         elif isinstance(event, ScalarEvent):
             tag = event.tag
             if tag is None or tag == "!":
                 tag = loader.resolve(ScalarNode, event.value, event.implicit)
-            node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+            node = ScalarNode(
+                tag, event.value, _mark(event.start_mark), _mark(event.end_mark), style=event.style
+            )
             _anchor(anchors, event, node, 1)
         elif isinstance(event, SequenceStartEvent | MappingStartEvent):
             if len(stack) >= MAX_DEPTH:
-                raise _too_deep(event.start_mark)
+                raise _too_deep(_mark(event.start_mark))
             kind = SequenceNode if isinstance(event, SequenceStartEvent) else MappingNode
             tag = event.tag
             if tag is None or tag == "!":
                 tag = loader.resolve(kind, None, event.implicit)
-            opened = kind(tag, [], event.start_mark, None, flow_style=event.flow_style)
+            opened = kind(tag, [], _mark(event.start_mark), None, flow_style=event.flow_style)
             _anchor(anchors, event, opened, 0)
             if event.anchor is not None:
                 open_anchors.add(event.anchor)
@@ -174,7 +187,7 @@ def _compose(loader: Any) -> Node | None:
         elif isinstance(event, CollectionEndEvent):
             done = stack.pop()
             node, size = done.node, done.size
-            node.end_mark = event.end_mark
+            node.end_mark = _mark(event.end_mark)
             if isinstance(node, MappingNode):
                 node.value = list(zip(done.children[::2], done.children[1::2], strict=True))
             else:
@@ -183,7 +196,7 @@ def _compose(loader: Any) -> Node | None:
                 open_anchors.discard(done.anchor)
                 anchors[done.anchor] = (node, size)
         else:  # pragma: no cover - the parser emits nothing else inside a document
-            raise LimitError(None, None, f"unexpected {type(event).__name__}", event.start_mark)
+            raise LimitError(None, None, f"unexpected {type(event).__name__}", _mark(event.start_mark))
         if stack:
             stack[-1].children.append(node)
             stack[-1].size += size
@@ -196,7 +209,7 @@ def _compose(loader: Any) -> Node | None:
             "expected a single document in the stream",
             document.start_mark,
             "but found another document",
-            event.start_mark,
+            _mark(event.start_mark),
         )
     return root
 
@@ -209,7 +222,7 @@ def _anchor(anchors: dict[str, tuple[Node, int]], event: Any, node: Node, size: 
             f"found duplicate anchor {event.anchor!r}; first occurrence",
             anchors[event.anchor][0].start_mark,
             "second occurrence",
-            event.start_mark,
+            _mark(event.start_mark),
         )
     anchors[event.anchor] = (node, size)
 

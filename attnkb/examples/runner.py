@@ -212,10 +212,10 @@ def compare(block: Block, live: Live) -> list[dict[str, Any]]:
                     }
                 )
     if "score_var" in expect:
-        want, node = expect["score_var"], block.key_node("expect", "score_var")
-        assert node is not None  # expect holds score_var
+        want, var_node = expect["score_var"], block.key_node("expect", "score_var")
+        assert var_node is not None  # expect holds score_var
         got = score_variance(live)
-        allowed = tol if tol is not None else written_tolerance(node.value)
+        allowed = tol if tol is not None else written_tolerance(var_node.value)
         if got is None:
             message = f"op {block.op!r} has no score function, so no score variance"
             mismatches.append(

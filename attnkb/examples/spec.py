@@ -56,7 +56,7 @@ class Block:
     text: str
     op: str = ""
     data: dict[str, Any] = field(default_factory=dict)
-    node: yaml.MappingNode | None = None
+    node: yaml.Node | None = None  # a mapping, once the block is read
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     mask: str | int | np.ndarray | None = None  # "causal"…, a window, or a boolean (L, S) matrix
     scale: float | None = None
